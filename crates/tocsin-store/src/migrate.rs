@@ -1,0 +1,108 @@
+//! Numbered schema migrations, one dialect per backend.
+//!
+//! Hand-rolled rather than `sqlx::migrate!` so the build needs no proc-macro
+//! crate of sqlx and each migration can carry SQLite and PostgreSQL DDL side
+//! by side. Applied versions are recorded in `tocsin_migrations`.
+
+use sqlx::{AssertSqlSafe, Executor, Row};
+
+use crate::{Backend, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    /// DDL with `{id}` for an auto-increment primary key.
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "inventory",
+    sql: r#"
+CREATE TABLE agencies (
+    code TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    name_en TEXT,
+    kind TEXT NOT NULL,
+    parent TEXT,
+    contacts TEXT NOT NULL,
+    ranges TEXT NOT NULL
+);
+CREATE TABLE assets (
+    code TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    owner TEXT NOT NULL REFERENCES agencies(code),
+    level BIGINT NOT NULL CHECK (level BETWEEN 1 AND 5),
+    addresses TEXT NOT NULL,
+    hostnames TEXT NOT NULL,
+    urls TEXT NOT NULL,
+    description TEXT
+);
+CREATE INDEX assets_owner ON assets(owner);
+CREATE TABLE audit_log (
+    id {id},
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#,
+}];
+
+fn dialect(sql: &str, backend: Backend) -> String {
+    let id = match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    };
+    sql.replace("{id}", id)
+}
+
+/// The newest schema version this binary knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    let pool = store.pool();
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS tocsin_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM tocsin_migrations")
+        .fetch_one(pool)
+        .await?;
+    let current: i64 = row.try_get("v")?;
+    if current > latest() {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: latest(),
+        });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let fail = |source| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            source,
+        };
+        let mut tx = pool.begin().await.map_err(fail)?;
+        let sql = dialect(m.sql, store.backend());
+        for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            tx.execute(AssertSqlSafe(stmt.to_string()))
+                .await
+                .map_err(fail)?;
+        }
+        sqlx::query("INSERT INTO tocsin_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::inventory::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(version = m.version, name = m.name, "applied database migration");
+    }
+    Ok(())
+}
