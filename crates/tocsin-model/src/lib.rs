@@ -31,6 +31,7 @@ mod attribution;
 mod cidr;
 mod event;
 mod inventory;
+mod text;
 
 pub use attribution::{Attribution, Attributor};
 pub use cidr::{Cidr, CidrError};
@@ -38,6 +39,7 @@ pub use event::{
     Category, Event, EventAttribution, EventKind, Fields, Observer, TimeOrigin, Timestamp,
     TimestampError, Value, vietnam_offset,
 };
+pub use text::fold_vietnamese;
 pub use inventory::{
     Agency, AgencyCode, AgencyKind, Asset, AssetCode, AssetKind, Contact, Inventory, SecurityLevel,
     UnknownVariant,

@@ -184,6 +184,17 @@ impl Store {
         Ok(out)
     }
 
+    /// A number that changes whenever the inventory is replaced (the newest
+    /// inventory audit entry), so readers can cache it.
+    pub async fn inventory_version(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(id), 0) AS v FROM audit_log WHERE action LIKE 'inventory.%'",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("v")?)
+    }
+
     /// The newest audit entries first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(

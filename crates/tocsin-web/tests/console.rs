@@ -1,0 +1,126 @@
+//! The console and API over the demo province, through the router (no socket).
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+
+async fn app() -> axum::Router {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:").build().await.unwrap();
+    store
+        .replace_inventory(&tocsin_inventory::synth::province(), "test", "demo province")
+        .await
+        .unwrap();
+    tocsin_web::WebConfig::default().build(store).await.unwrap().router()
+}
+
+async fn get(app: &axum::Router, uri: &str, cookie: Option<&str>) -> (StatusCode, String, axum::http::HeaderMap) {
+    let mut req = Request::get(uri);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = to_bytes(resp.into_body(), 10 << 20).await.unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap(), headers)
+}
+
+#[tokio::test]
+async fn dashboard_is_vietnamese_by_default_and_english_on_request() {
+    let app = app().await;
+    let (s, body, _) = get(&app, "/", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("<html lang=\"vi\">"));
+    assert!(body.contains("Tổng quan địa bàn"), "{body}");
+    assert!(body.contains("Xã, phường"));
+    assert!(body.contains(r#"id="total-agencies">498<"#), "48 units + 27 districts + 423 communes");
+    assert!(body.contains("Cổng dịch vụ công trực tuyến tỉnh"));
+
+    let (s, body, headers) = get(&app, "/?lang=en", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("Province overview"));
+    assert!(body.contains("Communes and wards"));
+    let cookie = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("lang=en;"), "{cookie}");
+    // The cookie keeps English on the next page.
+    let (_, body, _) = get(&app, "/agencies", Some("lang=en")).await;
+    assert!(body.contains("Search by code or name"));
+}
+
+#[tokio::test]
+async fn agency_list_filters_without_diacritics() {
+    let app = app().await;
+    let (_, body, _) = get(&app, "/agencies?q=tai%20chinh", None).await;
+    assert!(body.contains("Sở Tài chính"), "{body}");
+    assert!(!body.contains("Sở Y tế"));
+    let (_, body, _) = get(&app, "/agencies?kind=district", None).await;
+    assert!(body.contains("Hiển thị 27 trên 27"), "{body}");
+    let (_, body, _) = get(&app, "/agencies?kind=commune&page=8", None).await;
+    assert!(body.contains("Hiển thị 23 trên 423"), "page 9 holds the last 23");
+}
+
+#[tokio::test]
+async fn agency_and_asset_pages() {
+    let app = app().await;
+    let (s, body, _) = get(&app, "/agencies/STC", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("10.36.5.0/24"));
+    assert!(body.contains("WEB-STC"));
+    assert!(body.contains("mailto:"));
+    let (s, body, _) = get(&app, "/assets/SVC-DVC", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("https://dichvucong.ngocson.gov.vn/"));
+    let (s, _, _) = get(&app, "/agencies/NOPE", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, body, _) = get(&app, "/assets?kind=server&level=4", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("SRV-DC-"), "{body}");
+}
+
+#[tokio::test]
+async fn ip_lookup_page_and_api() {
+    let app = app().await;
+    let (_, body, _) = get(&app, "/lookup?ip=10.36.250.30", None).await;
+    assert!(body.contains("SRV-DC-010"), "{body}");
+    let (_, body, _) = get(&app, "/lookup?ip=not-an-ip", None).await;
+    assert!(body.contains("Không phải địa chỉ IP hợp lệ"));
+    let (s, body, _) = get(&app, "/api/v1/attribution/10.36.5.77", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["agency"]["code"], "STC");
+    assert!(v["asset"]["code"] == "LAN-STC");
+    let (s, body, _) = get(&app, "/api/v1/attribution/999.1.1.1", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn api_lists_and_errors() {
+    let app = app().await;
+    let (_, body, _) = get(&app, "/api/v1/inventory/counts", None).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["agencies"]["commune"], 423);
+    assert_eq!(v["assets"]["server"], 55);
+    let (_, body, _) = get(&app, "/api/v1/assets?kind=website", None).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["assets"].as_array().unwrap().len(), 128);
+    let (s, body, _) = get(&app, "/api/v1/agencies/NOPE", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("\"not_found\""));
+    let (s, _, _) = get(&app, "/api/v1/nothing", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, body, _) = get(&app, "/healthz", None).await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+}
+
+#[tokio::test]
+async fn static_assets_are_served() {
+    let app = app().await;
+    let (s, body, h) = get(&app, "/static/htmx.min.js", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.starts_with("var htmx="));
+    assert!(h.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/javascript"));
+    let (s, _, _) = get(&app, "/static/../Cargo.toml", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
