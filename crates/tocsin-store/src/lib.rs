@@ -89,7 +89,7 @@ impl StoreConfig {
         };
         let mut opts = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(15));
+            .acquire_timeout(Duration::from_secs(8));
         if backend == Backend::Sqlite {
             opts = opts.after_connect(|conn, _| {
                 Box::pin(async move {

@@ -1,0 +1,148 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tocsin: the provincial Security Operations Center platform.
+///
+/// Watches what the province's agencies run, detects attacks, handles
+/// incidents with the agencies, warns them, and accounts for it all.
+#[derive(Debug, Parser)]
+#[command(name = "tocsin", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes. Each also reads an environment variable;
+/// the order is: flag, then environment, then config file, then default.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file (TOML). Default: ./tocsin.toml when it exists.
+    #[arg(long, short = 'c', global = true, env = "TOCSIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database: a SQLite file path, sqlite://…, or postgres://…
+    #[arg(long, global = true, env = "TOCSIN_DATABASE")]
+    pub database: Option<String>,
+    /// Log filter, e.g. `info` or `tocsin_store=debug`.
+    #[arg(long, global = true, env = "TOCSIN_LOG")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the console and API (and, as they land, the inputs).
+    Serve,
+    /// Build the synthetic province "Ngọc Sơn" in a fresh database and serve it.
+    Demo(DemoArgs),
+    /// Hunt with Sigma rules over log files (.evtx, .json, .jsonl, .gz).
+    Hunt(HuntArgs),
+    /// Manage the province inventory: agencies, contacts, ranges, assets.
+    #[command(subcommand)]
+    Inventory(InventoryCmd),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address for the console.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TOCSIN_LISTEN")]
+    pub listen: SocketAddr,
+    /// Directory for the demo database (recreated on every run).
+    #[arg(long, default_value = "tocsin-data")]
+    pub data_dir: PathBuf,
+    /// Build the database and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Files or directories (searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Sigma rule files or directories. Default: Tocsin's own rule pack.
+    #[arg(long, short = 'r')]
+    pub rules: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = HuntOutput::Table)]
+    pub output: HuntOutput,
+    /// Hide the progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HuntOutput {
+    /// Aligned text, one match a line.
+    Table,
+    /// One JSON object per match.
+    Jsonl,
+    /// Comma-separated values with a header.
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCmd {
+    /// Check inventory files; print every problem with file, line and field.
+    Validate {
+        /// .toml or .csv files, or directories holding them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Import inventory files into the database (all or nothing).
+    Import {
+        /// .toml or .csv files, or directories holding them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Make the database exactly these files (default: add and update by code).
+        #[arg(long)]
+        replace: bool,
+        /// Validate the merged result and report, changing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List agencies or assets.
+    List {
+        /// What to list.
+        #[arg(value_enum, default_value_t = ListWhat::Agencies)]
+        what: ListWhat,
+        /// Only this kind (department, commune, server, website, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the stored inventory.
+    Export {
+        /// toml (one file) or csv (agencies.csv, contacts.csv, assets.csv).
+        #[arg(long, value_enum, default_value_t = ExportFormat::Toml)]
+        format: ExportFormat,
+        /// Output file (toml) or directory (csv). Default: standard output (toml).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+    },
+    /// Which agency and asset an IP address belongs to.
+    Lookup {
+        /// IPv4 or IPv6 address.
+        ip: std::net::IpAddr,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    Agencies,
+    Assets,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Toml,
+    Csv,
+}

@@ -1,0 +1,129 @@
+//! The configuration file and its environment overrides.
+//!
+//! See `tocsin.example.toml` at the top of the repository for every key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::cli::Global;
+
+/// Everything `tocsin.toml` can say.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[database]`
+    pub database: tocsin_store::StoreConfig,
+    /// `[web]`
+    pub web: tocsin_web::WebConfig,
+    /// `[log]`
+    pub log: LogConfig,
+    /// `[hunt]`
+    pub hunt: HuntConfig,
+    /// The file this came from, if any.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Filter in `tracing` syntax: `info`, `warn,tocsin_web=debug`.
+    pub level: String,
+}
+
+/// `[hunt]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HuntConfig {
+    /// Rule directories used when `--rules` is not given.
+    pub rules: Vec<PathBuf>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: tocsin_store::StoreConfig::new("tocsin-data/tocsin.db"),
+            web: tocsin_web::WebConfig::default(),
+            log: LogConfig::default(),
+            hunt: HuntConfig::default(),
+            source: None,
+        }
+    }
+}
+
+impl Config {
+    /// File (explicit, or ./tocsin.toml when present), then flags and
+    /// environment (clap has already merged those two).
+    pub fn load(g: &Global) -> anyhow::Result<Config> {
+        let path = match &g.config {
+            Some(p) => Some(p.clone()),
+            None => Some(PathBuf::from("tocsin.toml")).filter(|p| p.exists()),
+        };
+        let mut cfg = match &path {
+            Some(p) => Self::from_file(p)?,
+            None => Config::default(),
+        };
+        if let Some(db) = &g.database {
+            cfg.database.url = db.clone();
+        }
+        if let Some(l) = &g.log {
+            cfg.log.level = l.clone();
+        }
+        if let Ok(listen) = std::env::var("TOCSIN_LISTEN") {
+            cfg.web.listen = listen
+                .parse()
+                .with_context(|| format!("TOCSIN_LISTEN=`{listen}` is not an address like 127.0.0.1:8080"))?;
+        }
+        Ok(cfg)
+    }
+
+    fn from_file(p: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read config file {}", p.display()))?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(0);
+            anyhow::anyhow!("{}:{line}: {}", p.display(), e.message().trim())
+        })?;
+        cfg.source = Some(p.to_path_buf());
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_matches_defaults() {
+        let text = include_str!("../../../tocsin.example.toml");
+        let cfg: Config = toml::from_str(text).unwrap();
+        assert_eq!(cfg.database, Config::default().database);
+        assert_eq!(cfg.web, Config::default().web);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_line() {
+        let dir = std::env::temp_dir().join(format!("tocsin-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bad.toml");
+        std::fs::write(&p, "[database]\nurl = \"x.db\"\n\n[web]\nlisten = \"127.0.0.1:8080\"\nport = 1\n").unwrap();
+        let e = Config::from_file(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.toml:6"), "{e}");
+        assert!(e.contains("port"), "{e}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
