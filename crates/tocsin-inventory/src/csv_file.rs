@@ -65,7 +65,9 @@ pub fn parse_csv(text: &str, file: &str, draft: &mut Draft) -> Result<(), Diagno
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let header = rdr.headers().map_err(|e| one(file, 1, None, e.to_string()))?;
+    let header = rdr
+        .headers()
+        .map_err(|e| one(file, 1, None, e.to_string()))?;
     let cols: Vec<String> = header.iter().map(|c| c.trim().to_lowercase()).collect();
     let (known, required) = if cols.iter().any(|c| c == "owner") {
         (ASSET_COLS, ASSET_REQ)

@@ -97,7 +97,11 @@ impl Draft {
     /// one: its records are reported as coming from `origin`).
     pub fn from_inventory(inv: &Inventory, origin: &str) -> Self {
         Draft {
-            agencies: inv.agencies.iter().map(|a| agency_draft(a, origin)).collect(),
+            agencies: inv
+                .agencies
+                .iter()
+                .map(|a| agency_draft(a, origin))
+                .collect(),
             assets: inv.assets.iter().map(|a| asset_draft(a, origin)).collect(),
         }
     }
@@ -106,13 +110,21 @@ impl Draft {
     /// old record in place; new codes are appended.
     pub fn merge(&mut self, newer: Draft) {
         for a in newer.agencies {
-            match self.agencies.iter_mut().find(|x| x.code.value == a.code.value) {
+            match self
+                .agencies
+                .iter_mut()
+                .find(|x| x.code.value == a.code.value)
+            {
                 Some(slot) => *slot = a,
                 None => self.agencies.push(a),
             }
         }
         for a in newer.assets {
-            match self.assets.iter_mut().find(|x| x.code.value == a.code.value) {
+            match self
+                .assets
+                .iter_mut()
+                .find(|x| x.code.value == a.code.value)
+            {
                 Some(slot) => *slot = a,
                 None => self.assets.push(a),
             }

@@ -19,9 +19,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use tocsin_model::{
-    Agency, AgencyKind, Asset, AssetKind, Cidr, Contact, Inventory, SecurityLevel,
-};
+use tocsin_model::{Agency, AgencyKind, Asset, AssetKind, Cidr, Contact, Inventory, SecurityLevel};
 
 /// The demo province's domain.
 pub const DOMAIN: &str = "ngocson.gov.vn";
@@ -30,78 +28,377 @@ pub const DOMAIN: &str = "ngocson.gov.vn";
 pub const CENTER: &str = "TTCNTT";
 
 const UNITS: &[(&str, &str, &str, AgencyKind)] = &[
-    ("VP-UBND", "Văn phòng UBND tỉnh", "Office of the Provincial People's Committee", AgencyKind::Department),
-    ("VP-TU", "Văn phòng Tỉnh ủy", "Office of the Provincial Party Committee", AgencyKind::Department),
-    ("VP-HDND", "Văn phòng Đoàn ĐBQH và HĐND tỉnh", "Office of the National Assembly Delegation and People's Council", AgencyKind::Department),
-    ("SNV", "Sở Nội vụ", "Department of Home Affairs", AgencyKind::Department),
-    ("STC", "Sở Tài chính", "Department of Finance", AgencyKind::Department),
-    ("STP", "Sở Tư pháp", "Department of Justice", AgencyKind::Department),
-    ("SCT", "Sở Công Thương", "Department of Industry and Trade", AgencyKind::Department),
-    ("SNNMT", "Sở Nông nghiệp và Môi trường", "Department of Agriculture and Environment", AgencyKind::Department),
-    ("SXD", "Sở Xây dựng", "Department of Construction", AgencyKind::Department),
-    ("SKHCN", "Sở Khoa học và Công nghệ", "Department of Science and Technology", AgencyKind::Department),
-    ("SGDDT", "Sở Giáo dục và Đào tạo", "Department of Education and Training", AgencyKind::Department),
-    ("SYT", "Sở Y tế", "Department of Health", AgencyKind::Department),
-    ("SVHTTDL", "Sở Văn hóa, Thể thao và Du lịch", "Department of Culture, Sports and Tourism", AgencyKind::Department),
-    ("SDTTG", "Sở Dân tộc và Tôn giáo", "Department of Ethnic Minorities and Religions", AgencyKind::Department),
-    ("SNGV", "Sở Ngoại vụ", "Department of Foreign Affairs", AgencyKind::Department),
-    ("TTR", "Thanh tra tỉnh", "Provincial Inspectorate", AgencyKind::Department),
-    ("BQL-KKT", "Ban Quản lý Khu kinh tế và các Khu công nghiệp", "Economic Zone Authority", AgencyKind::Department),
-    ("TTHCC", "Trung tâm Phục vụ hành chính công tỉnh", "Public Administration Service Center", AgencyKind::Department),
-    (CENTER, "Trung tâm Công nghệ thông tin và Truyền thông", "ICT Center (provincial SOC)", AgencyKind::Department),
-    ("BQLDA-DD", "Ban QLDA đầu tư xây dựng các công trình dân dụng", "Civil Works Project Board", AgencyKind::Department),
-    ("QDTPT", "Quỹ Đầu tư phát triển tỉnh", "Development Investment Fund", AgencyKind::Department),
-    ("DPTTH", "Đài Phát thanh và Truyền hình tỉnh", "Provincial Radio and Television", AgencyKind::Department),
-    ("BAO", "Báo Ngọc Sơn", "Ngoc Son Newspaper", AgencyKind::Department),
-    ("MTTQ", "Ủy ban MTTQ Việt Nam tỉnh", "Provincial Fatherland Front", AgencyKind::Department),
-    ("TINHDOAN", "Tỉnh đoàn", "Provincial Youth Union", AgencyKind::Department),
-    ("HLHPN", "Hội Liên hiệp Phụ nữ tỉnh", "Provincial Women's Union", AgencyKind::Department),
-    ("HND", "Hội Nông dân tỉnh", "Provincial Farmers' Union", AgencyKind::Department),
-    ("HCCB", "Hội Cựu chiến binh tỉnh", "Provincial Veterans' Association", AgencyKind::Department),
-    ("LDLD", "Liên đoàn Lao động tỉnh", "Provincial Labour Federation", AgencyKind::Department),
-    ("LMHTX", "Liên minh Hợp tác xã tỉnh", "Provincial Cooperative Alliance", AgencyKind::Department),
-    ("BVDK", "Bệnh viện Đa khoa tỉnh", "Provincial General Hospital", AgencyKind::Department),
-    ("BVNHI", "Bệnh viện Nhi tỉnh", "Provincial Children's Hospital", AgencyKind::Department),
-    ("CDC", "Trung tâm Kiểm soát bệnh tật tỉnh", "Provincial Centre for Disease Control", AgencyKind::Department),
-    ("DHNS", "Trường Đại học Ngọc Sơn", "Ngoc Son University", AgencyKind::Department),
-    ("CDYT", "Trường Cao đẳng Y tế", "Medical College", AgencyKind::Department),
-    ("VQG", "Vườn quốc gia Bến Lam", "Ben Lam National Park", AgencyKind::Department),
-    ("CA", "Công an tỉnh", "Provincial Police", AgencyKind::Sector),
-    ("BCHQS", "Bộ Chỉ huy Quân sự tỉnh", "Provincial Military Command", AgencyKind::Sector),
-    ("THUE", "Thuế tỉnh", "Provincial Tax Office", AgencyKind::Sector),
-    ("KBNN", "Kho bạc Nhà nước khu vực", "Regional State Treasury", AgencyKind::Sector),
-    ("BHXH", "Bảo hiểm xã hội tỉnh", "Provincial Social Insurance", AgencyKind::Sector),
-    ("HQ", "Chi cục Hải quan khu vực", "Regional Customs Branch", AgencyKind::Sector),
-    ("TKE", "Thống kê tỉnh", "Provincial Statistics Office", AgencyKind::Sector),
-    ("NHNN", "Ngân hàng Nhà nước chi nhánh tỉnh", "State Bank Provincial Branch", AgencyKind::Sector),
-    ("TAND", "Tòa án nhân dân tỉnh", "Provincial People's Court", AgencyKind::Sector),
-    ("VKSND", "Viện Kiểm sát nhân dân tỉnh", "Provincial People's Procuracy", AgencyKind::Sector),
-    ("THADS", "Thi hành án dân sự tỉnh", "Provincial Civil Judgment Enforcement", AgencyKind::Sector),
-    ("VPDKDD", "Văn phòng Đăng ký đất đai tỉnh", "Land Registration Office", AgencyKind::Sector),
+    (
+        "VP-UBND",
+        "Văn phòng UBND tỉnh",
+        "Office of the Provincial People's Committee",
+        AgencyKind::Department,
+    ),
+    (
+        "VP-TU",
+        "Văn phòng Tỉnh ủy",
+        "Office of the Provincial Party Committee",
+        AgencyKind::Department,
+    ),
+    (
+        "VP-HDND",
+        "Văn phòng Đoàn ĐBQH và HĐND tỉnh",
+        "Office of the National Assembly Delegation and People's Council",
+        AgencyKind::Department,
+    ),
+    (
+        "SNV",
+        "Sở Nội vụ",
+        "Department of Home Affairs",
+        AgencyKind::Department,
+    ),
+    (
+        "STC",
+        "Sở Tài chính",
+        "Department of Finance",
+        AgencyKind::Department,
+    ),
+    (
+        "STP",
+        "Sở Tư pháp",
+        "Department of Justice",
+        AgencyKind::Department,
+    ),
+    (
+        "SCT",
+        "Sở Công Thương",
+        "Department of Industry and Trade",
+        AgencyKind::Department,
+    ),
+    (
+        "SNNMT",
+        "Sở Nông nghiệp và Môi trường",
+        "Department of Agriculture and Environment",
+        AgencyKind::Department,
+    ),
+    (
+        "SXD",
+        "Sở Xây dựng",
+        "Department of Construction",
+        AgencyKind::Department,
+    ),
+    (
+        "SKHCN",
+        "Sở Khoa học và Công nghệ",
+        "Department of Science and Technology",
+        AgencyKind::Department,
+    ),
+    (
+        "SGDDT",
+        "Sở Giáo dục và Đào tạo",
+        "Department of Education and Training",
+        AgencyKind::Department,
+    ),
+    (
+        "SYT",
+        "Sở Y tế",
+        "Department of Health",
+        AgencyKind::Department,
+    ),
+    (
+        "SVHTTDL",
+        "Sở Văn hóa, Thể thao và Du lịch",
+        "Department of Culture, Sports and Tourism",
+        AgencyKind::Department,
+    ),
+    (
+        "SDTTG",
+        "Sở Dân tộc và Tôn giáo",
+        "Department of Ethnic Minorities and Religions",
+        AgencyKind::Department,
+    ),
+    (
+        "SNGV",
+        "Sở Ngoại vụ",
+        "Department of Foreign Affairs",
+        AgencyKind::Department,
+    ),
+    (
+        "TTR",
+        "Thanh tra tỉnh",
+        "Provincial Inspectorate",
+        AgencyKind::Department,
+    ),
+    (
+        "BQL-KKT",
+        "Ban Quản lý Khu kinh tế và các Khu công nghiệp",
+        "Economic Zone Authority",
+        AgencyKind::Department,
+    ),
+    (
+        "TTHCC",
+        "Trung tâm Phục vụ hành chính công tỉnh",
+        "Public Administration Service Center",
+        AgencyKind::Department,
+    ),
+    (
+        CENTER,
+        "Trung tâm Công nghệ thông tin và Truyền thông",
+        "ICT Center (provincial SOC)",
+        AgencyKind::Department,
+    ),
+    (
+        "BQLDA-DD",
+        "Ban QLDA đầu tư xây dựng các công trình dân dụng",
+        "Civil Works Project Board",
+        AgencyKind::Department,
+    ),
+    (
+        "QDTPT",
+        "Quỹ Đầu tư phát triển tỉnh",
+        "Development Investment Fund",
+        AgencyKind::Department,
+    ),
+    (
+        "DPTTH",
+        "Đài Phát thanh và Truyền hình tỉnh",
+        "Provincial Radio and Television",
+        AgencyKind::Department,
+    ),
+    (
+        "BAO",
+        "Báo Ngọc Sơn",
+        "Ngoc Son Newspaper",
+        AgencyKind::Department,
+    ),
+    (
+        "MTTQ",
+        "Ủy ban MTTQ Việt Nam tỉnh",
+        "Provincial Fatherland Front",
+        AgencyKind::Department,
+    ),
+    (
+        "TINHDOAN",
+        "Tỉnh đoàn",
+        "Provincial Youth Union",
+        AgencyKind::Department,
+    ),
+    (
+        "HLHPN",
+        "Hội Liên hiệp Phụ nữ tỉnh",
+        "Provincial Women's Union",
+        AgencyKind::Department,
+    ),
+    (
+        "HND",
+        "Hội Nông dân tỉnh",
+        "Provincial Farmers' Union",
+        AgencyKind::Department,
+    ),
+    (
+        "HCCB",
+        "Hội Cựu chiến binh tỉnh",
+        "Provincial Veterans' Association",
+        AgencyKind::Department,
+    ),
+    (
+        "LDLD",
+        "Liên đoàn Lao động tỉnh",
+        "Provincial Labour Federation",
+        AgencyKind::Department,
+    ),
+    (
+        "LMHTX",
+        "Liên minh Hợp tác xã tỉnh",
+        "Provincial Cooperative Alliance",
+        AgencyKind::Department,
+    ),
+    (
+        "BVDK",
+        "Bệnh viện Đa khoa tỉnh",
+        "Provincial General Hospital",
+        AgencyKind::Department,
+    ),
+    (
+        "BVNHI",
+        "Bệnh viện Nhi tỉnh",
+        "Provincial Children's Hospital",
+        AgencyKind::Department,
+    ),
+    (
+        "CDC",
+        "Trung tâm Kiểm soát bệnh tật tỉnh",
+        "Provincial Centre for Disease Control",
+        AgencyKind::Department,
+    ),
+    (
+        "DHNS",
+        "Trường Đại học Ngọc Sơn",
+        "Ngoc Son University",
+        AgencyKind::Department,
+    ),
+    (
+        "CDYT",
+        "Trường Cao đẳng Y tế",
+        "Medical College",
+        AgencyKind::Department,
+    ),
+    (
+        "VQG",
+        "Vườn quốc gia Bến Lam",
+        "Ben Lam National Park",
+        AgencyKind::Department,
+    ),
+    (
+        "CA",
+        "Công an tỉnh",
+        "Provincial Police",
+        AgencyKind::Sector,
+    ),
+    (
+        "BCHQS",
+        "Bộ Chỉ huy Quân sự tỉnh",
+        "Provincial Military Command",
+        AgencyKind::Sector,
+    ),
+    (
+        "THUE",
+        "Thuế tỉnh",
+        "Provincial Tax Office",
+        AgencyKind::Sector,
+    ),
+    (
+        "KBNN",
+        "Kho bạc Nhà nước khu vực",
+        "Regional State Treasury",
+        AgencyKind::Sector,
+    ),
+    (
+        "BHXH",
+        "Bảo hiểm xã hội tỉnh",
+        "Provincial Social Insurance",
+        AgencyKind::Sector,
+    ),
+    (
+        "HQ",
+        "Chi cục Hải quan khu vực",
+        "Regional Customs Branch",
+        AgencyKind::Sector,
+    ),
+    (
+        "TKE",
+        "Thống kê tỉnh",
+        "Provincial Statistics Office",
+        AgencyKind::Sector,
+    ),
+    (
+        "NHNN",
+        "Ngân hàng Nhà nước chi nhánh tỉnh",
+        "State Bank Provincial Branch",
+        AgencyKind::Sector,
+    ),
+    (
+        "TAND",
+        "Tòa án nhân dân tỉnh",
+        "Provincial People's Court",
+        AgencyKind::Sector,
+    ),
+    (
+        "VKSND",
+        "Viện Kiểm sát nhân dân tỉnh",
+        "Provincial People's Procuracy",
+        AgencyKind::Sector,
+    ),
+    (
+        "THADS",
+        "Thi hành án dân sự tỉnh",
+        "Provincial Civil Judgment Enforcement",
+        AgencyKind::Sector,
+    ),
+    (
+        "VPDKDD",
+        "Văn phòng Đăng ký đất đai tỉnh",
+        "Land Registration Office",
+        AgencyKind::Sector,
+    ),
 ];
 
 const DISTRICTS: &[&str] = &[
-    "Hạc Thành", "Bỉm Sơn", "Sầm Sơn", "Nghi Sơn", "Đông Sơn", "Quảng Xương", "Hoằng Hóa",
-    "Hậu Lộc", "Nga Sơn", "Hà Trung", "Vĩnh Lộc", "Yên Định", "Thiệu Hóa", "Triệu Sơn",
-    "Nông Cống", "Như Thanh", "Như Xuân", "Thường Xuân", "Thọ Xuân", "Ngọc Lặc", "Cẩm Thủy",
-    "Thạch Thành", "Bá Thước", "Lang Chánh", "Quan Hóa", "Quan Sơn", "Mường Lát",
+    "Hạc Thành",
+    "Bỉm Sơn",
+    "Sầm Sơn",
+    "Nghi Sơn",
+    "Đông Sơn",
+    "Quảng Xương",
+    "Hoằng Hóa",
+    "Hậu Lộc",
+    "Nga Sơn",
+    "Hà Trung",
+    "Vĩnh Lộc",
+    "Yên Định",
+    "Thiệu Hóa",
+    "Triệu Sơn",
+    "Nông Cống",
+    "Như Thanh",
+    "Như Xuân",
+    "Thường Xuân",
+    "Thọ Xuân",
+    "Ngọc Lặc",
+    "Cẩm Thủy",
+    "Thạch Thành",
+    "Bá Thước",
+    "Lang Chánh",
+    "Quan Hóa",
+    "Quan Sơn",
+    "Mường Lát",
 ];
 
 const FIRST: &[&str] = &[
-    "An", "Bình", "Cẩm", "Đông", "Định", "Hải", "Hòa", "Hoằng", "Hợp", "Kim", "Lam", "Liên",
-    "Minh", "Nam", "Nga", "Ngọc", "Nguyệt", "Phú", "Quảng", "Tân", "Thạch", "Thanh", "Thiệu",
-    "Thọ", "Thuận", "Tiến", "Trung", "Trường", "Vạn", "Vĩnh", "Xuân", "Yên",
+    "An",
+    "Bình",
+    "Cẩm",
+    "Đông",
+    "Định",
+    "Hải",
+    "Hòa",
+    "Hoằng",
+    "Hợp",
+    "Kim",
+    "Lam",
+    "Liên",
+    "Minh",
+    "Nam",
+    "Nga",
+    "Ngọc",
+    "Nguyệt",
+    "Phú",
+    "Quảng",
+    "Tân",
+    "Thạch",
+    "Thanh",
+    "Thiệu",
+    "Thọ",
+    "Thuận",
+    "Tiến",
+    "Trung",
+    "Trường",
+    "Vạn",
+    "Vĩnh",
+    "Xuân",
+    "Yên",
 ];
 
 const SECOND: &[&str] = &[
-    "Ấn", "Bình", "Châu", "Đạo", "Đức", "Giang", "Hải", "Hưng", "Khê", "Lâm", "Lộc", "Long",
-    "Lợi", "Lương", "Minh", "Ninh", "Phong", "Phúc", "Phú", "Quang", "Sơn", "Tân", "Thành",
-    "Thịnh", "Tiến", "Trạch", "Trung", "Vân", "Vinh", "Xuyên",
+    "Ấn", "Bình", "Châu", "Đạo", "Đức", "Giang", "Hải", "Hưng", "Khê", "Lâm", "Lộc", "Long", "Lợi",
+    "Lương", "Minh", "Ninh", "Phong", "Phúc", "Phú", "Quang", "Sơn", "Tân", "Thành", "Thịnh",
+    "Tiến", "Trạch", "Trung", "Vân", "Vinh", "Xuyên",
 ];
 
-const FAMILY: &[&str] = &["Nguyễn", "Lê", "Trần", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Ngô", "Lương", "Trịnh"];
-const MIDDLE: &[&str] = &["Văn", "Thị", "Đức", "Minh", "Thu", "Hữu", "Ngọc", "Quang", "Thanh"];
-const GIVEN: &[&str] = &["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Long", "Mai", "Nam", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt"];
+const FAMILY: &[&str] = &[
+    "Nguyễn", "Lê", "Trần", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Ngô", "Lương", "Trịnh",
+];
+const MIDDLE: &[&str] = &[
+    "Văn", "Thị", "Đức", "Minh", "Thu", "Hữu", "Ngọc", "Quang", "Thanh",
+];
+const GIVEN: &[&str] = &[
+    "An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Long",
+    "Mai", "Nam", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt",
+];
 
 pub use tocsin_model::fold_vietnamese as fold;
 
@@ -129,12 +426,22 @@ fn level(n: u8) -> SecurityLevel {
 
 fn contact(rng: &mut Rng, role: &str, domain: &str) -> Contact {
     let (f, m, g) = (rng.pick(FAMILY), rng.pick(MIDDLE), rng.pick(GIVEN));
-    let user = format!("{}{}{}", fold(g), fold(f).chars().next().unwrap_or('x'), fold(m).chars().next().unwrap_or('x'));
+    let user = format!(
+        "{}{}{}",
+        fold(g),
+        fold(f).chars().next().unwrap_or('x'),
+        fold(m).chars().next().unwrap_or('x')
+    );
     Contact {
         name: format!("{f} {m} {g}"),
         role: role.to_string(),
         emails: vec![format!("{user}@{domain}")],
-        phones: vec![format!("09{} {:03} {:03}", rng.next() % 10, rng.next() % 1000, rng.next() % 1000)],
+        phones: vec![format!(
+            "09{} {:03} {:03}",
+            rng.next() % 10,
+            rng.next() % 1000,
+            rng.next() % 1000
+        )],
     }
 }
 
@@ -148,7 +455,11 @@ fn communes() -> Vec<(usize, String)> {
                 continue;
             }
             let district = i % DISTRICTS.len();
-            let prefix = if district < 4 && i % 3 == 0 { "Phường" } else { "Xã" };
+            let prefix = if district < 4 && i.is_multiple_of(3) {
+                "Phường"
+            } else {
+                "Xã"
+            };
             out.push((district, format!("{prefix} {a} {b}")));
             i += 1;
             if out.len() == 423 {
@@ -171,16 +482,21 @@ pub fn province() -> Inventory {
         let dom = format!("{}.{DOMAIN}", fold(code));
         a.ranges.push(v4(10, 36, n, 0, 24));
         a.ranges.push(
-            Cidr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x36, u16::from(n), 0, 0, 0, 0)), 64)
-                .expect("aligned"),
+            Cidr::new(
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x36, u16::from(n), 0, 0, 0, 0)),
+                64,
+            )
+            .expect("aligned"),
         );
         if *code == CENTER {
             a.ranges.push(v4(10, 36, 250, 0, 23));
             a.ranges.push(v4(203, 0, 113, 0, 24));
             a.ranges.push(v4(198, 51, 100, 0, 24));
         }
-        a.contacts.push(contact(&mut rng, "Lãnh đạo phụ trách CNTT", &dom));
-        a.contacts.push(contact(&mut rng, "Cán bộ chuyên trách CNTT", &dom));
+        a.contacts
+            .push(contact(&mut rng, "Lãnh đạo phụ trách CNTT", &dom));
+        a.contacts
+            .push(contact(&mut rng, "Cán bộ chuyên trách CNTT", &dom));
         inv.agencies.push(a);
     }
 
@@ -204,7 +520,11 @@ pub fn province() -> Inventory {
         per_district[d] += 1;
         a.ranges.push(v4(10, b, c, 0, 24));
         let dom = format!("{}.{DOMAIN}", fold(short));
-        a.contacts.push(contact(&mut rng, "Công chức văn hóa - xã hội (phụ trách CNTT)", &dom));
+        a.contacts.push(contact(
+            &mut rng,
+            "Công chức văn hóa - xã hội (phụ trách CNTT)",
+            &dom,
+        ));
         inv.agencies.push(a);
     }
 
@@ -227,16 +547,49 @@ fn asset(code: String, name: String, kind: AssetKind, owner: &str, lvl: u8) -> A
 }
 
 fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
-    let units: Vec<(String, String)> = UNITS.iter().map(|u| (u.0.to_string(), u.1.to_string())).collect();
+    let units: Vec<(String, String)> = UNITS
+        .iter()
+        .map(|u| (u.0.to_string(), u.1.to_string()))
+        .collect();
 
     // Shared platforms run by the center.
     let services = [
-        ("SVC-DVC", "Cổng dịch vụ công trực tuyến tỉnh", "dichvucong", 4, 10),
-        ("SVC-QLVB", "Phần mềm quản lý văn bản và hồ sơ công việc (48 đơn vị, 423 xã)", "qlvb", 3, 11),
-        ("SVC-MOTCUA", "Hệ thống thông tin giải quyết thủ tục hành chính (một cửa)", "motcua", 4, 12),
-        ("SVC-LGSP", "Nền tảng tích hợp, chia sẻ dữ liệu tỉnh (LGSP)", "lgsp", 4, 13),
+        (
+            "SVC-DVC",
+            "Cổng dịch vụ công trực tuyến tỉnh",
+            "dichvucong",
+            4,
+            10,
+        ),
+        (
+            "SVC-QLVB",
+            "Phần mềm quản lý văn bản và hồ sơ công việc (48 đơn vị, 423 xã)",
+            "qlvb",
+            3,
+            11,
+        ),
+        (
+            "SVC-MOTCUA",
+            "Hệ thống thông tin giải quyết thủ tục hành chính (một cửa)",
+            "motcua",
+            4,
+            12,
+        ),
+        (
+            "SVC-LGSP",
+            "Nền tảng tích hợp, chia sẻ dữ liệu tỉnh (LGSP)",
+            "lgsp",
+            4,
+            13,
+        ),
         ("SVC-MAIL", "Hệ thống thư điện tử công vụ", "mail", 3, 14),
-        ("SVC-HNTH", "Hệ thống hội nghị truyền hình tỉnh (31 điểm cầu)", "hop", 3, 15),
+        (
+            "SVC-HNTH",
+            "Hệ thống hội nghị truyền hình tỉnh (31 điểm cầu)",
+            "hop",
+            3,
+            15,
+        ),
         ("SVC-CTT", "Cổng thông tin điện tử tỉnh", "www", 3, 16),
         ("SVC-CKS", "Dịch vụ chứng thực chữ ký số", "cks", 3, 17),
     ];
@@ -244,7 +597,11 @@ fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
         let mut a = asset(code.into(), name.into(), AssetKind::Service, CENTER, lvl);
         a.addresses.push(v4(203, 0, 113, last, 32));
         a.addresses.push(v4(10, 36, 250, last, 32));
-        let h = if host == "www" { DOMAIN.to_string() } else { format!("{host}.{DOMAIN}") };
+        let h = if host == "www" {
+            DOMAIN.to_string()
+        } else {
+            format!("{host}.{DOMAIN}")
+        };
         a.urls.push(format!("https://{h}/"));
         a.hostnames.push(h);
         inv.assets.push(a);
@@ -253,7 +610,11 @@ fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
     // 55 data-center servers, owned by the units whose systems they carry.
     let roles = ["web", "app", "db", "mail", "file", "ad", "backup", "log"];
     for i in 1..=55u8 {
-        let (owner, oname) = if i <= 20 { (CENTER.to_string(), "TTCNTT".to_string()) } else { units[(i as usize * 7) % units.len()].clone() };
+        let (owner, oname) = if i <= 20 {
+            (CENTER.to_string(), "TTCNTT".to_string())
+        } else {
+            units[(i as usize * 7) % units.len()].clone()
+        };
         let role = roles[i as usize % roles.len()];
         let mut a = asset(
             format!("SRV-DC-{i:03}"),
@@ -272,7 +633,13 @@ fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
     for (code, name) in &units {
         n += 1;
         let host = format!("{}.{DOMAIN}", fold(code));
-        let mut a = asset(format!("WEB-{code}"), format!("Cổng thông tin điện tử {name}"), AssetKind::Website, code, 2);
+        let mut a = asset(
+            format!("WEB-{code}"),
+            format!("Cổng thông tin điện tử {name}"),
+            AssetKind::Website,
+            code,
+            2,
+        );
         a.addresses.push(v4(203, 0, 113, 100 + n, 32));
         a.urls.push(format!("https://{host}/"));
         a.hostnames.push(host);
@@ -289,7 +656,13 @@ fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
     for (i, (code, name)) in communes.iter().enumerate() {
         let slug = fold(code.trim_start_matches("XA-"));
         let host = format!("{slug}.{DOMAIN}");
-        let mut a = asset(format!("WEB-{code}"), format!("Trang thông tin điện tử {name}"), AssetKind::Website, code, 1);
+        let mut a = asset(
+            format!("WEB-{code}"),
+            format!("Trang thông tin điện tử {name}"),
+            AssetKind::Website,
+            code,
+            1,
+        );
         a.addresses.push(v4(198, 51, 100, 10 + i as u8, 32));
         a.urls.push(format!("https://{host}/"));
         a.hostnames.push(host);
@@ -303,12 +676,24 @@ fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
         ("NET-VPN", "Cổng VPN kết nối các đơn vị", 3),
         ("NET-WAF", "Tường lửa ứng dụng web (WAF)", 4),
     ] {
-        let mut a = asset(code.into(), name.into(), AssetKind::NetworkDevice, CENTER, 4);
+        let mut a = asset(
+            code.into(),
+            name.into(),
+            AssetKind::NetworkDevice,
+            CENTER,
+            4,
+        );
         a.addresses.push(v4(10, 36, 250, last, 32));
         inv.assets.push(a);
     }
     for (i, (code, name)) in units.iter().enumerate() {
-        let mut a = asset(format!("LAN-{code}"), format!("Máy trạm {name}"), AssetKind::EndpointGroup, code, 1 + (rng.next() % 2) as u8);
+        let mut a = asset(
+            format!("LAN-{code}"),
+            format!("Máy trạm {name}"),
+            AssetKind::EndpointGroup,
+            code,
+            1 + (rng.next() % 2) as u8,
+        );
         a.addresses.push(v4(10, 36, (i + 1) as u8, 0, 24));
         inv.assets.push(a);
     }
@@ -323,7 +708,10 @@ mod tests {
     fn province_has_the_seed_shape_and_validates() {
         let inv = province();
         let count = |k| inv.agencies.iter().filter(|a| a.kind == k).count();
-        assert_eq!(count(AgencyKind::Department) + count(AgencyKind::Sector), 48);
+        assert_eq!(
+            count(AgencyKind::Department) + count(AgencyKind::Sector),
+            48
+        );
         assert_eq!(count(AgencyKind::Commune), 423);
         assert_eq!(count(AgencyKind::District), 27);
         let akind = |k| inv.assets.iter().filter(|a| a.kind == k).count();
@@ -331,7 +719,11 @@ mod tests {
         assert_eq!(akind(AssetKind::Website), 128);
         // The generated province must pass the same validation as a user's file.
         let back = Draft::from_inventory(&inv, "synth").validate();
-        assert!(back.is_ok(), "{}", back.err().map(|d| d.to_string()).unwrap_or_default());
+        assert!(
+            back.is_ok(),
+            "{}",
+            back.err().map(|d| d.to_string()).unwrap_or_default()
+        );
     }
 
     #[test]

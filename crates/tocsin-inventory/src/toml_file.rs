@@ -27,8 +27,8 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 use tocsin_model::Inventory;
+use toml::Spanned;
 
 use crate::diag::LineIndex;
 use crate::{Diagnostic, Diagnostics, Draft, DraftAgency, DraftAsset, DraftContact, Src};

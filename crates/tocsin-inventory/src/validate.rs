@@ -2,9 +2,7 @@
 
 use std::collections::HashMap;
 
-use tocsin_model::{
-    Agency, AgencyKind, Asset, AssetKind, Cidr, Contact, Inventory, SecurityLevel,
-};
+use tocsin_model::{Agency, AgencyKind, Asset, AssetKind, Cidr, Contact, Inventory, SecurityLevel};
 
 use crate::{Diagnostic, Diagnostics, Draft, Src};
 
@@ -41,8 +39,7 @@ fn valid_email(e: &str) -> bool {
 fn valid_phone(p: &str) -> bool {
     let digits = p.chars().filter(|c| c.is_ascii_digit()).count();
     (6..=15).contains(&digits)
-        && p
-            .chars()
+        && p.chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'))
 }
 
@@ -81,11 +78,21 @@ impl Draft {
         for (i, a) in self.agencies.iter().enumerate() {
             let code = a.code.value.as_str();
             if !valid_code(code) {
-                cx.err(&a.file, a.code.line, "code",
-                    format!("`{code}` is not a valid code (letters, digits, `-`, `_`, `.`; at most 64)"));
+                cx.err(
+                    &a.file,
+                    a.code.line,
+                    "code",
+                    format!(
+                        "`{code}` is not a valid code (letters, digits, `-`, `_`, `.`; at most 64)"
+                    ),
+                );
             } else if let Some((_, file, line)) = codes.get(code) {
-                cx.err(&a.file, a.code.line, "code",
-                    format!("duplicate agency code `{code}` (first defined at {file}:{line})"));
+                cx.err(
+                    &a.file,
+                    a.code.line,
+                    "code",
+                    format!("duplicate agency code `{code}` (first defined at {file}:{line})"),
+                );
             } else {
                 codes.insert(code, (i, &a.file, a.code.line));
             }
@@ -100,9 +107,19 @@ impl Draft {
             }
             if let Some(p) = &a.parent {
                 if p.value == a.code.value {
-                    cx.err(&a.file, p.line, "parent", "an agency cannot be its own parent");
+                    cx.err(
+                        &a.file,
+                        p.line,
+                        "parent",
+                        "an agency cannot be its own parent",
+                    );
                 } else if !codes.contains_key(p.value.as_str()) {
-                    cx.err(&a.file, p.line, "parent", format!("unknown parent agency `{}`", p.value));
+                    cx.err(
+                        &a.file,
+                        p.line,
+                        "parent",
+                        format!("unknown parent agency `{}`", p.value),
+                    );
                 }
             }
             let ranges = parse_cidrs(&mut cx, &a.file, "ranges", &a.ranges);
@@ -113,12 +130,22 @@ impl Draft {
                 }
                 for e in &c.emails {
                     if !valid_email(&e.value) {
-                        cx.err(&a.file, e.line, "contacts.emails", format!("`{}` is not an e-mail address", e.value));
+                        cx.err(
+                            &a.file,
+                            e.line,
+                            "contacts.emails",
+                            format!("`{}` is not an e-mail address", e.value),
+                        );
                     }
                 }
                 for p in &c.phones {
                     if !valid_phone(&p.value) {
-                        cx.err(&a.file, p.line, "contacts.phones", format!("`{}` is not a phone number", p.value));
+                        cx.err(
+                            &a.file,
+                            p.line,
+                            "contacts.phones",
+                            format!("`{}` is not a phone number", p.value),
+                        );
                     }
                 }
                 contacts.push(Contact {
@@ -145,10 +172,19 @@ impl Draft {
         for a in &self.assets {
             let code = a.code.value.as_str();
             if !valid_code(code) {
-                cx.err(&a.file, a.code.line, "code", format!("`{code}` is not a valid code"));
+                cx.err(
+                    &a.file,
+                    a.code.line,
+                    "code",
+                    format!("`{code}` is not a valid code"),
+                );
             } else if let Some((file, line)) = asset_codes.get(code) {
-                cx.err(&a.file, a.code.line, "code",
-                    format!("duplicate asset code `{code}` (first defined at {file}:{line})"));
+                cx.err(
+                    &a.file,
+                    a.code.line,
+                    "code",
+                    format!("duplicate asset code `{code}` (first defined at {file}:{line})"),
+                );
             } else {
                 asset_codes.insert(code, (&a.file, a.code.line));
             }
@@ -160,17 +196,40 @@ impl Draft {
                 cx.err(&a.file, a.kind.line, "kind", e.to_string());
             }
             if !codes.contains_key(a.owner.value.as_str()) {
-                cx.err(&a.file, a.owner.line, "owner", format!("unknown owner agency `{}`", a.owner.value));
+                cx.err(
+                    &a.file,
+                    a.owner.line,
+                    "owner",
+                    format!("unknown owner agency `{}`", a.owner.value),
+                );
             }
-            let level = a.level.value.trim().parse::<u8>().ok().and_then(SecurityLevel::new);
+            let level = a
+                .level
+                .value
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .and_then(SecurityLevel::new);
             if level.is_none() {
-                cx.err(&a.file, a.level.line, "level",
-                    format!("`{}` is not a security level 1–5 (Decree 85/2016)", a.level.value));
+                cx.err(
+                    &a.file,
+                    a.level.line,
+                    "level",
+                    format!(
+                        "`{}` is not a security level 1–5 (Decree 85/2016)",
+                        a.level.value
+                    ),
+                );
             }
             let addresses = parse_cidrs(&mut cx, &a.file, "addresses", &a.addresses);
             for h in &a.hostnames {
                 if !valid_hostname(&h.value) {
-                    cx.err(&a.file, h.line, "hostnames", format!("`{}` is not a host name", h.value));
+                    cx.err(
+                        &a.file,
+                        h.line,
+                        "hostnames",
+                        format!("`{}` is not a host name", h.value),
+                    );
                 }
             }
             for u in &a.urls {
@@ -206,8 +265,12 @@ impl Draft {
             let mut cur = a.parent.as_ref().map(|p| p.value.as_str());
             while let Some(p) = cur {
                 if p == a.code.value {
-                    cx.err(&a.file, a.parent.as_ref().map_or(a.line, |p| p.line), "parent",
-                        format!("parent chain loops back: {} → {}", seen.join(" → "), p));
+                    cx.err(
+                        &a.file,
+                        a.parent.as_ref().map_or(a.line, |p| p.line),
+                        "parent",
+                        format!("parent chain loops back: {} → {}", seen.join(" → "), p),
+                    );
                     break;
                 }
                 if seen.contains(&p) {
@@ -256,10 +319,7 @@ impl Draft {
         all.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(y.2.cmp(&x.2)));
         let mut stack: Vec<(bool, u128, u128, usize, usize)> = Vec::new();
         for r in all {
-            while stack
-                .last()
-                .is_some_and(|t| t.0 != r.0 || t.2 < r.1)
-            {
+            while stack.last().is_some_and(|t| t.0 != r.0 || t.2 < r.1) {
                 stack.pop();
             }
             for outer in &stack {

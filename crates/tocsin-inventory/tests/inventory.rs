@@ -1,5 +1,7 @@
 //! Inventory files: every bad input named by file, line and field; round trips.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
+
 use tocsin_inventory::{Diagnostic, Draft, parse_csv, parse_toml, synth, to_csv, to_toml};
 
 const GOOD: &str = r#"
@@ -65,7 +67,10 @@ fn assert_one(text: &str, line: usize, field: Option<&str>, needle: &str) {
 fn good_file_loads() {
     let inv = parse_toml(GOOD, "inv.toml").unwrap().validate().unwrap();
     assert_eq!(inv.agencies.len(), 3);
-    assert_eq!(inv.agencies[1].contacts[0].emails, ["mai.lt@dongtien.example.gov.vn"]);
+    assert_eq!(
+        inv.agencies[1].contacts[0].emails,
+        ["mai.lt@dongtien.example.gov.vn"]
+    );
     assert_eq!(inv.assets[0].level.get(), 2);
 }
 
@@ -78,8 +83,20 @@ fn overlapping_ranges_of_unrelated_agencies() {
     for e in &errs {
         assert_eq!((e.line, e.field.as_deref()), (26, Some("ranges")), "{e}");
     }
-    assert!(errs[0].message.contains("overlaps range 10.40.0.0/18 of agency `H-DONGSON` (inv.toml:6)"), "{}", errs[0]);
-    assert!(errs[1].message.contains("overlaps range 10.40.3.0/24 of agency `XA-DONGTIEN` (inv.toml:13)"), "{}", errs[1]);
+    assert!(
+        errs[0]
+            .message
+            .contains("overlaps range 10.40.0.0/18 of agency `H-DONGSON` (inv.toml:6)"),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[1]
+            .message
+            .contains("overlaps range 10.40.3.0/24 of agency `XA-DONGTIEN` (inv.toml:13)"),
+        "{}",
+        errs[1]
+    );
 }
 
 #[test]
@@ -90,16 +107,22 @@ fn nested_range_under_parent_is_allowed() {
     let bad = GOOD.replace("\"10.36.5.0/24\"", "\"10.40.3.0/24\"");
     let errs = errors(&bad);
     assert_eq!(errs.len(), 2, "{errs:#?}");
-    assert!(errs.iter().all(|e| e.line == 26 && e.message.contains("of agency `STC` overlaps")));
+    assert!(
+        errs.iter()
+            .all(|e| e.line == 26 && e.message.contains("of agency `STC` overlaps"))
+    );
 }
 
 #[test]
 fn unknown_parent() {
     let bad = GOOD.replace("parent = \"H-DONGSON\"", "parent = \"H-DONGSONN\"");
     let errs = errors(&bad);
-    assert!(errs.iter().any(|e| e.line == 12
-        && e.field.as_deref() == Some("parent")
-        && e.message.contains("unknown parent agency `H-DONGSONN`")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|e| e.line == 12
+            && e.field.as_deref() == Some("parent")
+            && e.message.contains("unknown parent agency `H-DONGSONN`")),
+        "{errs:#?}"
+    );
     // Without its parent, the commune's range is no longer allowed inside the district's.
     assert_eq!(errs.len(), 2, "{errs:#?}");
 }
@@ -107,7 +130,12 @@ fn unknown_parent() {
 #[test]
 fn bad_cidr() {
     let bad = GOOD.replace("\"10.40.3.0/24\"", "\"10.40.3.7/24\"");
-    assert_one(&bad, 13, Some("ranges"), "host bits are set; the network address is 10.40.3.0/24");
+    assert_one(
+        &bad,
+        13,
+        Some("ranges"),
+        "host bits are set; the network address is 10.40.3.0/24",
+    );
     let bad = GOOD.replace("\"10.40.3.0/24\"", "\"10.40.300.0/24\"");
     assert_one(&bad, 13, Some("ranges"), "is not an IP address");
 }
@@ -116,10 +144,17 @@ fn bad_cidr() {
 fn duplicate_code() {
     let bad = GOOD.replace("code = \"STC\"", "code = \"XA-DONGTIEN\"");
     let errs = errors(&bad);
-    let dup: Vec<_> = errs.iter().filter(|e| e.message.contains("duplicate agency code")).collect();
+    let dup: Vec<_> = errs
+        .iter()
+        .filter(|e| e.message.contains("duplicate agency code"))
+        .collect();
     assert_eq!(dup.len(), 1, "{errs:#?}");
     assert_eq!(dup[0].line, 22);
-    assert!(dup[0].message.contains("first defined at inv.toml:9"), "{}", dup[0]);
+    assert!(
+        dup[0].message.contains("first defined at inv.toml:9"),
+        "{}",
+        dup[0]
+    );
 }
 
 #[test]
@@ -161,7 +196,10 @@ fn parent_cycle() {
         "kind = \"district\"\nparent = \"XA-DONGTIEN\"",
     );
     let errs = errors(&bad);
-    assert!(errs.iter().any(|e| e.message.contains("loops back")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|e| e.message.contains("loops back")),
+        "{errs:#?}"
+    );
 }
 
 #[test]
@@ -179,14 +217,20 @@ fn every_error_is_reported_at_once() {
 fn toml_round_trip() {
     let inv = parse_toml(GOOD, "inv.toml").unwrap().validate().unwrap();
     let text = to_toml(&inv);
-    let back = parse_toml(&text, "export.toml").unwrap().validate().unwrap();
+    let back = parse_toml(&text, "export.toml")
+        .unwrap()
+        .validate()
+        .unwrap();
     assert_eq!(back, inv);
 }
 
 #[test]
 fn synthetic_province_round_trips_through_toml_and_csv() {
     let inv = synth::province();
-    let back = parse_toml(&to_toml(&inv), "p.toml").unwrap().validate().unwrap();
+    let back = parse_toml(&to_toml(&inv), "p.toml")
+        .unwrap()
+        .validate()
+        .unwrap();
     assert_eq!(back, inv);
     let (ag, ct, asv) = to_csv(&inv).unwrap();
     let mut draft = Draft::default();
@@ -203,11 +247,20 @@ fn csv_errors_name_line_and_column() {
     parse_csv(csv, "agencies.csv", &mut draft).unwrap();
     let errs = draft.validate().unwrap_err().0;
     assert_eq!(errs.len(), 2, "{errs:#?}");
-    assert!(errs.iter().all(|e| e.file == "agencies.csv" && e.line == 3 && e.field.as_deref() == Some("ranges")));
+    assert!(
+        errs.iter().all(|e| e.file == "agencies.csv"
+            && e.line == 3
+            && e.field.as_deref() == Some("ranges"))
+    );
     let mut draft = Draft::default();
-    let errs = parse_csv("code,name,colour\n", "agencies.csv", &mut draft).unwrap_err().0;
+    let errs = parse_csv("code,name,colour\n", "agencies.csv", &mut draft)
+        .unwrap_err()
+        .0;
     assert!(errs.iter().any(|e| e.field.as_deref() == Some("colour")));
-    assert!(errs.iter().any(|e| e.field.as_deref() == Some("kind") && e.message.contains("missing")));
+    assert!(
+        errs.iter()
+            .any(|e| e.field.as_deref() == Some("kind") && e.message.contains("missing"))
+    );
 }
 
 #[test]

@@ -309,11 +309,17 @@ mod tests {
         assert_eq!(code_at(&inv, &at, "10.40.5.1").as_deref(), Some("COMMUNE"));
         assert_eq!(code_at(&inv, &at, "10.40.5.200").as_deref(), Some("HAMLET"));
         assert_eq!(code_at(&inv, &at, "10.40.6.0").as_deref(), Some("DISTRICT"));
-        assert_eq!(code_at(&inv, &at, "10.40.255.255").as_deref(), Some("DISTRICT"));
+        assert_eq!(
+            code_at(&inv, &at, "10.40.255.255").as_deref(),
+            Some("DISTRICT")
+        );
         assert_eq!(code_at(&inv, &at, "10.41.0.0"), None);
         assert_eq!(code_at(&inv, &at, "10.39.255.255"), None);
         assert_eq!(code_at(&inv, &at, "2001:db8:1::9").as_deref(), Some("V6"));
-        assert_eq!(code_at(&inv, &at, "::ffff:10.40.5.1").as_deref(), Some("COMMUNE"));
+        assert_eq!(
+            code_at(&inv, &at, "::ffff:10.40.5.1").as_deref(),
+            Some("COMMUNE")
+        );
     }
 
     #[test]
@@ -334,13 +340,22 @@ mod tests {
     #[test]
     fn whole_address_space_edges() {
         let inv = Inventory {
-            agencies: vec![agency("ALL", &["0.0.0.0/0"]), agency("TOP", &["255.255.255.255/32"])],
+            agencies: vec![
+                agency("ALL", &["0.0.0.0/0"]),
+                agency("TOP", &["255.255.255.255/32"]),
+            ],
             assets: vec![],
         };
         let at = Attributor::build(&inv);
         assert_eq!(code_at(&inv, &at, "0.0.0.0").as_deref(), Some("ALL"));
-        assert_eq!(code_at(&inv, &at, "255.255.255.254").as_deref(), Some("ALL"));
-        assert_eq!(code_at(&inv, &at, "255.255.255.255").as_deref(), Some("TOP"));
+        assert_eq!(
+            code_at(&inv, &at, "255.255.255.254").as_deref(),
+            Some("ALL")
+        );
+        assert_eq!(
+            code_at(&inv, &at, "255.255.255.255").as_deref(),
+            Some("TOP")
+        );
     }
 
     /// Differential check against the obvious oracle: scan every range.
@@ -357,7 +372,11 @@ mod tests {
         for i in 0..300 {
             let len = 8 + (next() % 25) as u8;
             let raw = (next() as u32) & 0x0fff_ffff | 0x0a00_0000;
-            let mask = if len == 32 { u32::MAX } else { !(u32::MAX >> len) };
+            let mask = if len == 32 {
+                u32::MAX
+            } else {
+                !(u32::MAX >> len)
+            };
             let c = Cidr::new(IpAddr::from(std::net::Ipv4Addr::from(raw & mask)), len).unwrap();
             let mut a = Agency::new(&format!("A{i}"), "x", AgencyKind::Other);
             a.ranges.push(c);
@@ -365,7 +384,9 @@ mod tests {
         }
         let at = Attributor::build(&inv);
         for _ in 0..20_000 {
-            let ip = IpAddr::from(std::net::Ipv4Addr::from((next() as u32) & 0x0fff_ffff | 0x0a00_0000));
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(
+                (next() as u32) & 0x0fff_ffff | 0x0a00_0000,
+            ));
             // Oracle: the longest prefix; ties go to the first listed.
             let mut best: Option<(u8, usize)> = None;
             for (i, a) in inv.agencies.iter().enumerate() {

@@ -39,8 +39,8 @@ pub use event::{
     Category, Event, EventAttribution, EventKind, Fields, Observer, TimeOrigin, Timestamp,
     TimestampError, Value, vietnam_offset,
 };
-pub use text::fold_vietnamese;
 pub use inventory::{
     Agency, AgencyCode, AgencyKind, Asset, AssetCode, AssetKind, Contact, Inventory, SecurityLevel,
     UnknownVariant,
 };
+pub use text::fold_vietnamese;

@@ -72,7 +72,9 @@ impl Store {
                 kind: kind.parse().map_err(|e| corrupt("kind", &code, e))?,
                 name: r.try_get("name")?,
                 name_en: r.try_get("name_en")?,
-                parent: r.try_get::<Option<String>, _>("parent")?.map(|p| p.as_str().into()),
+                parent: r
+                    .try_get::<Option<String>, _>("parent")?
+                    .map(|p| p.as_str().into()),
                 contacts: json_list(&r, "contacts", &code)?,
                 ranges,
                 code: code.as_str().into(),
@@ -116,7 +118,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM assets").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM agencies").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM agencies")
+            .execute(&mut *tx)
+            .await?;
         // Parents are plain codes (no foreign key) so order does not matter;
         // asset owners reference agencies, inserted first.
         for (i, a) in inv.agencies.iter().enumerate() {

@@ -188,7 +188,10 @@ mod tests {
     #[test]
     fn url_forms() {
         assert_eq!(StoreConfig::new("tocsin.db").backend(), Backend::Sqlite);
-        assert_eq!(StoreConfig::new("postgres://u@h/db").backend(), Backend::Postgres);
+        assert_eq!(
+            StoreConfig::new("postgres://u@h/db").backend(),
+            Backend::Postgres
+        );
         assert_eq!(
             sqlite_url("sqlite::memory:", 8).unwrap(),
             ("sqlite::memory:".to_string(), 1)
@@ -202,7 +205,13 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://soc:s3cret@db/tocsin"), "postgres://soc:***@db/tocsin");
-        assert_eq!(redact("postgres://soc@db/tocsin"), "postgres://soc@db/tocsin");
+        assert_eq!(
+            redact("postgres://soc:s3cret@db/tocsin"),
+            "postgres://soc:***@db/tocsin"
+        );
+        assert_eq!(
+            redact("postgres://soc@db/tocsin"),
+            "postgres://soc@db/tocsin"
+        );
     }
 }

@@ -94,15 +94,21 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
                 .await
                 .map_err(fail)?;
         }
-        sqlx::query("INSERT INTO tocsin_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(crate::inventory::now())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        sqlx::query(
+            "INSERT INTO tocsin_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(crate::inventory::now())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        tracing::info!(version = m.version, name = m.name, "applied database migration");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied database migration"
+        );
     }
     Ok(())
 }

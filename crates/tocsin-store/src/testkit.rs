@@ -39,7 +39,9 @@ fn unique(tag: &str) -> String {
         .unwrap_or(0);
     format!(
         "tocsin_test_{}_{}_{}_{}",
-        tag.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>(),
+        tag.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>(),
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed),
         nanos
@@ -75,11 +77,15 @@ pub async fn backends(tag: &str) -> Result<Vec<TestDb>, StoreError> {
 
 async fn postgres(admin_url: &str, tag: &str) -> Result<TestDb, StoreError> {
     let name = unique(tag);
-    let mut conn = sqlx::AnyConnection::connect(admin_url).await.map_err(|e| StoreError::Connect {
-        url: admin_url.to_string(),
-        source: e,
-    })?;
-    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
+    let mut conn =
+        sqlx::AnyConnection::connect(admin_url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: admin_url.to_string(),
+                source: e,
+            })?;
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await?;
     conn.close().await?;
     let url = with_db(admin_url, &name);
     let store = StoreConfig::new(&url).build().await?;
@@ -117,7 +123,10 @@ impl TestDb {
             && let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await
         {
             let _ = conn
-                .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name)))
+                .execute(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.db_name
+                )))
                 .await;
         }
     }
@@ -127,8 +136,14 @@ impl TestDb {
 mod tests {
     #[test]
     fn replaces_database_name() {
-        assert_eq!(super::with_db("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_db("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::with_db("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::with_db("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::with_db("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

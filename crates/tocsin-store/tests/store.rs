@@ -1,5 +1,7 @@
 //! One suite, every backend: SQLite always, PostgreSQL with TOCSIN_TEST_POSTGRES.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
+
 use tocsin_inventory::synth;
 use tocsin_model::{AgencyKind, AssetKind};
 use tocsin_store::testkit::backends;
@@ -9,12 +11,23 @@ async fn inventory_round_trips() {
     let inv = synth::province();
     for db in backends("inventory_round_trips").await.unwrap() {
         assert!(db.store.load_inventory().await.unwrap().agencies.is_empty());
-        db.store.replace_inventory(&inv, "test", "synthetic province").await.unwrap();
+        db.store
+            .replace_inventory(&inv, "test", "synthetic province")
+            .await
+            .unwrap();
         let back = db.store.load_inventory().await.unwrap();
         assert_eq!(back, inv, "{}", db.label);
         let counts = db.store.inventory_counts().await.unwrap();
-        assert!(counts.agencies.contains(&(AgencyKind::Commune, 423)), "{}", db.label);
-        assert!(counts.assets.contains(&(AssetKind::Website, 128)), "{}", db.label);
+        assert!(
+            counts.agencies.contains(&(AgencyKind::Commune, 423)),
+            "{}",
+            db.label
+        );
+        assert!(
+            counts.assets.contains(&(AssetKind::Website, 128)),
+            "{}",
+            db.label
+        );
         let audit = db.store.audit_log(10).await.unwrap();
         assert_eq!(audit.len(), 1, "{}", db.label);
         assert_eq!(audit[0].detail, "synthetic province");
@@ -26,15 +39,35 @@ async fn inventory_round_trips() {
 async fn failed_replace_changes_nothing() {
     let inv = synth::province();
     for db in backends("failed_replace").await.unwrap() {
-        db.store.replace_inventory(&inv, "test", "v1").await.unwrap();
+        db.store
+            .replace_inventory(&inv, "test", "v1")
+            .await
+            .unwrap();
         // An asset whose owner is not stored violates the foreign key midway
         // through the transaction: everything must roll back.
         let mut bad = inv.clone();
         bad.agencies.truncate(10);
         bad.assets[0].owner = "NO-SUCH-AGENCY".into();
-        assert!(db.store.replace_inventory(&bad, "test", "v2").await.is_err(), "{}", db.label);
-        assert_eq!(db.store.load_inventory().await.unwrap(), inv, "{}", db.label);
-        assert_eq!(db.store.audit_log(10).await.unwrap().len(), 1, "{}", db.label);
+        assert!(
+            db.store
+                .replace_inventory(&bad, "test", "v2")
+                .await
+                .is_err(),
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            db.store.load_inventory().await.unwrap(),
+            inv,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            db.store.audit_log(10).await.unwrap().len(),
+            1,
+            "{}",
+            db.label
+        );
         db.cleanup().await;
     }
 }
@@ -49,17 +82,30 @@ async fn migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db").display().to_string();
     let s1 = tocsin_store::StoreConfig::new(&path).build().await.unwrap();
-    s1.replace_inventory(&synth::province(), "t", "x").await.unwrap();
+    s1.replace_inventory(&synth::province(), "t", "x")
+        .await
+        .unwrap();
     s1.close().await;
     let s2 = tocsin_store::StoreConfig::new(&path).build().await.unwrap();
-    assert_eq!(s2.load_inventory().await.unwrap().agencies.len(), 48 + 27 + 423);
+    assert_eq!(
+        s2.load_inventory().await.unwrap().agencies.len(),
+        48 + 27 + 423
+    );
 }
 
 #[tokio::test]
 async fn memory_database_works() {
-    let s = tocsin_store::StoreConfig::new("sqlite::memory:").build().await.unwrap();
-    s.replace_inventory(&synth::province(), "t", "x").await.unwrap();
-    assert_eq!(s.load_inventory().await.unwrap().assets.len(), synth::province().assets.len());
+    let s = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    s.replace_inventory(&synth::province(), "t", "x")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.load_inventory().await.unwrap().assets.len(),
+        synth::province().assets.len()
+    );
 }
 
 #[tokio::test]
@@ -69,5 +115,8 @@ async fn unreachable_postgres_is_a_clear_error() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("cannot open database postgres://nobody:***@127.0.0.1:1/none"), "{err}");
+    assert!(
+        err.starts_with("cannot open database postgres://nobody:***@127.0.0.1:1/none"),
+        "{err}"
+    );
 }

@@ -23,10 +23,16 @@ pub(crate) async fn healthz(State(st): State<AppState>) -> (StatusCode, Json<Val
 
 pub(crate) async fn counts(State(st): State<AppState>) -> Result<Json<Value>, AppError> {
     let c = st.store.inventory_counts().await?;
-    let agencies: serde_json::Map<String, Value> =
-        c.agencies.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
-    let assets: serde_json::Map<String, Value> =
-        c.assets.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
+    let agencies: serde_json::Map<String, Value> = c
+        .agencies
+        .iter()
+        .map(|(k, n)| (k.to_string(), json!(n)))
+        .collect();
+    let assets: serde_json::Map<String, Value> = c
+        .assets
+        .iter()
+        .map(|(k, n)| (k.to_string(), json!(n)))
+        .collect();
     Ok(Json(json!({ "agencies": agencies, "assets": assets })))
 }
 
@@ -47,7 +53,12 @@ pub(crate) async fn agency(
         .inventory
         .agency(&code)
         .ok_or_else(|| AppError::NotFound(format!("agency {code}")))?;
-    let assets: Vec<_> = snap.inventory.assets.iter().filter(|x| x.owner == a.code).collect();
+    let assets: Vec<_> = snap
+        .inventory
+        .assets
+        .iter()
+        .filter(|x| x.owner == a.code)
+        .collect();
     Ok(Json(json!({ "agency": a, "assets": assets })))
 }
 
@@ -76,6 +87,9 @@ pub(crate) async fn attribution(
         .parse()
         .map_err(|_| AppError::BadRequest(format!("`{ip}` is not an IP address")))?;
     let (agency, asset) = attribute(&st.snap.get(), addr);
-    let pair = |p: Option<(String, String)>| p.map(|(code, name)| json!({ "code": code, "name": name }));
-    Ok(Json(json!({ "ip": addr.to_string(), "agency": pair(agency), "asset": pair(asset) })))
+    let pair =
+        |p: Option<(String, String)>| p.map(|(code, name)| json!({ "code": code, "name": name }));
+    Ok(Json(
+        json!({ "ip": addr.to_string(), "agency": pair(agency), "asset": pair(asset) }),
+    ))
 }

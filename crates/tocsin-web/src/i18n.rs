@@ -79,7 +79,11 @@ pub fn check_locales() -> Result<usize, String> {
         .keys()
         .filter(|k| !en.contains_key(*k))
         .map(|k| format!("en.toml lacks {k}"))
-        .chain(en.keys().filter(|k| !vi.contains_key(*k)).map(|k| format!("vi.toml lacks {k}")))
+        .chain(
+            en.keys()
+                .filter(|k| !vi.contains_key(*k))
+                .map(|k| format!("vi.toml lacks {k}")),
+        )
         .collect();
     missing.sort();
     if missing.is_empty() {
@@ -132,7 +136,11 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             for part in text.split("t.t(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
-                assert!(vi.contains_key(key), "{}: unknown key {key}", path.display());
+                assert!(
+                    vi.contains_key(key),
+                    "{}: unknown key {key}",
+                    path.display()
+                );
                 used += 1;
             }
         }

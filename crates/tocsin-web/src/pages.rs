@@ -61,7 +61,10 @@ fn render(c: &Ctx, tpl: &impl Template) -> Result<Response, AppError> {
 }
 
 fn join_cidrs(v: &[Cidr]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Matches a folded query against code and name, ignoring case, marks and spaces.
@@ -198,7 +201,9 @@ pub(crate) fn filter_assets<'a>(snap: &'a Snapshot, q: &ListQuery) -> Vec<&'a As
         .filter(|a| level.is_none_or(|l| a.level.get() == l))
         .filter(|a| {
             matches(&needle, a.code.as_str(), &a.name)
-                || a.hostnames.iter().any(|h| fold_vietnamese(h).contains(&needle))
+                || a.hostnames
+                    .iter()
+                    .any(|h| fold_vietnamese(h).contains(&needle))
         })
         .collect()
 }
@@ -221,7 +226,12 @@ pub(crate) async fn agencies(
             kind: c.t.t(&format!("kind.{}", a.kind)),
             parent: a.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
             ranges: join_cidrs(&a.ranges),
-            assets: snap.inventory.assets.iter().filter(|x| x.owner == a.code).count(),
+            assets: snap
+                .inventory
+                .assets
+                .iter()
+                .filter(|x| x.owner == a.code)
+                .count(),
         })
         .collect();
     let (prev, next) = pager("/agencies", &q, all.len());
@@ -300,7 +310,9 @@ pub(crate) async fn agency(
         nav: "agencies",
         kind: c.t.t(&format!("kind.{}", a.kind)),
         parent: a.parent.as_ref().map(|p| {
-            let name = inv.agency(p.as_str()).map_or_else(|| p.to_string(), |x| x.name.clone());
+            let name = inv
+                .agency(p.as_str())
+                .map_or_else(|| p.to_string(), |x| x.name.clone());
             (p.to_string(), name)
         }),
         ranges: join_cidrs(&a.ranges),
@@ -424,11 +436,14 @@ struct LookupPage {
     asset: Option<(String, String)>,
 }
 
+/// A record's (code, name).
+pub(crate) type CodeName = (String, String);
+
 /// (agency code, name), (asset code, name) for an address.
 pub(crate) fn attribute(
     snap: &Arc<Snapshot>,
     ip: std::net::IpAddr,
-) -> (Option<(String, String)>, Option<(String, String)>) {
+) -> (Option<CodeName>, Option<CodeName>) {
     let hit = snap.attributor.lookup(ip);
     let agency = hit
         .agency
@@ -517,7 +532,10 @@ pub(crate) async fn static_file(Path(file): Path<String>) -> Response {
     };
     match Assets::get(name) {
         Some(f) => (
-            [(CONTENT_TYPE, mime), (CACHE_CONTROL, "public, max-age=3600")],
+            [
+                (CONTENT_TYPE, mime),
+                (CACHE_CONTROL, "public, max-age=3600"),
+            ],
             f.data.into_owned(),
         )
             .into_response(),

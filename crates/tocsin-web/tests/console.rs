@@ -1,24 +1,45 @@
 //! The console and API over the demo province, through the router (no socket).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
+
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt;
 
 async fn app() -> axum::Router {
-    let store = tocsin_store::StoreConfig::new("sqlite::memory:").build().await.unwrap();
-    store
-        .replace_inventory(&tocsin_inventory::synth::province(), "test", "demo province")
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
         .await
         .unwrap();
-    tocsin_web::WebConfig::default().build(store).await.unwrap().router()
+    store
+        .replace_inventory(
+            &tocsin_inventory::synth::province(),
+            "test",
+            "demo province",
+        )
+        .await
+        .unwrap();
+    tocsin_web::WebConfig::default()
+        .build(store)
+        .await
+        .unwrap()
+        .router()
 }
 
-async fn get(app: &axum::Router, uri: &str, cookie: Option<&str>) -> (StatusCode, String, axum::http::HeaderMap) {
+async fn get(
+    app: &axum::Router,
+    uri: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, String, axum::http::HeaderMap) {
     let mut req = Request::get(uri);
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
     }
-    let resp = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = to_bytes(resp.into_body(), 10 << 20).await.unwrap();
@@ -33,7 +54,10 @@ async fn dashboard_is_vietnamese_by_default_and_english_on_request() {
     assert!(body.contains("<html lang=\"vi\">"));
     assert!(body.contains("Tổng quan địa bàn"), "{body}");
     assert!(body.contains("Xã, phường"));
-    assert!(body.contains(r#"id="total-agencies">498<"#), "48 units + 27 districts + 423 communes");
+    assert!(
+        body.contains(r#"id="total-agencies">498<"#),
+        "48 units + 27 districts + 423 communes"
+    );
     assert!(body.contains("Cổng dịch vụ công trực tuyến tỉnh"));
 
     let (s, body, headers) = get(&app, "/?lang=en", None).await;
@@ -56,7 +80,10 @@ async fn agency_list_filters_without_diacritics() {
     let (_, body, _) = get(&app, "/agencies?kind=district", None).await;
     assert!(body.contains("Hiển thị 27 trên 27"), "{body}");
     let (_, body, _) = get(&app, "/agencies?kind=commune&page=8", None).await;
-    assert!(body.contains("Hiển thị 23 trên 423"), "page 9 holds the last 23");
+    assert!(
+        body.contains("Hiển thị 23 trên 423"),
+        "page 9 holds the last 23"
+    );
 }
 
 #[tokio::test]
@@ -120,7 +147,13 @@ async fn static_assets_are_served() {
     let (s, body, h) = get(&app, "/static/htmx.min.js", None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.starts_with("var htmx="));
-    assert!(h.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        h.get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     let (s, _, _) = get(&app, "/static/../Cargo.toml", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

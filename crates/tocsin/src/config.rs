@@ -81,9 +81,9 @@ impl Config {
             cfg.log.level = l.clone();
         }
         if let Ok(listen) = std::env::var("TOCSIN_LISTEN") {
-            cfg.web.listen = listen
-                .parse()
-                .with_context(|| format!("TOCSIN_LISTEN=`{listen}` is not an address like 127.0.0.1:8080"))?;
+            cfg.web.listen = listen.parse().with_context(|| {
+                format!("TOCSIN_LISTEN=`{listen}` is not an address like 127.0.0.1:8080")
+            })?;
         }
         Ok(cfg)
     }
@@ -120,7 +120,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tocsin-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("bad.toml");
-        std::fs::write(&p, "[database]\nurl = \"x.db\"\n\n[web]\nlisten = \"127.0.0.1:8080\"\nport = 1\n").unwrap();
+        std::fs::write(
+            &p,
+            "[database]\nurl = \"x.db\"\n\n[web]\nlisten = \"127.0.0.1:8080\"\nport = 1\n",
+        )
+        .unwrap();
         let e = Config::from_file(&p).unwrap_err().to_string();
         assert!(e.contains("bad.toml:6"), "{e}");
         assert!(e.contains("port"), "{e}");

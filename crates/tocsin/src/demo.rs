@@ -14,7 +14,9 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
         match std::fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot remove old demo database {p}")),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove old demo database {p}"));
+            }
         }
     }
     let store_cfg = tocsin_store::StoreConfig::new(&db.display().to_string());

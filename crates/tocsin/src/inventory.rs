@@ -45,7 +45,9 @@ fn report(d: &Diagnostics) -> anyhow::Error {
 pub async fn run(cmd: InventoryCmd, config: &Config) -> anyhow::Result<()> {
     match cmd {
         InventoryCmd::Validate { paths } => {
-            let inv = load_all(&paths).and_then(|d| d.validate()).map_err(|d| report(&d))?;
+            let inv = load_all(&paths)
+                .and_then(|d| d.validate())
+                .map_err(|d| report(&d))?;
             println!(
                 "ok: {} agencies, {} assets",
                 inv.agencies.len(),
@@ -149,7 +151,13 @@ fn list(inv: &Inventory, what: ListWhat, kind: Option<&str>, json: bool) -> anyh
             println!("{:<22} {:<11} {:<34} NAME", "CODE", "KIND", "RANGES");
             for a in &rows {
                 let ranges: Vec<String> = a.ranges.iter().map(|r| r.to_string()).collect();
-                println!("{:<22} {:<11} {:<34} {}", a.code, a.kind, ranges.join(","), a.name);
+                println!(
+                    "{:<22} {:<11} {:<34} {}",
+                    a.code,
+                    a.kind,
+                    ranges.join(","),
+                    a.name
+                );
             }
             eprintln!("{} agencies", rows.len());
         }
@@ -163,12 +171,20 @@ fn list(inv: &Inventory, what: ListWhat, kind: Option<&str>, json: bool) -> anyh
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
             }
-            println!("{:<18} {:<15} {:<14} {:<3} {:<20} NAME", "CODE", "KIND", "OWNER", "LVL", "ADDRESSES");
+            println!(
+                "{:<18} {:<15} {:<14} {:<3} {:<20} NAME",
+                "CODE", "KIND", "OWNER", "LVL", "ADDRESSES"
+            );
             for a in &rows {
                 let addrs: Vec<String> = a.addresses.iter().map(|r| r.to_string()).collect();
                 println!(
                     "{:<18} {:<15} {:<14} {:<3} {:<20} {}",
-                    a.code, a.kind, a.owner, a.level.get(), addrs.join(","), a.name
+                    a.code,
+                    a.kind,
+                    a.owner,
+                    a.level.get(),
+                    addrs.join(","),
+                    a.name
                 );
             }
             eprintln!("{} assets", rows.len());
@@ -181,18 +197,30 @@ fn export(inv: &Inventory, format: ExportFormat, out: Option<PathBuf>) -> anyhow
     match (format, out) {
         (ExportFormat::Toml, None) => print!("{}", to_toml(inv)),
         (ExportFormat::Toml, Some(p)) => {
-            std::fs::write(&p, to_toml(inv)).with_context(|| format!("cannot write {}", p.display()))?;
+            std::fs::write(&p, to_toml(inv))
+                .with_context(|| format!("cannot write {}", p.display()))?;
             eprintln!("wrote {}", p.display());
         }
-        (ExportFormat::Csv, None) => bail!("CSV export writes three files: give a directory with --out"),
+        (ExportFormat::Csv, None) => {
+            bail!("CSV export writes three files: give a directory with --out")
+        }
         (ExportFormat::Csv, Some(dir)) => {
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             let (ag, ct, asv) = to_csv(inv)?;
-            for (name, body) in [("agencies.csv", ag), ("contacts.csv", ct), ("assets.csv", asv)] {
+            for (name, body) in [
+                ("agencies.csv", ag),
+                ("contacts.csv", ct),
+                ("assets.csv", asv),
+            ] {
                 let p = dir.join(name);
-                std::fs::write(&p, body).with_context(|| format!("cannot write {}", p.display()))?;
+                std::fs::write(&p, body)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
             }
-            eprintln!("wrote agencies.csv, contacts.csv, assets.csv to {}", dir.display());
+            eprintln!(
+                "wrote agencies.csv, contacts.csv, assets.csv to {}",
+                dir.display()
+            );
         }
     }
     Ok(())

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             println!("tocsin {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        cli::Command::Inventory(cmd) => runtime().and_then(|rt| rt.block_on(inventory::run(cmd, &config))),
+        cli::Command::Inventory(cmd) => {
+            runtime().and_then(|rt| rt.block_on(inventory::run(cmd, &config)))
+        }
         cli::Command::Serve => runtime().and_then(|rt| rt.block_on(serve::run(&config))),
         cli::Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args, &config))),
         cli::Command::Hunt(args) => hunt::run(args, &config),

@@ -1,6 +1,8 @@
 //! The binary end to end: exit codes, one-line errors, inventory round trip,
 //! and the demo serving the console.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -60,20 +62,32 @@ fn help_on_every_command() {
         assert!(text(&out.stdout).contains("Usage: tocsin"), "{args:?}");
     }
     let out = tocsin(dir.path(), &["version"]);
-    assert_eq!(text(&out.stdout).trim(), format!("tocsin {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("tocsin {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn validate_reports_every_problem_and_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = INV.replace("10.36.5.0/24", "10.36.5.1/24").replace("level = 2", "level = 9");
+    let bad = INV
+        .replace("10.36.5.0/24", "10.36.5.1/24")
+        .replace("level = 2", "level = 9");
     std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
     let out = tocsin(dir.path(), &["inventory", "validate", "bad.toml"]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("bad.toml:5: field `ranges`: `10.36.5.1/24`: host bits are set"), "{err}");
+    assert!(
+        err.contains("bad.toml:5: field `ranges`: `10.36.5.1/24`: host bits are set"),
+        "{err}"
+    );
     assert!(err.contains("bad.toml:12: field `level`"), "{err}");
-    assert!(err.trim_end().ends_with("error: 2 problems found; nothing was changed"), "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with("error: 2 problems found; nothing was changed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -87,7 +101,9 @@ fn import_export_round_trip_and_failed_import_changes_nothing() {
     assert!(text(&out.stdout).contains("1 agencies, 1 assets (2 added, 0 updated)"));
 
     // A bad update (owner unknown) is refused whole.
-    let bad = INV.replace("owner = \"STC\"", "owner = \"SXD\"").replace("Cổng thông tin", "Cổng mới");
+    let bad = INV
+        .replace("owner = \"STC\"", "owner = \"SXD\"")
+        .replace("Cổng thông tin", "Cổng mới");
     std::fs::write(d.join("bad.toml"), bad).unwrap();
     let out = tocsin(d, &[db, "inventory", "import", "bad.toml"]);
     assert!(!out.status.success());
@@ -96,17 +112,27 @@ fn import_export_round_trip_and_failed_import_changes_nothing() {
     let out = tocsin(d, &[db, "inventory", "export"]);
     assert!(out.status.success());
     let exported = text(&out.stdout);
-    assert!(exported.contains("Cổng thông tin Sở Tài chính"), "{exported}");
+    assert!(
+        exported.contains("Cổng thông tin Sở Tài chính"),
+        "{exported}"
+    );
     std::fs::write(d.join("back.toml"), &exported).unwrap();
     let out = tocsin(d, &["inventory", "validate", "back.toml"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let out = tocsin(d, &[db, "inventory", "export", "--format", "csv", "--out", "csv"]);
+    let out = tocsin(
+        d,
+        &[db, "inventory", "export", "--format", "csv", "--out", "csv"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = tocsin(d, &["--database=t2.db", "inventory", "import", "csv"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out2 = tocsin(d, &["--database=t2.db", "inventory", "export"]);
-    assert_eq!(text(&out2.stdout), exported, "TOML → DB → CSV → DB → TOML is lossless");
+    assert_eq!(
+        text(&out2.stdout),
+        exported,
+        "TOML → DB → CSV → DB → TOML is lossless"
+    );
 
     let out = tocsin(d, &[db, "inventory", "lookup", "10.36.5.9"]);
     assert!(text(&out.stdout).contains("agency: STC (Sở Tài chính)"));
@@ -117,11 +143,21 @@ fn import_export_round_trip_and_failed_import_changes_nothing() {
 #[test]
 fn errors_are_one_line_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tocsin(dir.path(), &["--database=postgres://x@127.0.0.1:1/none", "inventory", "list"]);
+    let out = tocsin(
+        dir.path(),
+        &[
+            "--database=postgres://x@127.0.0.1:1/none",
+            "inventory",
+            "list",
+        ],
+    );
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: cannot open database postgres://x@127.0.0.1:1/none"), "{err}");
+    assert!(
+        err.starts_with("error: cannot open database postgres://x@127.0.0.1:1/none"),
+        "{err}"
+    );
 
     std::fs::write(dir.path().join("tocsin.toml"), "[web]\nport = 8080\n").unwrap();
     let out = tocsin(dir.path(), &["version"]);
@@ -133,7 +169,11 @@ fn errors_are_one_line_and_exit_non_zero() {
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     Some(buf)
@@ -142,7 +182,11 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 #[test]
 fn demo_serves_the_province() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
         .current_dir(dir.path())
