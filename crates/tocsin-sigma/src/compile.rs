@@ -1,0 +1,446 @@
+//! Detection sections → compiled [`Detection`]s over field slots.
+
+use std::collections::HashMap;
+
+use memchr::memmem;
+use yaml_serde::{Mapping, Value};
+
+use crate::condition::{self, Cond};
+use crate::encode;
+use crate::matcher::{Detection, Item, Matcher, NumOp, StrOp};
+use crate::modifier::{Cmp, Modifiers};
+use crate::record::{FieldIndex, lower};
+use crate::rule::{Doc, LoadError, scalar_text};
+use crate::value::{Piece, SigmaStr};
+
+/// What compilation needs besides the rule.
+pub struct CompileCtx<'a> {
+    /// Field slots, grown as rules name fields.
+    pub fields: &'a mut FieldIndex,
+    /// `|expand` placeholders: name (without `%`) → values.
+    pub placeholders: &'a HashMap<String, Vec<String>>,
+    /// Notes about rules that load but deserve a look (unset placeholders).
+    pub warnings: Vec<LoadError>,
+}
+
+/// A compiled detection section: named detections and the condition.
+#[derive(Clone, Debug)]
+pub struct CompiledDetections {
+    /// The detections.
+    pub dets: Vec<Detection>,
+    /// The condition over them.
+    pub cond: Cond,
+}
+
+/// A rule value as YAML gave it.
+enum RawVal {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+}
+
+fn raw_val(v: &Value) -> Option<RawVal> {
+    Some(match v {
+        Value::String(s) => RawVal::Str(s.clone()),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => RawVal::Int(i),
+            None => RawVal::Float(n.as_f64()?),
+        },
+        Value::Bool(b) => RawVal::Bool(*b),
+        Value::Null => RawVal::Null,
+        _ => return None,
+    })
+}
+
+fn raw_text(v: &RawVal) -> String {
+    match v {
+        RawVal::Str(s) => s.clone(),
+        RawVal::Int(i) => i.to_string(),
+        RawVal::Float(f) => f.to_string(),
+        RawVal::Bool(b) => b.to_string(),
+        RawVal::Null => String::new(),
+    }
+}
+
+/// Compiles `detection:` of a document.
+pub fn compile_detection(doc: &Doc, det: &Mapping, cx: &mut CompileCtx<'_>) -> Result<CompiledDetections, LoadError> {
+    let mut names = Vec::new();
+    let mut dets = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
+    for (k, v) in det {
+        let Some(name) = k.as_str() else {
+            return Err(doc.error("detection:", "detection names must be strings"));
+        };
+        if name == "condition" {
+            match v {
+                Value::String(s) => conds.push(s.clone()),
+                Value::Sequence(list) => {
+                    for c in list {
+                        match c.as_str() {
+                            Some(s) => conds.push(s.to_string()),
+                            None => return Err(doc.error("condition:", "condition list entries must be strings")),
+                        }
+                    }
+                }
+                _ => return Err(doc.error("condition:", "condition must be a string or a list of strings")),
+            }
+            continue;
+        }
+        if name == "timeframe" {
+            return Err(doc.error("timeframe:", "`timeframe` in a detection is Sigma 1.0; write a correlation rule with `timespan`"));
+        }
+        let d = compile_named(doc, name, v, cx)?;
+        names.push(name.to_string());
+        dets.push(d);
+    }
+    if conds.is_empty() {
+        return Err(doc.error("detection:", "detection has no `condition`"));
+    }
+    let mut parsed = Vec::new();
+    for c in &conds {
+        parsed.push(condition::parse(c, &names).map_err(|e| doc.error("condition:", format!("condition `{c}`: {e}")))?);
+    }
+    let cond = if parsed.len() == 1 { parsed.remove(0) } else { Cond::Or(parsed) };
+    Ok(CompiledDetections { dets, cond })
+}
+
+pub(crate) fn compile_named(doc: &Doc, name: &str, v: &Value, cx: &mut CompileCtx<'_>) -> Result<Detection, LoadError> {
+    let key = format!("{name}:");
+    match v {
+        Value::Mapping(m) => Ok(Detection {
+            groups: vec![compile_map(doc, name, m, cx)?],
+        }),
+        Value::Sequence(list) if list.iter().all(|x| matches!(x, Value::Mapping(_))) && !list.is_empty() => {
+            let mut groups = Vec::new();
+            for x in list {
+                if let Value::Mapping(m) = x {
+                    groups.push(compile_map(doc, name, m, cx)?);
+                }
+            }
+            Ok(Detection { groups })
+        }
+        Value::Sequence(list) => {
+            // Keywords: plain values searched in every string of the event.
+            if list.iter().any(|x| matches!(x, Value::Mapping(_) | Value::Sequence(_))) {
+                return Err(doc.error(&key, format!("detection `{name}` mixes maps and plain values")));
+            }
+            let item = compile_item(doc, name, None, &Modifiers::default(), list, cx)?;
+            Ok(Detection { groups: vec![vec![item]] })
+        }
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+            let item = compile_item(doc, name, None, &Modifiers::default(), std::slice::from_ref(v), cx)?;
+            Ok(Detection { groups: vec![vec![item]] })
+        }
+        Value::Null => Err(doc.error(&key, format!("detection `{name}` is empty"))),
+        Value::Tagged(_) => Err(doc.error(&key, format!("detection `{name}` uses an unsupported YAML tag"))),
+    }
+}
+
+fn compile_map(doc: &Doc, name: &str, m: &Mapping, cx: &mut CompileCtx<'_>) -> Result<Vec<Item>, LoadError> {
+    let mut items = Vec::new();
+    for (k, v) in m {
+        let key = match k {
+            Value::String(s) => s.clone(),
+            other => scalar_text(other).unwrap_or_default(),
+        };
+        let mut parts = key.split('|');
+        let field = parts.next().unwrap_or("").trim();
+        let mods: Vec<&str> = parts.collect();
+        let modifiers = Modifiers::parse(&mods).map_err(|e| doc.error(&format!("{key}:"), format!("`{key}` in `{name}`: {e}")))?;
+        let values: Vec<Value> = match v {
+            Value::Sequence(list) => list.clone(),
+            Value::Mapping(_) => {
+                return Err(doc.error(&format!("{key}:"), format!("`{key}` in `{name}`: a field's value must be a value or a list, not a map")));
+            }
+            other => vec![other.clone()],
+        };
+        let field_id = if field.is_empty() { None } else { Some(cx.fields.intern(field)) };
+        items.push(compile_item(doc, name, field_id.map(|f| (f, key.as_str())), &modifiers, &values, cx)?);
+    }
+    if items.is_empty() {
+        return Err(doc.error(&format!("{name}:"), format!("detection `{name}` has an empty map")));
+    }
+    Ok(items)
+}
+
+fn compile_item(
+    doc: &Doc,
+    name: &str,
+    field: Option<(u32, &str)>,
+    m: &Modifiers,
+    values: &[Value],
+    cx: &mut CompileCtx<'_>,
+) -> Result<Item, LoadError> {
+    let key = field.map_or_else(|| format!("{name}:"), |(_, k)| format!("{k}:"));
+    let fail = |msg: String| doc.error(&key, format!("`{}` in `{name}`: {msg}", key.trim_end_matches(':')));
+    if values.is_empty() {
+        return Err(fail("has no values".into()));
+    }
+    let mut matchers = Vec::new();
+    for v in values {
+        let Some(raw) = raw_val(v) else {
+            return Err(fail("values must be strings, numbers, booleans or null".into()));
+        };
+        compile_value(&raw, m, field.map(|f| f.0).is_none(), cx, doc, &key, &mut matchers).map_err(fail)?;
+    }
+    Ok(Item {
+        field: field.map(|f| f.0),
+        matchers,
+        all: m.all,
+        neq: m.neq,
+    })
+}
+
+fn compile_value(
+    raw: &RawVal,
+    m: &Modifiers,
+    keyword: bool,
+    cx: &mut CompileCtx<'_>,
+    doc: &Doc,
+    key: &str,
+    out: &mut Vec<Matcher>,
+) -> Result<(), String> {
+    let ci = !m.cased;
+    if m.exists {
+        return match raw {
+            RawVal::Bool(b) => {
+                out.push(Matcher::Exists(*b));
+                Ok(())
+            }
+            _ => Err("`exists` takes true or false".into()),
+        };
+    }
+    if let Some(part) = m.time {
+        let n = match raw {
+            RawVal::Int(i) => *i as f64,
+            RawVal::Float(f) => *f,
+            RawVal::Str(s) => s.trim().parse().map_err(|_| format!("time modifier needs a number, got `{s}`"))?,
+            _ => return Err("time modifier needs a number".into()),
+        };
+        out.push(Matcher::Time(part, n));
+        return Ok(());
+    }
+    if let Some(cmp) = m.cmp {
+        let n = match raw {
+            RawVal::Int(i) => *i as f64,
+            RawVal::Float(f) => *f,
+            RawVal::Str(s) => s.trim().parse().map_err(|_| format!("comparison needs a number, got `{s}`"))?,
+            _ => return Err("comparison needs a number".into()),
+        };
+        let op = match cmp {
+            Cmp::Lt => NumOp::Lt,
+            Cmp::Lte => NumOp::Lte,
+            Cmp::Gt => NumOp::Gt,
+            Cmp::Gte => NumOp::Gte,
+        };
+        out.push(Matcher::Num(op, n));
+        return Ok(());
+    }
+    if m.re {
+        let pat = raw_text(raw);
+        let re = regex::RegexBuilder::new(&pat)
+            .case_insensitive(m.re_i)
+            .multi_line(m.re_m)
+            .dot_matches_new_line(m.re_s)
+            .size_limit(20 << 20)
+            .build()
+            .map_err(|e| format!("regular expression does not compile: {}", e.to_string().lines().last().unwrap_or("")))?;
+        out.push(Matcher::Re(re));
+        return Ok(());
+    }
+    if m.cidr {
+        let s = raw_text(raw);
+        out.push(Matcher::Cidr(parse_cidr_lenient(&s)?));
+        return Ok(());
+    }
+    let op = if m.contains {
+        StrOp::Contains
+    } else if m.startswith {
+        StrOp::Starts
+    } else if m.endswith {
+        StrOp::Ends
+    } else if keyword {
+        StrOp::Contains // keywords search inside the text
+    } else {
+        StrOp::Eq
+    };
+    if m.fieldref {
+        let name = raw_text(raw);
+        let other = cx.fields.intern(name.trim());
+        out.push(Matcher::FieldRef { other, op, ci });
+        return Ok(());
+    }
+    match raw {
+        RawVal::Null => {
+            if op != StrOp::Eq {
+                return Err("null cannot be combined with contains/startswith/endswith".into());
+            }
+            out.push(Matcher::Null);
+            return Ok(());
+        }
+        RawVal::Bool(b) if op == StrOp::Eq && !m.base64 && !m.base64offset => {
+            out.push(Matcher::Bool(*b));
+            return Ok(());
+        }
+        RawVal::Int(i) if op == StrOp::Eq && !m.base64 && !m.base64offset && !m.windash => {
+            out.push(Matcher::Num(NumOp::Eq, *i as f64));
+            return Ok(());
+        }
+        RawVal::Float(f) if op == StrOp::Eq && !m.base64 && !m.base64offset && !m.windash => {
+            out.push(Matcher::Num(NumOp::Eq, *f));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let text = raw_text(raw);
+    // `expand`: placeholders from the configuration, each value a variant.
+    let texts: Vec<String> = if m.expand {
+        let expanded = expand(&text, cx.placeholders);
+        if expanded.is_empty() {
+            cx.warnings.push(doc.error(
+                key,
+                format!("placeholder in `{text}` has no value in the configuration (sigma.placeholders); this value never matches"),
+            ));
+            out.push(Matcher::Never);
+            return Ok(());
+        }
+        expanded
+    } else {
+        vec![text]
+    };
+    for text in texts {
+        if m.base64 || m.base64offset {
+            // The encoded forms of the literal text; wildcards do not survive encoding.
+            let bytes = if m.utf16le {
+                encode::utf16le(&text)
+            } else if m.utf16be {
+                encode::utf16be(&text)
+            } else if m.utf16 {
+                encode::utf16bom(&text)
+            } else {
+                text.clone().into_bytes()
+            };
+            if m.base64 {
+                push_str(out, op, &encode::base64(&bytes), ci);
+            } else {
+                for v in encode::base64_offsets(&bytes) {
+                    // base64offset finds the value inside longer text.
+                    push_str(out, StrOp::Contains, &v, ci);
+                }
+            }
+            continue;
+        }
+        let variants = if m.windash { encode::windash(&text)? } else { vec![text] };
+        for v in variants {
+            push_sigma(out, op, &v, ci)?;
+        }
+    }
+    Ok(())
+}
+
+fn push_str(out: &mut Vec<Matcher>, op: StrOp, s: &str, ci: bool) {
+    let needle: Box<str> = if ci { lower(s).into() } else { s.into() };
+    let finder = (op == StrOp::Contains).then(|| memmem::Finder::new(needle.as_bytes()).into_owned());
+    out.push(Matcher::Str { op, needle, ci, finder });
+}
+
+/// A Sigma string (with wildcards) under a string operation.
+fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<(), String> {
+    let mut s = SigmaStr::parse(raw);
+    if let Some(plain) = s.as_plain() {
+        push_str(out, op, &plain, ci);
+        return Ok(());
+    }
+    if matches!(op, StrOp::Contains | StrOp::Ends) {
+        s.star_front();
+    }
+    if matches!(op, StrOp::Contains | StrOp::Starts) {
+        s.star_back();
+    }
+    // `*text*` and friends are plain string operations after all.
+    let lits: Vec<&str> = s.pieces.iter().filter_map(|p| if let Piece::Lit(l) = p { Some(l.as_str()) } else { None }).collect();
+    let only_stars = s.pieces.iter().all(|p| !matches!(p, Piece::One));
+    if only_stars && lits.len() == 1 {
+        let starts = s.pieces.first() == Some(&Piece::Star);
+        let ends = s.pieces.last() == Some(&Piece::Star);
+        let op = match (starts, ends) {
+            (true, true) => StrOp::Contains,
+            (true, false) => StrOp::Ends,
+            (false, true) => StrOp::Starts,
+            (false, false) => StrOp::Eq,
+        };
+        push_str(out, op, lits[0], ci);
+        return Ok(());
+    }
+    let mut pat = String::from("(?s)\\A");
+    for p in &s.pieces {
+        match p {
+            Piece::Lit(l) => pat.push_str(&regex::escape(&if ci { lower(l) } else { l.clone() })),
+            Piece::Star => pat.push_str(".*"),
+            Piece::One => pat.push('.'),
+        }
+    }
+    pat.push_str("\\z");
+    let re = regex::Regex::new(&pat).map_err(|e| format!("wildcard pattern `{raw}` does not compile: {e}"))?;
+    let hint = lower(s.longest_literal().unwrap_or("")).into();
+    out.push(Matcher::Glob { re, ci, hint });
+    Ok(())
+}
+
+/// Replaces `%name%` placeholders with every configured value (cartesian).
+fn expand(text: &str, vars: &HashMap<String, Vec<String>>) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut rest = text;
+    while let Some(a) = rest.find('%') {
+        let Some(b) = rest[a + 1..].find('%') else { break };
+        let name = &rest[a + 1..a + 1 + b];
+        let Some(vals) = vars.get(name) else {
+            return Vec::new();
+        };
+        let prefix = &rest[..a];
+        out = out
+            .iter()
+            .flat_map(|o| vals.iter().map(move |v| format!("{o}{prefix}{v}")))
+            .collect();
+        rest = &rest[a + b + 2..];
+    }
+    for o in &mut out {
+        o.push_str(rest);
+    }
+    out
+}
+
+/// CIDR from a rule: host bits are cleared rather than refused (rules in the
+/// wild write `192.168.1.1/24`).
+fn parse_cidr_lenient(s: &str) -> Result<tocsin_model::Cidr, String> {
+    match s.parse::<tocsin_model::Cidr>() {
+        Ok(c) => Ok(c),
+        Err(tocsin_model::CidrError::HostBitsSet(net)) => net.parse().map_err(|e| format!("`{s}`: {e}")),
+        Err(e) => Err(format!("`{s}` is not a CIDR range: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_placeholders() {
+        let mut v = HashMap::new();
+        v.insert("dc".to_string(), vec!["DC1".to_string(), "DC2".to_string()]);
+        assert_eq!(expand("x-%dc%-y", &v), ["x-DC1-y", "x-DC2-y"]);
+        assert!(expand("%nope%", &v).is_empty());
+        assert_eq!(expand("plain", &v), ["plain"]);
+    }
+
+    #[test]
+    fn wildcards_become_plain_ops_when_possible() {
+        let mut out = Vec::new();
+        push_sigma(&mut out, StrOp::Eq, r"*\cmd.exe", true).unwrap();
+        push_sigma(&mut out, StrOp::Contains, "a*b", true).unwrap();
+        assert!(matches!(&out[0], Matcher::Str { op: StrOp::Ends, needle, .. } if &**needle == r"\cmd.exe"));
+        assert!(matches!(&out[1], Matcher::Glob { .. }));
+    }
+}

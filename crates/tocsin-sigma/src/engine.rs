@@ -1,0 +1,406 @@
+//! The engine: rules loaded and compiled once, events evaluated many times.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::compile::{CompileCtx, CompiledDetections, compile_detection};
+use crate::condition::Cond;
+use crate::correlation::{CorrelationDef, parse_correlation, resolve_chains};
+use crate::json::{JsonError, JsonScratch, decode};
+use crate::mapping::Mappings;
+use crate::matcher::Detection;
+use crate::prefilter::{Prefilter, PrefilterScratch, cond_guard};
+use crate::record::{FieldIndex, Record, Scalar};
+use crate::rule::{Doc, LoadError, RuleMeta, parse_file};
+
+/// How to build an engine.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Route each rule only to the events its `logsource` applies to (by the
+    /// mapping files). Off: every rule sees every event.
+    pub routing: bool,
+    /// Values for `|expand` placeholders: `known_cdcs = ["DC1", "10.0.0.5"]`.
+    pub placeholders: HashMap<String, Vec<String>>,
+}
+
+/// A compiled detection rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// What the rule says about itself.
+    pub meta: RuleMeta,
+    pub(crate) dets: Vec<Detection>,
+    pub(crate) cond: Cond,
+    /// The logsource's conditions (routing), evaluated first.
+    pub(crate) pre: Option<Detection>,
+}
+
+/// What loading found: how many of each, and every problem.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Detection rules compiled.
+    pub rules: usize,
+    /// Filters applied.
+    pub filters: usize,
+    /// Correlation rules compiled.
+    pub correlations: usize,
+    /// Documents that did not load, each with file, line and reason.
+    pub errors: Vec<LoadError>,
+    /// Rules that loaded but deserve a look.
+    pub warnings: Vec<LoadError>,
+}
+
+/// Collects rule files, then builds an [`Engine`].
+#[derive(Debug, Default)]
+pub struct EngineBuilder {
+    config: EngineConfig,
+    docs: Vec<Doc>,
+    errors: Vec<LoadError>,
+    mappings: Option<Mappings>,
+}
+
+impl EngineBuilder {
+    /// A builder with this configuration.
+    pub fn new(config: EngineConfig) -> Self {
+        EngineBuilder {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Uses these field and logsource mappings instead of the built-in ones.
+    pub fn mappings(mut self, m: Mappings) -> Self {
+        self.mappings = Some(m);
+        self
+    }
+
+    /// Adds the documents of one YAML text.
+    pub fn add_text(&mut self, text: &str, file: &Path) {
+        for d in parse_file(text, file) {
+            match d {
+                Ok(doc) => self.docs.push(doc),
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+
+    /// Adds a rule file, or every `.yml`/`.yaml` file under a directory.
+    pub fn add_path(&mut self, path: &Path) {
+        let mut files = Vec::new();
+        collect_yaml(path, &mut files, &mut self.errors);
+        files.sort();
+        for f in files {
+            match std::fs::read_to_string(&f) {
+                Ok(text) => self.add_text(&text, &f),
+                Err(e) => self.errors.push(LoadError {
+                    file: f.clone(),
+                    line: 0,
+                    rule: None,
+                    reason: format!("cannot read: {e}"),
+                }),
+            }
+        }
+    }
+
+    /// Compiles everything added. Every document is either in the engine or
+    /// in the report's errors.
+    pub fn build(self) -> (Engine, LoadReport) {
+        let mappings = self.mappings.unwrap_or_else(Mappings::builtin);
+        let mut report = LoadReport {
+            errors: self.errors,
+            ..Default::default()
+        };
+        let mut fields = FieldIndex::default();
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut filters: Vec<(Doc, yaml_serde::Mapping)> = Vec::new();
+        let mut corr_docs: Vec<Doc> = Vec::new();
+        let mut cx = CompileCtx {
+            fields: &mut fields,
+            placeholders: &self.config.placeholders,
+            warnings: Vec::new(),
+        };
+        for doc in self.docs {
+            if doc.value.contains_key("correlation") {
+                corr_docs.push(doc);
+                continue;
+            }
+            if let Some(f) = doc.value.get("filter") {
+                match f {
+                    yaml_serde::Value::Mapping(m) => {
+                        let m = m.clone();
+                        filters.push((doc, m));
+                    }
+                    _ => report.errors.push(doc.error("filter:", "`filter` must be a map with rules, selections and a condition")),
+                }
+                continue;
+            }
+            match compile_rule(&doc, &mut cx) {
+                Ok(r) => rules.push(r),
+                Err(e) => report.errors.push(e),
+            }
+        }
+        for (doc, f) in &filters {
+            match apply_filter(doc, f, &mut rules, &mut cx) {
+                Ok(n) if n > 0 => report.filters += 1,
+                Ok(_) => report.warnings.push(doc.error("rules:", "filter names no loaded rule; it has no effect")),
+                Err(e) => report.errors.push(e),
+            }
+        }
+        let mut correlations = Vec::new();
+        for doc in &corr_docs {
+            match parse_correlation(doc, &rules, &mut cx) {
+                Ok(c) => correlations.push(c),
+                Err(e) => report.errors.push(e),
+            }
+        }
+        let correlations = resolve_chains(correlations, &mut report.errors);
+        report.warnings.append(&mut cx.warnings);
+        if self.config.routing {
+            for r in &mut rules {
+                r.pre = mappings.precondition(&r.meta.logsource, &mut fields);
+            }
+        }
+        // After routing, which may add fields (Channel, EventID) of its own.
+        mappings.apply_aliases(&mut fields);
+        let guards = rules
+            .iter()
+            .map(|r| {
+                let g = cond_guard(&r.cond, &r.dets);
+                // A routed rule's guard may also come from its logsource.
+                match (&g, &r.pre) {
+                    (Some(_), _) | (None, None) => g,
+                    (None, Some(pre)) => cond_guard(&Cond::Det(0), std::slice::from_ref(pre)),
+                }
+            })
+            .collect();
+        let prefilter = Prefilter::build(guards, fields.len());
+        report.rules = rules.len();
+        report.correlations = correlations.len();
+        let keep_strings = prefilter.wants_strings()
+            || rules.iter().any(|r| r.dets.iter().any(|d| d.groups.iter().flatten().any(|i| i.field.is_none())));
+        (
+            Engine {
+                fields,
+                rules,
+                prefilter,
+                keep_strings,
+                correlations,
+            },
+            report,
+        )
+    }
+}
+
+fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    if path.is_dir() {
+        match std::fs::read_dir(path) {
+            Ok(rd) => {
+                for e in rd.flatten() {
+                    collect_yaml(&e.path(), out, errors);
+                }
+            }
+            Err(e) => errors.push(LoadError {
+                file: path.to_path_buf(),
+                line: 0,
+                rule: None,
+                reason: format!("cannot read directory: {e}"),
+            }),
+        }
+    } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+        out.push(path.to_path_buf());
+    } else if !path.exists() {
+        errors.push(LoadError {
+            file: path.to_path_buf(),
+            line: 0,
+            rule: None,
+            reason: "no such file or directory".into(),
+        });
+    }
+}
+
+fn compile_rule(doc: &Doc, cx: &mut CompileCtx<'_>) -> Result<Rule, LoadError> {
+    let meta = doc.meta()?;
+    let det = match doc.value.get("detection") {
+        Some(yaml_serde::Value::Mapping(m)) => m,
+        Some(_) => return Err(doc.error("detection:", "`detection` must be a map")),
+        None => return Err(doc.error("title:", "not a Sigma rule: no `detection`, `correlation` or `filter`")),
+    };
+    if doc.value.get("logsource").is_none() {
+        return Err(doc.error("detection:", "rule has no `logsource`"));
+    }
+    let CompiledDetections { dets, cond } = compile_detection(doc, det, cx)?;
+    Ok(Rule {
+        meta,
+        dets,
+        cond,
+        pre: None,
+    })
+}
+
+/// Appends a filter's detections to each rule it names and ANDs its
+/// condition to theirs. Returns how many rules it applied to.
+fn apply_filter(doc: &Doc, f: &yaml_serde::Mapping, rules: &mut [Rule], cx: &mut CompileCtx<'_>) -> Result<usize, LoadError> {
+    let targets: Vec<String> = match f.get("rules") {
+        Some(yaml_serde::Value::Sequence(v)) => v.iter().filter_map(crate::rule::scalar_text).collect(),
+        Some(yaml_serde::Value::String(s)) => vec![s.clone()],
+        None => Vec::new(),
+        Some(_) => return Err(doc.error("rules:", "filter `rules` must be a list of rule ids or names")),
+    };
+    let mut det_map = f.clone();
+    det_map.remove("rules");
+    let compiled = compile_detection(doc, &det_map, cx)?;
+    let logsource = doc.meta()?.logsource;
+    let mut applied = 0;
+    for r in rules.iter_mut() {
+        let named = targets.iter().any(|t| r.meta.id.as_deref() == Some(t) || r.meta.name.as_deref() == Some(t));
+        let by_logsource = targets.is_empty() && logsource_covers(&logsource, &r.meta.logsource);
+        if !(named || by_logsource) {
+            continue;
+        }
+        let offset = r.dets.len();
+        r.dets.extend(compiled.dets.iter().cloned());
+        let fcond = shift(&compiled.cond, offset);
+        r.cond = Cond::And(vec![std::mem::replace(&mut r.cond, Cond::And(vec![])), fcond]);
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+fn logsource_covers(filter: &crate::rule::Logsource, rule: &crate::rule::Logsource) -> bool {
+    let f = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
+    f(&filter.product, &rule.product) && f(&filter.category, &rule.category) && f(&filter.service, &rule.service)
+}
+
+fn shift(c: &Cond, by: usize) -> Cond {
+    match c {
+        Cond::Det(i) => Cond::Det(i + by),
+        Cond::And(v) => Cond::And(v.iter().map(|x| shift(x, by)).collect()),
+        Cond::Or(v) => Cond::Or(v.iter().map(|x| shift(x, by)).collect()),
+        Cond::Not(x) => Cond::Not(Box::new(shift(x, by))),
+    }
+}
+
+/// Compiled rules, ready to evaluate events. Share it between threads; give
+/// each thread its own [`Scratch`].
+pub struct Engine {
+    fields: FieldIndex,
+    rules: Vec<Rule>,
+    prefilter: Prefilter,
+    keep_strings: bool,
+    correlations: Vec<CorrelationDef>,
+}
+
+/// Per-thread buffers: the decoded record and the prefilter's marks.
+pub struct Scratch {
+    /// The current event, decoded.
+    pub record: Record,
+    json: JsonScratch,
+    pre: PrefilterScratch,
+    cands: Vec<u32>,
+    matched: Vec<u32>,
+    lower: String,
+}
+
+impl Engine {
+    /// Fresh buffers for one thread.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            record: Record::new(self.fields.len(), self.keep_strings),
+            json: JsonScratch::default(),
+            pre: self.prefilter.scratch(self.rules.len()),
+            cands: Vec::new(),
+            matched: Vec::new(),
+            lower: String::new(),
+        }
+    }
+
+    /// The rules, by index (matches are indices into this).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Correlation rules, for a [`crate::Correlator`].
+    pub fn correlations(&self) -> &[CorrelationDef] {
+        &self.correlations
+    }
+
+    /// The field table (for decoders outside this crate).
+    pub fn fields(&self) -> &FieldIndex {
+        &self.fields
+    }
+
+    /// (needle atoms in the prefilter, rules evaluated on every event).
+    pub fn prefilter_stats(&self) -> (usize, usize) {
+        self.prefilter.stats()
+    }
+
+    /// Decodes a JSON object and evaluates it; returns the matching rules.
+    pub fn eval_json<'s>(&self, line: &[u8], s: &'s mut Scratch) -> Result<&'s [u32], JsonError> {
+        s.record.clear();
+        decode(line, &self.fields, &mut s.record, &mut s.json)?;
+        Ok(self.eval_record(s))
+    }
+
+    /// Evaluates a Tocsin event (its ECS-style fields).
+    pub fn eval_event<'s>(&self, ev: &tocsin_model::Event, s: &'s mut Scratch) -> &'s [u32] {
+        s.record.clear();
+        for (k, v) in ev.fields.iter() {
+            push_model_value(&mut s.record, self.fields.lookup(k), v);
+        }
+        self.eval_record(s)
+    }
+
+    /// Evaluates the record already in `s` (filled by a caller's decoder).
+    pub fn eval_record<'s>(&self, s: &'s mut Scratch) -> &'s [u32] {
+        s.cands.clear();
+        s.matched.clear();
+        self.prefilter.candidates(&s.record, &mut s.pre, &mut s.cands);
+        s.cands.extend_from_slice(self.prefilter.unguarded());
+        for &r in &s.cands {
+            if self.matches(r as usize, &s.record, &mut s.lower) {
+                s.matched.push(r);
+            }
+        }
+        s.matched.sort_unstable();
+        &s.matched
+    }
+
+    /// Full evaluation of one rule (no prefilter): the reference the
+    /// prefilter is tested against.
+    pub fn matches(&self, r: usize, rec: &Record, lower: &mut String) -> bool {
+        let rule = &self.rules[r];
+        if let Some(pre) = &rule.pre
+            && !pre.eval(rec, lower)
+        {
+            return false;
+        }
+        rule.cond.eval(&mut |i| rule.dets[i].eval(rec, lower))
+    }
+
+    /// Evaluates every rule without the prefilter (tests, diagnosis).
+    pub fn eval_all<'s>(&self, s: &'s mut Scratch) -> &'s [u32] {
+        s.matched.clear();
+        for r in 0..self.rules.len() {
+            if self.matches(r, &s.record, &mut s.lower) {
+                s.matched.push(r as u32);
+            }
+        }
+        &s.matched
+    }
+}
+
+fn push_model_value(rec: &mut Record, f: Option<u32>, v: &tocsin_model::Value) {
+    use tocsin_model::Value as V;
+    match v {
+        V::Null => rec.push(f, Scalar::Null),
+        V::Bool(b) => rec.push(f, Scalar::Bool(*b)),
+        V::Int(i) => rec.push(f, Scalar::Num(&i.to_string())),
+        V::Float(x) => rec.push(f, Scalar::Num(&x.to_string())),
+        V::Str(s) => rec.push(f, Scalar::Str(s)),
+        V::List(l) => {
+            for x in l {
+                push_model_value(rec, f, x);
+            }
+        }
+    }
+}

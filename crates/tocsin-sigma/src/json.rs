@@ -1,0 +1,368 @@
+//! A JSON object → [`Record`] decoder, built for one job: walk a log line
+//! once, hand every leaf to the record under its dotted path, allocate
+//! nothing in steady state.
+//!
+//! Nested objects become dotted paths (`winlog.event_data.Image`); arrays
+//! make multi-valued fields; EVTX's `#text` wrapper is folded into its parent
+//! (`"EventID": {"#text": 4625}` → `EventID`). Limits: 64 levels of nesting;
+//! the input must be one JSON object. Errors carry the byte offset.
+
+use std::fmt;
+
+use crate::record::{FieldIndex, Record, Scalar};
+
+/// Why a line is not a JSON object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    /// Byte offset of the problem.
+    pub offset: usize,
+    /// What was expected.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid JSON at byte {}: {}", self.offset, self.reason)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+const MAX_DEPTH: usize = 64;
+
+/// Reusable buffers for [`decode`].
+#[derive(Debug, Default)]
+pub struct JsonScratch {
+    path: String,
+    unescaped: String,
+}
+
+struct P<'a, 'x> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    idx: &'x FieldIndex,
+    rec: &'x mut Record,
+    scratch: &'x mut JsonScratch,
+}
+
+fn err<T>(offset: usize, reason: &'static str) -> Result<T, JsonError> {
+    Err(JsonError { offset, reason })
+}
+
+/// Decodes one JSON object into `rec` (which the caller has cleared).
+pub fn decode(
+    line: &[u8],
+    idx: &FieldIndex,
+    rec: &mut Record,
+    scratch: &mut JsonScratch,
+) -> Result<(), JsonError> {
+    let s = match std::str::from_utf8(line) {
+        Ok(s) => s,
+        Err(e) => return err(e.valid_up_to(), "not valid UTF-8"),
+    };
+    scratch.path.clear();
+    let mut p = P {
+        s,
+        b: s.as_bytes(),
+        i: 0,
+        idx,
+        rec,
+        scratch,
+    };
+    p.ws();
+    if p.peek() != Some(b'{') {
+        return err(p.i, "expected `{` (one JSON object per line)");
+    }
+    p.object(0)?;
+    p.ws();
+    if p.i != p.b.len() {
+        return err(p.i, "unexpected data after the object");
+    }
+    Ok(())
+}
+
+impl P<'_, '_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(c) = self.peek() {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth >= MAX_DEPTH {
+            return err(self.i, "nesting deeper than 64 levels");
+        }
+        self.i += 1; // {
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        let base = self.scratch.path.len();
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return err(self.i, "expected a key");
+            }
+            let (ks, ke, escaped) = self.string_span()?;
+            // Build the path: parent + "." + key (`#text` folds into parent).
+            self.scratch.path.truncate(base);
+            let key_is_text = !escaped && &self.s[ks..ke] == "#text";
+            if !key_is_text {
+                if base > 0 {
+                    self.scratch.path.push('.');
+                }
+                if escaped {
+                    let mut tmp = std::mem::take(&mut self.scratch.unescaped);
+                    tmp.clear();
+                    unescape(&self.s[ks..ke], &mut tmp).map_err(|o| JsonError {
+                        offset: ks + o,
+                        reason: "bad escape in key",
+                    })?;
+                    self.scratch.path.push_str(&tmp);
+                    self.scratch.unescaped = tmp;
+                } else {
+                    self.scratch.path.push_str(&self.s[ks..ke]);
+                }
+            }
+            self.ws();
+            if self.peek() != Some(b':') {
+                return err(self.i, "expected `:`");
+            }
+            self.i += 1;
+            self.ws();
+            self.value(depth)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    self.scratch.path.truncate(base);
+                    return Ok(());
+                }
+                _ => return err(self.i, "expected `,` or `}`"),
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.value(depth + 1)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return err(self.i, "expected `,` or `]`"),
+                    }
+                }
+            }
+            Some(b'"') => {
+                let (st, en, escaped) = self.string_span()?;
+                let field = self.idx.lookup(&self.scratch.path);
+                if escaped {
+                    let mut tmp = std::mem::take(&mut self.scratch.unescaped);
+                    tmp.clear();
+                    unescape(&self.s[st..en], &mut tmp).map_err(|o| JsonError {
+                        offset: st + o,
+                        reason: "bad escape in string",
+                    })?;
+                    self.rec.push(field, Scalar::Str(&tmp));
+                    self.scratch.unescaped = tmp;
+                } else {
+                    self.rec.push(field, Scalar::Str(&self.s[st..en]));
+                }
+                Ok(())
+            }
+            Some(b't') => self.lit("true", Scalar::Bool(true)),
+            Some(b'f') => self.lit("false", Scalar::Bool(false)),
+            Some(b'n') => self.lit("null", Scalar::Null),
+            Some(c) if c == b'-' || c.is_ascii_digit() => {
+                let st = self.i;
+                self.i += 1;
+                while let Some(c) = self.peek() {
+                    if c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-') {
+                        self.i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let field = self.idx.lookup(&self.scratch.path);
+                self.rec.push(field, Scalar::Num(&self.s[st..self.i]));
+                Ok(())
+            }
+            _ => err(self.i, "expected a value"),
+        }
+    }
+
+    fn lit(&mut self, word: &'static str, v: Scalar<'static>) -> Result<(), JsonError> {
+        if self.b[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            let field = self.idx.lookup(&self.scratch.path);
+            self.rec.push(field, v);
+            Ok(())
+        } else {
+            err(self.i, "expected true, false or null")
+        }
+    }
+
+    /// The raw span of a string (without quotes) and whether it has escapes.
+    #[inline]
+    fn string_span(&mut self) -> Result<(usize, usize, bool), JsonError> {
+        let start = self.i + 1;
+        let mut j = start;
+        let mut escaped = false;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &self.b[j..]) {
+                None => return err(start - 1, "unterminated string"),
+                Some(k) => {
+                    j += k;
+                    if self.b[j] == b'\\' {
+                        escaped = true;
+                        j += 2;
+                        if j > self.b.len() {
+                            return err(start - 1, "unterminated string");
+                        }
+                    } else {
+                        self.i = j + 1;
+                        return Ok((start, j, escaped));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// JSON string escapes → text. On error, the offset of the bad escape.
+pub fn unescape(raw: &str, out: &mut String) -> Result<(), usize> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let mut lit_start = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&raw[lit_start..i]);
+        let c = *b.get(i + 1).ok_or(i)?;
+        i += 2;
+        match c {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let hi = hex4(b, i).ok_or(i - 2)?;
+                i += 4;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    // A surrogate pair: `\uD83D\uDE00`.
+                    if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
+                        let lo = hex4(b, i + 2).ok_or(i)?;
+                        if (0xDC00..0xE000).contains(&lo) {
+                            i += 6;
+                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                        } else {
+                            0xFFFD
+                        }
+                    } else {
+                        0xFFFD
+                    }
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+            }
+            _ => return Err(i - 2),
+        }
+        lit_start = i;
+    }
+    out.push_str(&raw[lit_start..]);
+    Ok(())
+}
+
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let s = b.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &c in s {
+        v = v * 16 + (c as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_str(s: &str, fields: &[&str]) -> (Record, FieldIndex, Result<(), JsonError>) {
+        let mut idx = FieldIndex::default();
+        for f in fields {
+            idx.intern(f);
+        }
+        let mut rec = Record::new(idx.len(), true);
+        let mut sc = JsonScratch::default();
+        let r = decode(s.as_bytes(), &idx, &mut rec, &mut sc);
+        (rec, idx, r)
+    }
+
+    #[test]
+    fn flat_nested_arrays_and_escapes() {
+        let line = r##"{"Image":"C:\\Windows\\cmd.exe","EventID":4688,"Event":{"System":{"EventID":{"#attributes":{"Q":1},"#text":1}}},"tags":["a","b"],"ok":true,"n":null,"u":"\u00e9\ud83d\ude00"}"##;
+        let (rec, idx, r) = decode_str(line, &["Image", "EventID", "Event.System.EventID", "tags", "ok", "n", "u", "Event.System.EventID.#attributes.Q"]);
+        r.unwrap();
+        let get = |f: &str| rec.get(idx.lookup(f).unwrap()).map(|v| v.text.to_string()).collect::<Vec<_>>();
+        assert_eq!(get("Image"), [r"C:\Windows\cmd.exe"]);
+        assert_eq!(get("EventID"), ["4688"]);
+        assert_eq!(get("Event.System.EventID"), ["1"]);
+        assert_eq!(get("Event.System.EventID.#attributes.Q"), ["1"]);
+        assert_eq!(get("tags"), ["a", "b"]);
+        assert_eq!(get("ok"), ["true"]);
+        assert_eq!(get("n"), [""]);
+        assert_eq!(get("u"), ["é😀"]);
+    }
+
+    #[test]
+    fn errors_have_offsets() {
+        for (bad, at) in [
+            (r#"{"a":1,}"#, 7),
+            (r#"{"a" 1}"#, 5),
+            (r#"["a"]"#, 0),
+            (r#"{"a":"x"} trailing"#, 10),
+            (r#"{"a":"unterminated}"#, 5),
+            (r#"{"a":tru}"#, 5),
+            (r#"{"a":"\q"}"#, 6),
+        ] {
+            let (_, _, r) = decode_str(bad, &["a"]);
+            let e = r.unwrap_err();
+            assert_eq!(e.offset, at, "{bad}: {e}");
+        }
+        let deep = format!("{}{}", "{\"a\":".repeat(70), "1");
+        assert!(decode_str(&deep, &[]).2.unwrap_err().reason.contains("64"));
+    }
+}

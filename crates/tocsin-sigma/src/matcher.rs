@@ -1,0 +1,294 @@
+//! Compiled value matchers and detection items.
+
+use std::net::IpAddr;
+
+use memchr::memmem;
+use tocsin_model::Cidr;
+
+use crate::modifier::TimePart;
+use crate::record::{FieldId, FieldVal, Kind, Record, push_lower};
+
+/// String comparison kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrOp {
+    /// Whole value.
+    Eq,
+    /// Substring.
+    Contains,
+    /// Prefix.
+    Starts,
+    /// Suffix.
+    Ends,
+}
+
+/// Numeric comparison kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumOp {
+    /// `==`
+    Eq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+}
+
+/// One compiled value test.
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    /// Plain string test. `needle` is already lowercased when `ci`.
+    Str {
+        /// Comparison.
+        op: StrOp,
+        /// The text looked for.
+        needle: Box<str>,
+        /// Case-insensitive (the default in Sigma).
+        ci: bool,
+        /// Substring searcher for `Contains`.
+        finder: Option<memmem::Finder<'static>>,
+    },
+    /// Wildcard pattern compiled to an anchored regex (on lowercase text when
+    /// `ci`).
+    Glob {
+        /// The regex.
+        re: regex::Regex,
+        /// Whether it runs on the lowercase text.
+        ci: bool,
+        /// The longest literal piece, lowercased: any match contains it.
+        hint: Box<str>,
+    },
+    /// `|re`
+    Re(regex::Regex),
+    /// `|cidr`
+    Cidr(Cidr),
+    /// Numeric comparison (numbers and numeric strings).
+    Num(NumOp, f64),
+    /// Boolean value.
+    Bool(bool),
+    /// `null`: absent or null.
+    Null,
+    /// `|exists`
+    Exists(bool),
+    /// `|fieldref`: compare with another field of the same event.
+    FieldRef {
+        /// The other field.
+        other: FieldId,
+        /// Comparison.
+        op: StrOp,
+        /// Case-insensitive.
+        ci: bool,
+    },
+    /// A time part of a timestamp value (`|hour: 3`).
+    Time(TimePart, f64),
+    /// Never matches (an `|expand` placeholder without a configured value).
+    Never,
+}
+
+fn parse_num(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<f64>().ok().or_else(|| {
+        // Hexadecimal as Windows writes it (0x3e7).
+        let h = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+        u64::from_str_radix(h, 16).ok().map(|v| v as f64)
+    })
+}
+
+fn time_part(text: &str, part: TimePart) -> Option<f64> {
+    use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
+    let t = text.trim();
+    let dt: NaiveDateTime = if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        d.naive_utc()
+    } else if let Ok(d) = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f") {
+        d
+    } else if let Ok(d) = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f") {
+        d
+    } else if let Ok(n) = t.parse::<i64>() {
+        // Epoch seconds or milliseconds.
+        let secs = if n > 100_000_000_000 { n / 1000 } else { n };
+        DateTime::from_timestamp(secs, 0)?.naive_utc()
+    } else {
+        return None;
+    };
+    Some(f64::from(match part {
+        TimePart::Minute => dt.minute(),
+        TimePart::Hour => dt.hour(),
+        TimePart::Day => dt.day(),
+        TimePart::Week => dt.iso_week().week(),
+        TimePart::Month => dt.month(),
+        TimePart::Year => dt.year() as u32,
+    }))
+}
+
+#[inline]
+fn str_test(op: StrOp, hay: &str, needle: &str, finder: Option<&memmem::Finder<'_>>) -> bool {
+    match op {
+        StrOp::Eq => hay == needle,
+        StrOp::Contains => match finder {
+            Some(f) => f.find(hay.as_bytes()).is_some(),
+            None => hay.contains(needle),
+        },
+        StrOp::Starts => hay.starts_with(needle),
+        StrOp::Ends => hay.ends_with(needle),
+    }
+}
+
+impl Matcher {
+    /// Tests one value of the field.
+    #[inline]
+    pub fn matches(&self, v: FieldVal<'_>, rec: &Record) -> bool {
+        match self {
+            Matcher::Str { op, needle, ci, finder } => {
+                if v.kind == Kind::Null {
+                    return false;
+                }
+                let hay = if *ci { v.lower } else { v.text };
+                str_test(*op, hay, needle, finder.as_ref())
+            }
+            Matcher::Glob { re, ci, .. } => {
+                v.kind != Kind::Null && re.is_match(if *ci { v.lower } else { v.text })
+            }
+            Matcher::Re(re) => v.kind != Kind::Null && re.is_match(v.text),
+            Matcher::Cidr(net) => v
+                .text
+                .trim()
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| net.contains(normalize(ip))),
+            Matcher::Num(op, n) => {
+                if !matches!(v.kind, Kind::Num | Kind::Str) {
+                    return false;
+                }
+                let Some(x) = parse_num(v.text) else {
+                    return false;
+                };
+                match op {
+                    NumOp::Eq => (x - n).abs() < f64::EPSILON,
+                    NumOp::Lt => x < *n,
+                    NumOp::Lte => x <= *n,
+                    NumOp::Gt => x > *n,
+                    NumOp::Gte => x >= *n,
+                }
+            }
+            Matcher::Bool(b) => match v.lower {
+                "true" | "1" | "yes" => *b,
+                "false" | "0" | "no" => !*b,
+                _ => false,
+            },
+            Matcher::Null => v.kind == Kind::Null,
+            Matcher::Exists(e) => (v.kind != Kind::Null) == *e,
+            Matcher::FieldRef { other, op, ci } => rec.get(*other).any(|o| {
+                if *ci {
+                    str_test(*op, v.lower, o.lower, None)
+                } else {
+                    str_test(*op, v.text, o.text, None)
+                }
+            }),
+            Matcher::Time(part, n) => time_part(v.text, *part).is_some_and(|x| (x - n).abs() < f64::EPSILON),
+            Matcher::Never => false,
+        }
+    }
+
+    /// Whether an absent field satisfies this matcher.
+    #[inline]
+    pub fn matches_absent(&self) -> bool {
+        matches!(self, Matcher::Null | Matcher::Exists(false))
+    }
+
+    /// Tests free text (keyword search: no field).
+    pub fn matches_text(&self, text: &str, lowered: &str) -> bool {
+        match self {
+            Matcher::Str { op, needle, ci, finder } => {
+                str_test(*op, if *ci { lowered } else { text }, needle, finder.as_ref())
+            }
+            Matcher::Glob { re, ci, .. } => re.is_match(if *ci { lowered } else { text }),
+            Matcher::Re(re) => re.is_match(text),
+            _ => false,
+        }
+    }
+}
+
+fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// One `field|modifiers: values` line of a detection.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The field (`None` for keywords: any string value of the event).
+    pub field: Option<FieldId>,
+    /// Matchers, one or more per value.
+    pub matchers: Vec<Matcher>,
+    /// `|all`: every matcher must match.
+    pub all: bool,
+    /// `|neq`: the field is present and no matcher matches.
+    pub neq: bool,
+}
+
+impl Item {
+    /// Evaluates the item against a record.
+    #[inline]
+    pub fn eval(&self, rec: &Record, lower_buf: &mut String) -> bool {
+        let Some(f) = self.field else {
+            return self.eval_keywords(rec, lower_buf);
+        };
+        if !rec.has(f) {
+            if self.neq {
+                return false;
+            }
+            return if self.all {
+                self.matchers.iter().all(Matcher::matches_absent)
+            } else {
+                self.matchers.iter().any(Matcher::matches_absent)
+            };
+        }
+        let test = |m: &Matcher| rec.get(f).any(|v| m.matches(v, rec));
+        let r = if self.all {
+            self.matchers.iter().all(test)
+        } else {
+            self.matchers.iter().any(test)
+        };
+        r != self.neq
+    }
+
+    fn eval_keywords(&self, rec: &Record, buf: &mut String) -> bool {
+        let test = |m: &Matcher, buf: &mut String| {
+            rec.strings().any(|s| {
+                buf.clear();
+                let lowered = if push_lower(s, buf) { buf.as_str() } else { s };
+                m.matches_text(s, lowered)
+            })
+        };
+        let r = if self.all {
+            self.matchers.iter().all(|m| test(m, buf))
+        } else {
+            self.matchers.iter().any(|m| test(m, buf))
+        };
+        r != self.neq
+    }
+}
+
+/// A detection: OR of AND-groups of items (a map is one group; a list of
+/// maps several).
+#[derive(Clone, Debug, Default)]
+pub struct Detection {
+    /// The groups.
+    pub groups: Vec<Vec<Item>>,
+}
+
+impl Detection {
+    /// Evaluates the detection.
+    #[inline]
+    pub fn eval(&self, rec: &Record, buf: &mut String) -> bool {
+        self.groups
+            .iter()
+            .any(|g| g.iter().all(|i| i.eval(rec, buf)))
+    }
+}

@@ -1,0 +1,272 @@
+//! The prefilter: which rules can possibly match this event?
+//!
+//! At build time each rule gets a *guard*: a set of (field, lowercase
+//! needle) atoms such that the rule can only match when at least one needle
+//! occurs in its field. Guards are derived from the condition — an AND needs
+//! one guarded side, an OR needs every side guarded, a NOT guards nothing —
+//! picking the rarest-looking needles. Per field, all needles of all rules go
+//! into one Aho-Corasick automaton; an event runs each automaton once over
+//! each present field's lowercased text and marks the rules whose needles
+//! occur. Only those rules, and the unguarded ones, are evaluated in full.
+//!
+//! Contract (as ripgrep's literal optimisations): the prefilter may report
+//! false positives, never false negatives. `tests/prefilter.rs` checks it
+//! against evaluating every rule.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::condition::Cond;
+use crate::matcher::{Detection, Item, Matcher};
+use crate::record::{FieldId, Record, push_lower};
+
+/// Needles shorter than this are not worth scanning for.
+const MIN_NEEDLE: usize = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Atom {
+    /// `None`: any string of the event (keywords).
+    pub field: Option<FieldId>,
+    pub needle: String,
+}
+
+type Guard = Option<Vec<Atom>>;
+
+fn matcher_needle(m: &Matcher) -> Option<String> {
+    let n = match m {
+        Matcher::Str { needle, ci, .. } => {
+            if *ci {
+                needle.to_string()
+            } else {
+                crate::record::lower(needle)
+            }
+        }
+        Matcher::Glob { hint, .. } => hint.to_string(),
+        _ => return None,
+    };
+    (n.len() >= MIN_NEEDLE).then_some(n)
+}
+
+fn item_guard(item: &Item) -> Guard {
+    if item.neq || item.matchers.iter().any(Matcher::matches_absent) {
+        return None;
+    }
+    let atoms = |m: &Matcher| {
+        matcher_needle(m).map(|needle| Atom {
+            field: item.field,
+            needle,
+        })
+    };
+    if item.all {
+        // Every matcher must hold: any one of them guards.
+        item.matchers
+            .iter()
+            .filter_map(|m| atoms(m).map(|a| vec![a]))
+            .max_by_key(score)
+    } else {
+        item.matchers.iter().map(atoms).collect()
+    }
+}
+
+/// Higher is better: long needles, few of them.
+fn score(g: &Vec<Atom>) -> i64 {
+    let min = g.iter().map(|a| a.needle.len()).min().unwrap_or(0) as i64;
+    min.min(12) * 64 - g.len() as i64
+}
+
+fn best(gs: impl Iterator<Item = Guard>) -> Guard {
+    gs.flatten().max_by_key(score)
+}
+
+fn union(gs: impl Iterator<Item = Guard>) -> Guard {
+    let mut out = Vec::new();
+    for g in gs {
+        out.extend(g?);
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+fn det_guard(d: &Detection) -> Guard {
+    union(d.groups.iter().map(|g| best(g.iter().map(item_guard))))
+}
+
+/// The guard of a condition over detections.
+pub(crate) fn cond_guard(c: &Cond, dets: &[Detection]) -> Guard {
+    match c {
+        Cond::Det(i) => dets.get(*i).and_then(det_guard),
+        Cond::And(v) => best(v.iter().map(|x| cond_guard(x, dets))),
+        Cond::Or(v) => union(v.iter().map(|x| cond_guard(x, dets))),
+        Cond::Not(_) => None,
+    }
+}
+
+struct FieldScan {
+    ac: AhoCorasick,
+    /// Pattern → rules it guards.
+    rules: Vec<Vec<u32>>,
+}
+
+/// The built prefilter.
+pub(crate) struct Prefilter {
+    by_field: Vec<Option<FieldScan>>,
+    keywords: Option<FieldScan>,
+    unguarded: Vec<u32>,
+    patterns: usize,
+}
+
+/// Per-event state of the prefilter.
+#[derive(Debug, Default)]
+pub(crate) struct PrefilterScratch {
+    rule_mark: Vec<u32>,
+    pat_mark: Vec<Vec<u32>>,
+    kw_mark: Vec<u32>,
+    epoch: u32,
+    lower: String,
+}
+
+fn build_scan(needles: Vec<(String, u32)>) -> Option<FieldScan> {
+    if needles.is_empty() {
+        return None;
+    }
+    let mut pats: Vec<String> = Vec::new();
+    let mut rules: Vec<Vec<u32>> = Vec::new();
+    let mut sorted = needles;
+    sorted.sort();
+    for (n, r) in sorted {
+        if pats.last() != Some(&n) {
+            pats.push(n);
+            rules.push(Vec::new());
+        }
+        if let Some(last) = rules.last_mut()
+            && last.last() != Some(&r)
+        {
+            last.push(r);
+        }
+    }
+    let kind = if pats.len() <= 2_000 {
+        Some(AhoCorasickKind::DFA)
+    } else {
+        None
+    };
+    let ac = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(kind)
+        .build(&pats)
+        .ok()?;
+    Some(FieldScan { ac, rules })
+}
+
+impl Prefilter {
+    /// `guards[r]`: the guard of rule `r`.
+    pub(crate) fn build(guards: Vec<Guard>, fields: usize) -> Prefilter {
+        let mut per_field: Vec<Vec<(String, u32)>> = vec![Vec::new(); fields];
+        let mut kw = Vec::new();
+        let mut unguarded = Vec::new();
+        let mut patterns = 0;
+        for (r, g) in guards.into_iter().enumerate() {
+            let r = r as u32;
+            match g {
+                None => unguarded.push(r),
+                Some(atoms) if atoms.is_empty() => unguarded.push(r),
+                Some(atoms) => {
+                    for a in atoms {
+                        patterns += 1;
+                        match a.field {
+                            Some(f) => per_field[f as usize].push((a.needle, r)),
+                            None => kw.push((a.needle, r)),
+                        }
+                    }
+                }
+            }
+        }
+        let by_field = per_field.into_iter().map(build_scan).collect();
+        Prefilter {
+            by_field,
+            keywords: build_scan(kw),
+            unguarded,
+            patterns,
+        }
+    }
+
+    /// Rules that are always evaluated.
+    pub(crate) fn unguarded(&self) -> &[u32] {
+        &self.unguarded
+    }
+
+    /// (guarded needle atoms, unguarded rules).
+    pub(crate) fn stats(&self) -> (usize, usize) {
+        (self.patterns, self.unguarded.len())
+    }
+
+    /// Whether any rule searches keywords (the record must keep every string).
+    pub(crate) fn wants_strings(&self) -> bool {
+        self.keywords.is_some()
+    }
+
+    pub(crate) fn scratch(&self, rules: usize) -> PrefilterScratch {
+        PrefilterScratch {
+            rule_mark: vec![0; rules],
+            pat_mark: self
+                .by_field
+                .iter()
+                .map(|s| s.as_ref().map_or(Vec::new(), |s| vec![0; s.rules.len()]))
+                .collect(),
+            kw_mark: self.keywords.as_ref().map_or(Vec::new(), |s| vec![0; s.rules.len()]),
+            epoch: 0,
+            lower: String::new(),
+        }
+    }
+
+    /// Pushes the guarded rules whose needles occur in `rec` onto `out`.
+    pub(crate) fn candidates(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
+        s.epoch = s.epoch.wrapping_add(1);
+        if s.epoch == 0 {
+            s.rule_mark.iter_mut().for_each(|m| *m = 0);
+            s.pat_mark.iter_mut().flatten().for_each(|m| *m = 0);
+            s.kw_mark.iter_mut().for_each(|m| *m = 0);
+            s.epoch = 1;
+        }
+        let epoch = s.epoch;
+        for &f in rec.present() {
+            let Some(scan) = self.by_field.get(f as usize).and_then(Option::as_ref) else {
+                continue;
+            };
+            let marks = &mut s.pat_mark[f as usize];
+            for v in rec.get(f) {
+                for m in scan.ac.find_overlapping_iter(v.lower) {
+                    let p = m.pattern().as_usize();
+                    if marks[p] == epoch {
+                        continue;
+                    }
+                    marks[p] = epoch;
+                    for &r in &scan.rules[p] {
+                        if s.rule_mark[r as usize] != epoch {
+                            s.rule_mark[r as usize] = epoch;
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(scan) = &self.keywords {
+            for text in rec.strings() {
+                s.lower.clear();
+                let hay = if push_lower(text, &mut s.lower) { s.lower.as_str() } else { text };
+                for m in scan.ac.find_overlapping_iter(hay) {
+                    let p = m.pattern().as_usize();
+                    if s.kw_mark[p] == epoch {
+                        continue;
+                    }
+                    s.kw_mark[p] = epoch;
+                    for &r in &scan.rules[p] {
+                        if s.rule_mark[r as usize] != epoch {
+                            s.rule_mark[r as usize] = epoch;
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! One event, decoded once into a table the compiled rules read by slot.
+//!
+//! The engine interns every field name its rules use ([`FieldIndex`]); a
+//! decoder (JSON, EVTX, Tocsin's own events) walks the event once and pushes
+//! each leaf into the [`Record`] under its slot, lowercasing strings once for
+//! every case-insensitive comparison of every rule. Buffers are reused from
+//! event to event: in steady state decoding allocates nothing.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A field's number in the engine's table.
+pub type FieldId = u32;
+
+/// A small, fast, non-cryptographic hasher for field names (the keys are the
+/// engine's own rule fields; no attacker chooses the table's contents, and a
+/// colliding event key costs one extra comparison, not a blow-up).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        self.0 = h;
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// HashMap with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Field names → slots, with the aliases log formats use for them.
+#[derive(Clone, Debug, Default)]
+pub struct FieldIndex {
+    map: FxMap<Box<str>, FieldId>,
+    names: Vec<Box<str>>,
+    /// Prefixes that wrap Sigma names in some formats (`Event.EventData.`).
+    strip: Vec<Box<str>>,
+}
+
+impl FieldIndex {
+    /// The slot of a rule field, creating it.
+    pub fn intern(&mut self, name: &str) -> FieldId {
+        if let Some(id) = self.map.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as FieldId;
+        self.names.push(name.into());
+        self.map.insert(name.into(), id);
+        id
+    }
+
+    /// Makes `alias` (an event's own key) read into `name`'s slot, when
+    /// `name` is a rule field.
+    pub fn alias(&mut self, alias: &str, name: &str) {
+        if let Some(id) = self.map.get(name).copied() {
+            self.map.entry(alias.into()).or_insert(id);
+        }
+    }
+
+    /// Event keys starting with `prefix` are also tried without it.
+    pub fn strip_prefix(&mut self, prefix: &str) {
+        if !self.strip.iter().any(|p| &**p == prefix) {
+            self.strip.push(prefix.into());
+        }
+    }
+
+    /// The slot for an event key, if any rule reads it.
+    #[inline]
+    pub fn lookup(&self, key: &str) -> Option<FieldId> {
+        if let Some(id) = self.map.get(key) {
+            return Some(*id);
+        }
+        for p in &self.strip {
+            if let Some(rest) = key.strip_prefix(&**p)
+                && let Some(id) = self.map.get(rest)
+            {
+                return Some(*id);
+            }
+        }
+        None
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when no rule reads any field.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The name of a slot.
+    pub fn name(&self, id: FieldId) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// A leaf value as a decoder hands it over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    /// Text (already unescaped).
+    Str(&'a str),
+    /// A number, as written.
+    Num(&'a str),
+    /// true / false.
+    Bool(bool),
+    /// null.
+    Null,
+}
+
+/// The kind of a stored value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    Str,
+    /// Number (text kept as written).
+    Num,
+    /// Boolean (`true`/`false` as text).
+    Bool,
+    /// null.
+    Null,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Val {
+    kind: Kind,
+    start: u32,
+    end: u32,
+    lstart: u32,
+    lend: u32,
+    /// The lowercase form lives in `lower` (else it is the text itself).
+    lowered: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    epoch: u32,
+    start: u32,
+    len: u32,
+}
+
+/// A value read from a record.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldVal<'r> {
+    /// What kind of value.
+    pub kind: Kind,
+    /// The text as in the event.
+    pub text: &'r str,
+    /// The text lowercased (character by character).
+    pub lower: &'r str,
+}
+
+/// The decoded event.
+#[derive(Debug, Default)]
+pub struct Record {
+    epoch: u32,
+    slots: Vec<Slot>,
+    vals: Vec<Val>,
+    text: String,
+    lower: String,
+    present: Vec<FieldId>,
+    strings: Vec<(u32, u32)>,
+    keep_strings: bool,
+}
+
+/// Lowercases `s` onto `out`, character by character (context-free, so a
+/// substring's lowercase is a substring of the lowercase: prefilters rely on
+/// it). Returns false when `s` had nothing to lowercase.
+#[inline]
+pub fn push_lower(s: &str, out: &mut String) -> bool {
+    if s.is_ascii() {
+        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return false;
+        }
+        out.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+        return true;
+    }
+    let mut changed = false;
+    for c in s.chars() {
+        let mut it = c.to_lowercase();
+        match (it.next(), it.next()) {
+            (Some(l), None) if l == c => out.push(c),
+            (Some(l), rest) => {
+                changed = true;
+                out.push(l);
+                if let Some(r) = rest {
+                    out.push(r);
+                    out.extend(it);
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    changed
+}
+
+/// Lowercase of `s` as a new string (compile time; not for the hot path).
+pub fn lower(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    if !push_lower(s, &mut out) {
+        return s.to_string();
+    }
+    out
+}
+
+impl Record {
+    /// An empty record for an engine with `fields` slots.
+    pub fn new(fields: usize, keep_strings: bool) -> Self {
+        Record {
+            epoch: 1,
+            slots: vec![Slot::default(); fields],
+            keep_strings,
+            ..Record::default()
+        }
+    }
+
+    /// Forgets the previous event, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // Wrapped after 4 billion events: reset stamps so none look current.
+            for s in &mut self.slots {
+                s.epoch = 0;
+            }
+            self.epoch = 1;
+        }
+        self.vals.clear();
+        self.text.clear();
+        self.lower.clear();
+        self.present.clear();
+        self.strings.clear();
+    }
+
+    /// Adds a leaf. Repeated pushes to the same field in a row make a list
+    /// (JSON arrays); a field seen again later keeps its first value.
+    #[inline]
+    pub fn push(&mut self, field: Option<FieldId>, v: Scalar<'_>) {
+        let is_str = matches!(v, Scalar::Str(_));
+        let Some(id) = field else {
+            if is_str
+                && self.keep_strings
+                && let Scalar::Str(s) = v
+            {
+                let start = self.text.len() as u32;
+                self.text.push_str(s);
+                self.strings.push((start, self.text.len() as u32));
+            }
+            return;
+        };
+        let slot = self.slots[id as usize];
+        let n = self.vals.len() as u32;
+        if slot.epoch == self.epoch && slot.start + slot.len != n {
+            return; // a later, separate occurrence: first value wins
+        }
+        let (kind, text) = match v {
+            Scalar::Str(s) => (Kind::Str, s),
+            Scalar::Num(s) => (Kind::Num, s),
+            Scalar::Bool(true) => (Kind::Bool, "true"),
+            Scalar::Bool(false) => (Kind::Bool, "false"),
+            Scalar::Null => (Kind::Null, ""),
+        };
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        let end = self.text.len() as u32;
+        let lstart = self.lower.len() as u32;
+        let lowered = push_lower(text, &mut self.lower);
+        let lend = self.lower.len() as u32;
+        if is_str && self.keep_strings {
+            self.strings.push((start, end));
+        }
+        self.vals.push(Val {
+            kind,
+            start,
+            end,
+            lstart,
+            lend,
+            lowered,
+        });
+        let s = &mut self.slots[id as usize];
+        if s.epoch == self.epoch {
+            s.len += 1;
+        } else {
+            *s = Slot {
+                epoch: self.epoch,
+                start: n,
+                len: 1,
+            };
+            self.present.push(id);
+        }
+    }
+
+    #[inline]
+    fn val(&self, v: &Val) -> FieldVal<'_> {
+        let text = &self.text[v.start as usize..v.end as usize];
+        FieldVal {
+            kind: v.kind,
+            text,
+            lower: if v.lowered {
+                &self.lower[v.lstart as usize..v.lend as usize]
+            } else {
+                text
+            },
+        }
+    }
+
+    /// The values of a field (several for lists); empty when absent.
+    #[inline]
+    pub fn get(&self, id: FieldId) -> impl Iterator<Item = FieldVal<'_>> + '_ {
+        let s = self.slots.get(id as usize).copied().unwrap_or_default();
+        let range = if s.epoch == self.epoch {
+            s.start as usize..(s.start + s.len) as usize
+        } else {
+            0..0
+        };
+        self.vals[range].iter().map(move |v| self.val(v))
+    }
+
+    /// True when the event has the field (even as null).
+    #[inline]
+    pub fn has(&self, id: FieldId) -> bool {
+        self.slots.get(id as usize).is_some_and(|s| s.epoch == self.epoch)
+    }
+
+    /// The fields this event has, in decoding order.
+    pub fn present(&self) -> &[FieldId] {
+        &self.present
+    }
+
+    /// Every string value of the event, known field or not (for keywords).
+    pub fn strings(&self) -> impl Iterator<Item = &str> + '_ {
+        self.strings.iter().map(|(a, b)| &self.text[*a as usize..*b as usize])
+    }
+
+    /// Grows the slot table when the engine gained fields.
+    pub fn ensure_fields(&mut self, n: usize) {
+        if self.slots.len() < n {
+            self.slots.resize(n, Slot::default());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_lowercase_and_reuse() {
+        let mut idx = FieldIndex::default();
+        let img = idx.intern("Image");
+        let tags = idx.intern("tags");
+        idx.strip_prefix("Event.EventData.");
+        let mut r = Record::new(idx.len(), true);
+        r.push(idx.lookup("Event.EventData.Image"), Scalar::Str(r"C:\Windows\CMD.exe"));
+        r.push(idx.lookup("tags"), Scalar::Str("a"));
+        r.push(idx.lookup("tags"), Scalar::Str("B"));
+        r.push(idx.lookup("Image"), Scalar::Str("second"));
+        r.push(idx.lookup("Other"), Scalar::Str("kw"));
+        let v: Vec<_> = r.get(img).collect();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].text, r"C:\Windows\CMD.exe");
+        assert_eq!(v[0].lower, r"c:\windows\cmd.exe");
+        let t: Vec<_> = r.get(tags).map(|v| v.lower).collect();
+        assert_eq!(t, ["a", "b"]);
+        assert_eq!(r.strings().count(), 4);
+        r.clear();
+        assert!(!r.has(img));
+        assert_eq!(r.get(tags).count(), 0);
+    }
+
+    #[test]
+    fn unicode_lowercase_is_per_character() {
+        assert_eq!(lower("ÉCOLE Đông"), "école đông");
+        assert_eq!(lower("abc"), "abc");
+    }
+}
