@@ -65,7 +65,11 @@ fn raw_text(v: &RawVal) -> String {
 }
 
 /// Compiles `detection:` of a document.
-pub fn compile_detection(doc: &Doc, det: &Mapping, cx: &mut CompileCtx<'_>) -> Result<CompiledDetections, LoadError> {
+pub fn compile_detection(
+    doc: &Doc,
+    det: &Mapping,
+    cx: &mut CompileCtx<'_>,
+) -> Result<CompiledDetections, LoadError> {
     let mut names = Vec::new();
     let mut dets = Vec::new();
     let mut conds: Vec<String> = Vec::new();
@@ -80,16 +84,27 @@ pub fn compile_detection(doc: &Doc, det: &Mapping, cx: &mut CompileCtx<'_>) -> R
                     for c in list {
                         match c.as_str() {
                             Some(s) => conds.push(s.to_string()),
-                            None => return Err(doc.error("condition:", "condition list entries must be strings")),
+                            None => {
+                                return Err(doc
+                                    .error("condition:", "condition list entries must be strings"));
+                            }
                         }
                     }
                 }
-                _ => return Err(doc.error("condition:", "condition must be a string or a list of strings")),
+                _ => {
+                    return Err(doc.error(
+                        "condition:",
+                        "condition must be a string or a list of strings",
+                    ));
+                }
             }
             continue;
         }
         if name == "timeframe" {
-            return Err(doc.error("timeframe:", "`timeframe` in a detection is Sigma 1.0; write a correlation rule with `timespan`"));
+            return Err(doc.error(
+                "timeframe:",
+                "`timeframe` in a detection is Sigma 1.0; write a correlation rule with `timespan`",
+            ));
         }
         let d = compile_named(doc, name, v, cx)?;
         names.push(name.to_string());
@@ -100,19 +115,33 @@ pub fn compile_detection(doc: &Doc, det: &Mapping, cx: &mut CompileCtx<'_>) -> R
     }
     let mut parsed = Vec::new();
     for c in &conds {
-        parsed.push(condition::parse(c, &names).map_err(|e| doc.error("condition:", format!("condition `{c}`: {e}")))?);
+        parsed.push(
+            condition::parse(c, &names)
+                .map_err(|e| doc.error("condition:", format!("condition `{c}`: {e}")))?,
+        );
     }
-    let cond = if parsed.len() == 1 { parsed.remove(0) } else { Cond::Or(parsed) };
+    let cond = if parsed.len() == 1 {
+        parsed.remove(0)
+    } else {
+        Cond::Or(parsed)
+    };
     Ok(CompiledDetections { dets, cond })
 }
 
-pub(crate) fn compile_named(doc: &Doc, name: &str, v: &Value, cx: &mut CompileCtx<'_>) -> Result<Detection, LoadError> {
+pub(crate) fn compile_named(
+    doc: &Doc,
+    name: &str,
+    v: &Value,
+    cx: &mut CompileCtx<'_>,
+) -> Result<Detection, LoadError> {
     let key = format!("{name}:");
     match v {
         Value::Mapping(m) => Ok(Detection {
             groups: vec![compile_map(doc, name, m, cx)?],
         }),
-        Value::Sequence(list) if list.iter().all(|x| matches!(x, Value::Mapping(_))) && !list.is_empty() => {
+        Value::Sequence(list)
+            if list.iter().all(|x| matches!(x, Value::Mapping(_))) && !list.is_empty() =>
+        {
             let mut groups = Vec::new();
             for x in list {
                 if let Value::Mapping(m) = x {
@@ -123,22 +152,47 @@ pub(crate) fn compile_named(doc: &Doc, name: &str, v: &Value, cx: &mut CompileCt
         }
         Value::Sequence(list) => {
             // Keywords: plain values searched in every string of the event.
-            if list.iter().any(|x| matches!(x, Value::Mapping(_) | Value::Sequence(_))) {
-                return Err(doc.error(&key, format!("detection `{name}` mixes maps and plain values")));
+            if list
+                .iter()
+                .any(|x| matches!(x, Value::Mapping(_) | Value::Sequence(_)))
+            {
+                return Err(doc.error(
+                    &key,
+                    format!("detection `{name}` mixes maps and plain values"),
+                ));
             }
             let item = compile_item(doc, name, None, &Modifiers::default(), list, cx)?;
-            Ok(Detection { groups: vec![vec![item]] })
+            Ok(Detection {
+                groups: vec![vec![item]],
+            })
         }
         Value::String(_) | Value::Number(_) | Value::Bool(_) => {
-            let item = compile_item(doc, name, None, &Modifiers::default(), std::slice::from_ref(v), cx)?;
-            Ok(Detection { groups: vec![vec![item]] })
+            let item = compile_item(
+                doc,
+                name,
+                None,
+                &Modifiers::default(),
+                std::slice::from_ref(v),
+                cx,
+            )?;
+            Ok(Detection {
+                groups: vec![vec![item]],
+            })
         }
         Value::Null => Err(doc.error(&key, format!("detection `{name}` is empty"))),
-        Value::Tagged(_) => Err(doc.error(&key, format!("detection `{name}` uses an unsupported YAML tag"))),
+        Value::Tagged(_) => Err(doc.error(
+            &key,
+            format!("detection `{name}` uses an unsupported YAML tag"),
+        )),
     }
 }
 
-fn compile_map(doc: &Doc, name: &str, m: &Mapping, cx: &mut CompileCtx<'_>) -> Result<Vec<Item>, LoadError> {
+fn compile_map(
+    doc: &Doc,
+    name: &str,
+    m: &Mapping,
+    cx: &mut CompileCtx<'_>,
+) -> Result<Vec<Item>, LoadError> {
     let mut items = Vec::new();
     for (k, v) in m {
         let key = match k {
@@ -148,19 +202,39 @@ fn compile_map(doc: &Doc, name: &str, m: &Mapping, cx: &mut CompileCtx<'_>) -> R
         let mut parts = key.split('|');
         let field = parts.next().unwrap_or("").trim();
         let mods: Vec<&str> = parts.collect();
-        let modifiers = Modifiers::parse(&mods).map_err(|e| doc.error(&format!("{key}:"), format!("`{key}` in `{name}`: {e}")))?;
+        let modifiers = Modifiers::parse(&mods)
+            .map_err(|e| doc.error(&format!("{key}:"), format!("`{key}` in `{name}`: {e}")))?;
         let values: Vec<Value> = match v {
             Value::Sequence(list) => list.clone(),
             Value::Mapping(_) => {
-                return Err(doc.error(&format!("{key}:"), format!("`{key}` in `{name}`: a field's value must be a value or a list, not a map")));
+                return Err(doc.error(
+                    &format!("{key}:"),
+                    format!(
+                        "`{key}` in `{name}`: a field's value must be a value or a list, not a map"
+                    ),
+                ));
             }
             other => vec![other.clone()],
         };
-        let field_id = if field.is_empty() { None } else { Some(cx.fields.intern(field)) };
-        items.push(compile_item(doc, name, field_id.map(|f| (f, key.as_str())), &modifiers, &values, cx)?);
+        let field_id = if field.is_empty() {
+            None
+        } else {
+            Some(cx.fields.intern(field))
+        };
+        items.push(compile_item(
+            doc,
+            name,
+            field_id.map(|f| (f, key.as_str())),
+            &modifiers,
+            &values,
+            cx,
+        )?);
     }
     if items.is_empty() {
-        return Err(doc.error(&format!("{name}:"), format!("detection `{name}` has an empty map")));
+        return Err(doc.error(
+            &format!("{name}:"),
+            format!("detection `{name}` has an empty map"),
+        ));
     }
     Ok(items)
 }
@@ -174,16 +248,32 @@ fn compile_item(
     cx: &mut CompileCtx<'_>,
 ) -> Result<Item, LoadError> {
     let key = field.map_or_else(|| format!("{name}:"), |(_, k)| format!("{k}:"));
-    let fail = |msg: String| doc.error(&key, format!("`{}` in `{name}`: {msg}", key.trim_end_matches(':')));
+    let fail = |msg: String| {
+        doc.error(
+            &key,
+            format!("`{}` in `{name}`: {msg}", key.trim_end_matches(':')),
+        )
+    };
     if values.is_empty() {
         return Err(fail("has no values".into()));
     }
     let mut matchers = Vec::new();
     for v in values {
         let Some(raw) = raw_val(v) else {
-            return Err(fail("values must be strings, numbers, booleans or null".into()));
+            return Err(fail(
+                "values must be strings, numbers, booleans or null".into(),
+            ));
         };
-        compile_value(&raw, m, field.map(|f| f.0).is_none(), cx, doc, &key, &mut matchers).map_err(fail)?;
+        compile_value(
+            &raw,
+            m,
+            field.map(|f| f.0).is_none(),
+            cx,
+            doc,
+            &key,
+            &mut matchers,
+        )
+        .map_err(fail)?;
     }
     Ok(Item {
         field: field.map(|f| f.0),
@@ -216,7 +306,10 @@ fn compile_value(
         let n = match raw {
             RawVal::Int(i) => *i as f64,
             RawVal::Float(f) => *f,
-            RawVal::Str(s) => s.trim().parse().map_err(|_| format!("time modifier needs a number, got `{s}`"))?,
+            RawVal::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| format!("time modifier needs a number, got `{s}`"))?,
             _ => return Err("time modifier needs a number".into()),
         };
         out.push(Matcher::Time(part, n));
@@ -226,7 +319,10 @@ fn compile_value(
         let n = match raw {
             RawVal::Int(i) => *i as f64,
             RawVal::Float(f) => *f,
-            RawVal::Str(s) => s.trim().parse().map_err(|_| format!("comparison needs a number, got `{s}`"))?,
+            RawVal::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| format!("comparison needs a number, got `{s}`"))?,
             _ => return Err("comparison needs a number".into()),
         };
         let op = match cmp {
@@ -246,7 +342,12 @@ fn compile_value(
             .dot_matches_new_line(m.re_s)
             .size_limit(20 << 20)
             .build()
-            .map_err(|e| format!("regular expression does not compile: {}", e.to_string().lines().last().unwrap_or("")))?;
+            .map_err(|e| {
+                format!(
+                    "regular expression does not compile: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                )
+            })?;
         out.push(Matcher::Re(re));
         return Ok(());
     }
@@ -332,7 +433,11 @@ fn compile_value(
             }
             continue;
         }
-        let variants = if m.windash { encode::windash(&text)? } else { vec![text] };
+        let variants = if m.windash {
+            encode::windash(&text)?
+        } else {
+            vec![text]
+        };
         for v in variants {
             push_sigma(out, op, &v, ci)?;
         }
@@ -342,8 +447,14 @@ fn compile_value(
 
 fn push_str(out: &mut Vec<Matcher>, op: StrOp, s: &str, ci: bool) {
     let needle: Box<str> = if ci { lower(s).into() } else { s.into() };
-    let finder = (op == StrOp::Contains).then(|| memmem::Finder::new(needle.as_bytes()).into_owned());
-    out.push(Matcher::Str { op, needle, ci, finder });
+    let finder =
+        (op == StrOp::Contains).then(|| memmem::Finder::new(needle.as_bytes()).into_owned());
+    out.push(Matcher::Str {
+        op,
+        needle,
+        ci,
+        finder,
+    });
 }
 
 /// A Sigma string (with wildcards) under a string operation.
@@ -360,7 +471,17 @@ fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<
         s.star_back();
     }
     // `*text*` and friends are plain string operations after all.
-    let lits: Vec<&str> = s.pieces.iter().filter_map(|p| if let Piece::Lit(l) = p { Some(l.as_str()) } else { None }).collect();
+    let lits: Vec<&str> = s
+        .pieces
+        .iter()
+        .filter_map(|p| {
+            if let Piece::Lit(l) = p {
+                Some(l.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
     let only_stars = s.pieces.iter().all(|p| !matches!(p, Piece::One));
     if only_stars && lits.len() == 1 {
         let starts = s.pieces.first() == Some(&Piece::Star);
@@ -383,7 +504,8 @@ fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<
         }
     }
     pat.push_str("\\z");
-    let re = regex::Regex::new(&pat).map_err(|e| format!("wildcard pattern `{raw}` does not compile: {e}"))?;
+    let re = regex::Regex::new(&pat)
+        .map_err(|e| format!("wildcard pattern `{raw}` does not compile: {e}"))?;
     let hint = lower(s.longest_literal().unwrap_or("")).into();
     out.push(Matcher::Glob { re, ci, hint });
     Ok(())
@@ -394,7 +516,9 @@ fn expand(text: &str, vars: &HashMap<String, Vec<String>>) -> Vec<String> {
     let mut out = vec![String::new()];
     let mut rest = text;
     while let Some(a) = rest.find('%') {
-        let Some(b) = rest[a + 1..].find('%') else { break };
+        let Some(b) = rest[a + 1..].find('%') else {
+            break;
+        };
         let name = &rest[a + 1..a + 1 + b];
         let Some(vals) = vars.get(name) else {
             return Vec::new();
@@ -417,7 +541,9 @@ fn expand(text: &str, vars: &HashMap<String, Vec<String>>) -> Vec<String> {
 fn parse_cidr_lenient(s: &str) -> Result<tocsin_model::Cidr, String> {
     match s.parse::<tocsin_model::Cidr>() {
         Ok(c) => Ok(c),
-        Err(tocsin_model::CidrError::HostBitsSet(net)) => net.parse().map_err(|e| format!("`{s}`: {e}")),
+        Err(tocsin_model::CidrError::HostBitsSet(net)) => {
+            net.parse().map_err(|e| format!("`{s}`: {e}"))
+        }
         Err(e) => Err(format!("`{s}` is not a CIDR range: {e}")),
     }
 }
@@ -440,7 +566,9 @@ mod tests {
         let mut out = Vec::new();
         push_sigma(&mut out, StrOp::Eq, r"*\cmd.exe", true).unwrap();
         push_sigma(&mut out, StrOp::Contains, "a*b", true).unwrap();
-        assert!(matches!(&out[0], Matcher::Str { op: StrOp::Ends, needle, .. } if &**needle == r"\cmd.exe"));
+        assert!(
+            matches!(&out[0], Matcher::Str { op: StrOp::Ends, needle, .. } if &**needle == r"\cmd.exe")
+        );
         assert!(matches!(&out[1], Matcher::Glob { .. }));
     }
 }

@@ -103,7 +103,11 @@ impl Parser<'_> {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Cond::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Cond::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Cond, String> {
@@ -112,7 +116,11 @@ impl Parser<'_> {
             self.pos += 1;
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Cond::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Cond::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Cond, String> {
@@ -131,7 +139,11 @@ impl Parser<'_> {
                 }
                 let target = match self.next() {
                     Some(Tok::Word(w)) => w,
-                    other => return Err(format!("expected a name pattern or `them` after `of`, found {other:?}")),
+                    other => {
+                        return Err(format!(
+                            "expected a name pattern or `them` after `of`, found {other:?}"
+                        ));
+                    }
                 };
                 let idx = self.resolve_pattern(&target)?;
                 let dets: Vec<Cond> = idx.into_iter().map(Cond::Det).collect();
@@ -143,7 +155,9 @@ impl Parser<'_> {
             }
             Some(Tok::Word(w)) => match self.names.iter().position(|n| *n == w) {
                 Some(i) => Ok(Cond::Det(i)),
-                None => Err(format!("condition names `{w}`, which is not a detection of this rule")),
+                None => Err(format!(
+                    "condition names `{w}`, which is not a detection of this rule"
+                )),
             },
             Some(t) => Err(format!("unexpected {t:?}")),
             None => Err("condition ends too early".into()),
@@ -152,9 +166,13 @@ impl Parser<'_> {
 
     fn resolve_pattern(&self, pat: &str) -> Result<Vec<usize>, String> {
         let found: Vec<usize> = if pat.eq_ignore_ascii_case("them") {
-            (0..self.names.len()).filter(|i| !self.names[*i].starts_with('_')).collect()
+            (0..self.names.len())
+                .filter(|i| !self.names[*i].starts_with('_'))
+                .collect()
         } else {
-            (0..self.names.len()).filter(|i| glob(pat, &self.names[*i])).collect()
+            (0..self.names.len())
+                .filter(|i| glob(pat, &self.names[*i]))
+                .collect()
         };
         if found.is_empty() {
             Err(format!("`of {pat}` matches no detection"))
@@ -197,10 +215,17 @@ pub fn parse(cond: &str, names: &[String]) -> Result<Cond, String> {
     if toks.is_empty() {
         return Err("condition is empty".into());
     }
-    let mut p = Parser { toks, pos: 0, names };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        names,
+    };
     let c = p.expr()?;
     if p.pos < p.toks.len() {
-        return Err(format!("unexpected {:?} after the end of the condition", p.toks[p.pos]));
+        return Err(format!(
+            "unexpected {:?} after the end of the condition",
+            p.toks[p.pos]
+        ));
     }
     Ok(c)
 }
@@ -238,23 +263,43 @@ mod tests {
             ])
         );
         let c = parse("a or b and c", &names(&["a", "b", "c"])).unwrap();
-        assert_eq!(c, Cond::Or(vec![Cond::Det(0), Cond::And(vec![Cond::Det(1), Cond::Det(2)])]));
+        assert_eq!(
+            c,
+            Cond::Or(vec![
+                Cond::Det(0),
+                Cond::And(vec![Cond::Det(1), Cond::Det(2)])
+            ])
+        );
         assert_eq!(
             parse("all of them", &n).unwrap(),
             Cond::And(vec![Cond::Det(0), Cond::Det(1), Cond::Det(2)])
         );
         assert_eq!(parse("1 of _*", &n).unwrap(), Cond::Det(3));
-        assert_eq!(parse("(SEL) AND NOT filter_a", &names(&["SEL", "filter_a"])).unwrap(),
-            Cond::And(vec![Cond::Det(0), Cond::Not(Box::new(Cond::Det(1)))]));
+        assert_eq!(
+            parse("(SEL) AND NOT filter_a", &names(&["SEL", "filter_a"])).unwrap(),
+            Cond::And(vec![Cond::Det(0), Cond::Not(Box::new(Cond::Det(1)))])
+        );
     }
 
     #[test]
     fn errors_say_why() {
         let n = names(&["sel"]);
-        assert!(parse("sel and filter", &n).unwrap_err().contains("`filter`"));
-        assert!(parse("1 of x*", &n).unwrap_err().contains("matches no detection"));
+        assert!(
+            parse("sel and filter", &n)
+                .unwrap_err()
+                .contains("`filter`")
+        );
+        assert!(
+            parse("1 of x*", &n)
+                .unwrap_err()
+                .contains("matches no detection")
+        );
         assert!(parse("(sel", &n).unwrap_err().contains(")"));
-        assert!(parse("sel | count() > 5", &n).unwrap_err().contains("correlation"));
+        assert!(
+            parse("sel | count() > 5", &n)
+                .unwrap_err()
+                .contains("correlation")
+        );
         assert!(parse("sel sel", &n).is_err());
     }
 

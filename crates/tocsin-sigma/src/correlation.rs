@@ -126,7 +126,11 @@ fn parse_timespan(s: &str) -> Option<i64> {
 /// references are resolved later (see [`resolve_chains`]) as `Rule`/
 /// `Correlation` indices; names of correlations not yet known are kept by
 /// name in `pending`.
-pub(crate) fn parse_correlation(doc: &Doc, rules: &[Rule], cx: &mut CompileCtx<'_>) -> Result<CorrelationDef, LoadError> {
+pub(crate) fn parse_correlation(
+    doc: &Doc,
+    rules: &[Rule],
+    cx: &mut CompileCtx<'_>,
+) -> Result<CorrelationDef, LoadError> {
     use yaml_serde::Value;
     let meta = doc.meta()?;
     let Some(Value::Mapping(c)) = doc.value.get("correlation") else {
@@ -150,11 +154,19 @@ pub(crate) fn parse_correlation(doc: &Doc, rules: &[Rule], cx: &mut CompileCtx<'
     let names: Vec<String> = match get("rules") {
         Some(Value::Sequence(v)) => v.iter().filter_map(crate::rule::scalar_text).collect(),
         Some(Value::String(s)) => vec![s.clone()],
-        _ => return Err(doc.error("rules:", "correlation needs `rules`: the ids or names of the rules it correlates")),
+        _ => {
+            return Err(doc.error(
+                "rules:",
+                "correlation needs `rules`: the ids or names of the rules it correlates",
+            ));
+        }
     };
     let mut sources = Vec::new();
     for n in &names {
-        match rules.iter().position(|r| r.meta.id.as_deref() == Some(n) || r.meta.name.as_deref() == Some(n)) {
+        match rules
+            .iter()
+            .position(|r| r.meta.id.as_deref() == Some(n) || r.meta.name.as_deref() == Some(n))
+        {
             Some(i) => sources.push(Source::Rule(i)),
             // Possibly another correlation: resolved by the engine after all
             // correlations are parsed; keep a marker by name.
@@ -167,10 +179,17 @@ pub(crate) fn parse_correlation(doc: &Doc, rules: &[Rule], cx: &mut CompileCtx<'
         None => Vec::new(),
         Some(_) => return Err(doc.error("group-by:", "`group-by` must be a list of field names")),
     };
-    let ts = get("timespan").or_else(|| get("timeframe")).and_then(crate::rule::scalar_text);
+    let ts = get("timespan")
+        .or_else(|| get("timeframe"))
+        .and_then(crate::rule::scalar_text);
     let timespan_ms = match ts.as_deref().and_then(parse_timespan) {
         Some(v) => v,
-        None => return Err(doc.error("timespan:", format!("`timespan` {ts:?} is not a duration like 30s, 5m, 1h, 2d"))),
+        None => {
+            return Err(doc.error(
+                "timespan:",
+                format!("`timespan` {ts:?} is not a duration like 30s, 5m, 1h, 2d"),
+            ));
+        }
     };
     let mut condition = Vec::new();
     let mut value_field: Option<String> = None;
@@ -197,19 +216,35 @@ pub(crate) fn parse_correlation(doc: &Doc, rules: &[Rule], cx: &mut CompileCtx<'
                     }
                     other => return Err(doc.error("condition:", format!("unknown correlation condition key `{other}` (lt, lte, gt, gte, eq, neq, field, percentile)"))),
                 };
-                let n = num().ok_or_else(|| doc.error(&format!("{key}:"), format!("`{key}` needs a number")))?;
+                let n = num().ok_or_else(|| {
+                    doc.error(&format!("{key}:"), format!("`{key}` needs a number"))
+                })?;
                 condition.push((op, n));
             }
         }
         None if matches!(kind, CorrKind::Temporal | CorrKind::TemporalOrdered) => {}
-        _ => return Err(doc.error("condition:", "correlation `condition` must be a map such as {gte: 10}")),
+        _ => {
+            return Err(doc.error(
+                "condition:",
+                "correlation `condition` must be a map such as {gte: 10}",
+            ));
+        }
     }
     if condition.is_empty() && !matches!(kind, CorrKind::Temporal | CorrKind::TemporalOrdered) {
-        return Err(doc.error("condition:", "correlation condition needs a comparison (lt, lte, gt, gte, eq, neq)"));
+        return Err(doc.error(
+            "condition:",
+            "correlation condition needs a comparison (lt, lte, gt, gte, eq, neq)",
+        ));
     }
-    let needs_field = matches!(kind, CorrKind::ValueCount | CorrKind::ValueSum | CorrKind::ValueAvg | CorrKind::ValuePercentile);
+    let needs_field = matches!(
+        kind,
+        CorrKind::ValueCount | CorrKind::ValueSum | CorrKind::ValueAvg | CorrKind::ValuePercentile
+    );
     if needs_field && value_field.is_none() {
-        return Err(doc.error("condition:", "this correlation type needs `field` in its condition"));
+        return Err(doc.error(
+            "condition:",
+            "this correlation type needs `field` in its condition",
+        ));
     }
     // Aliases: name → {rule id/name → field}.
     let mut aliases: HashMap<String, HashMap<String, String>> = HashMap::new();
@@ -228,7 +263,10 @@ pub(crate) fn parse_correlation(doc: &Doc, rules: &[Rule], cx: &mut CompileCtx<'
         }
     }
     let field_for = |name: &str, src_name: &str, cx: &mut CompileCtx<'_>| -> Option<FieldId> {
-        let f = aliases.get(name).and_then(|m| m.get(src_name)).map_or(name, String::as_str);
+        let f = aliases
+            .get(name)
+            .and_then(|m| m.get(src_name))
+            .map_or(name, String::as_str);
         Some(cx.fields.intern(f))
     };
     let group_fields = group_by
@@ -263,11 +301,15 @@ pub(crate) fn parse_correlation(doc: &Doc, rules: &[Rule], cx: &mut CompileCtx<'
 /// Resolves references to other correlations and orders correlations so
 /// that each comes after those it consumes. Unknown names and cycles are
 /// load errors (the correlation is dropped and reported).
-pub(crate) fn resolve_chains(defs: Vec<CorrelationDef>, errors: &mut Vec<LoadError>) -> Vec<CorrelationDef> {
+pub(crate) fn resolve_chains(
+    defs: Vec<CorrelationDef>,
+    errors: &mut Vec<LoadError>,
+) -> Vec<CorrelationDef> {
     let n = defs.len();
     let find = |name: &str| {
-        defs.iter()
-            .position(|d| d.meta.id.as_deref() == Some(name) || d.meta.name.as_deref() == Some(name))
+        defs.iter().position(|d| {
+            d.meta.id.as_deref() == Some(name) || d.meta.name.as_deref() == Some(name)
+        })
     };
     let mut ok = vec![true; n];
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -317,15 +359,23 @@ pub(crate) fn resolve_chains(defs: Vec<CorrelationDef>, errors: &mut Vec<LoadErr
                 file: defs[i].meta.file.to_path_buf(),
                 line: defs[i].meta.line,
                 rule: Some(defs[i].meta.title.clone()),
-                reason: "correlation chain forms a cycle or depends on a correlation that did not load".into(),
+                reason:
+                    "correlation chain forms a cycle or depends on a correlation that did not load"
+                        .into(),
             });
         }
     }
-    let new_index: HashMap<usize, usize> = order.iter().enumerate().map(|(new, old)| (*old, new)).collect();
+    let new_index: HashMap<usize, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(new, old)| (*old, new))
+        .collect();
     let mut slots: Vec<Option<CorrelationDef>> = defs.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(order.len());
     for &old in &order {
-        let Some(mut d) = slots[old].take() else { continue };
+        let Some(mut d) = slots[old].take() else {
+            continue;
+        };
         for (j, s) in d.sources.iter_mut().enumerate() {
             if let Some(k) = named[old][j] {
                 *s = Source::Correlation(new_index[&k]);
@@ -420,7 +470,11 @@ impl Correlator {
         }
         Correlator {
             config,
-            groups: engine.correlations().iter().map(|_| HashMap::new()).collect(),
+            groups: engine
+                .correlations()
+                .iter()
+                .map(|_| HashMap::new())
+                .collect(),
             stats: CorrelatorStats::default(),
             suppressed,
         }
@@ -455,7 +509,13 @@ impl Correlator {
 
     /// Processes one event: `matched` are its detection matches (rule
     /// indices), `ts_ms` its time. Returns the correlations that fired.
-    pub fn process(&mut self, engine: &Engine, rec: &Record, matched: &[u32], ts_ms: i64) -> Vec<CorrelationMatch> {
+    pub fn process(
+        &mut self,
+        engine: &Engine,
+        rec: &Record,
+        matched: &[u32],
+        ts_ms: i64,
+    ) -> Vec<CorrelationMatch> {
         let mut fired: Vec<CorrelationMatch> = Vec::new();
         for (ci, def) in engine.correlations().iter().enumerate() {
             for (si, src) in def.sources.iter().enumerate() {
@@ -476,8 +536,19 @@ impl Correlator {
                     key.push('\u{1f}');
                     group.push((name.clone(), v));
                 }
-                let value = def.value_fields[si].and_then(|f| rec.get(f).next().map(|v| v.text.to_string()));
-                if let Some(m) = self.add(ci, def, key, group, Entry { ts: ts_ms, source: si, value }) {
+                let value = def.value_fields[si]
+                    .and_then(|f| rec.get(f).next().map(|v| v.text.to_string()));
+                if let Some(m) = self.add(
+                    ci,
+                    def,
+                    key,
+                    group,
+                    Entry {
+                        ts: ts_ms,
+                        source: si,
+                        value,
+                    },
+                ) {
                     fired.push(m);
                 }
             }
@@ -485,11 +556,22 @@ impl Correlator {
         fired
     }
 
-    fn add(&mut self, ci: usize, def: &CorrelationDef, key: String, group: Vec<(String, String)>, e: Entry) -> Option<CorrelationMatch> {
+    fn add(
+        &mut self,
+        ci: usize,
+        def: &CorrelationDef,
+        key: String,
+        group: Vec<(String, String)>,
+        e: Entry,
+    ) -> Option<CorrelationMatch> {
         let groups = &mut self.groups[ci];
         if !groups.contains_key(&key) && groups.len() >= self.config.max_groups {
             // Make room by dropping groups whose window has passed first.
-            groups.retain(|_, g| g.entries.back().is_some_and(|x| x.ts >= e.ts - def.timespan_ms));
+            groups.retain(|_, g| {
+                g.entries
+                    .back()
+                    .is_some_and(|x| x.ts >= e.ts - def.timespan_ms)
+            });
             if groups.len() >= self.config.max_groups {
                 self.stats.groups_dropped += 1;
                 return None;
@@ -498,7 +580,11 @@ impl Correlator {
         let g = groups.entry(key.clone()).or_default();
         let now = e.ts;
         g.entries.push_back(e);
-        while g.entries.front().is_some_and(|x| x.ts < now - def.timespan_ms) {
+        while g
+            .entries
+            .front()
+            .is_some_and(|x| x.ts < now - def.timespan_ms)
+        {
             g.entries.pop_front();
         }
         while g.entries.len() > self.config.max_events_per_group {
@@ -525,11 +611,19 @@ impl Correlator {
 
 /// The group's aggregate, or `None` when a temporal condition is not met.
 fn aggregate(def: &CorrelationDef, g: &Group) -> Option<f64> {
-    let nums = || g.entries.iter().filter_map(|e| e.value.as_deref()?.trim().parse::<f64>().ok());
+    let nums = || {
+        g.entries
+            .iter()
+            .filter_map(|e| e.value.as_deref()?.trim().parse::<f64>().ok())
+    };
     Some(match def.kind {
         CorrKind::EventCount => g.entries.len() as f64,
         CorrKind::ValueCount => {
-            let mut vals: Vec<&str> = g.entries.iter().filter_map(|e| e.value.as_deref()).collect();
+            let mut vals: Vec<&str> = g
+                .entries
+                .iter()
+                .filter_map(|e| e.value.as_deref())
+                .collect();
             vals.sort_unstable();
             vals.dedup();
             vals.len() as f64

@@ -6,12 +6,24 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(B64[(n >> 18) as usize & 63] as char);
         out.push(B64[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { B64[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { B64[n as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 1 {
+            B64[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            B64[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -64,7 +76,11 @@ pub const MAX_WINDASH: usize = 6;
 
 /// Every way of writing the `-` characters of `s` with [`WINDASH`].
 pub fn windash(s: &str) -> Result<Vec<String>, String> {
-    let positions: Vec<usize> = s.char_indices().filter(|(_, c)| *c == '-').map(|(i, _)| i).collect();
+    let positions: Vec<usize> = s
+        .char_indices()
+        .filter(|(_, c)| *c == '-')
+        .map(|(i, _)| i)
+        .collect();
     if positions.len() > MAX_WINDASH {
         return Err(format!(
             "windash: `{s}` has {} dashes; at most {MAX_WINDASH} are expanded",
@@ -109,7 +125,10 @@ mod tests {
             data.extend_from_slice(needle);
             data.extend_from_slice(b" tail");
             let enc = base64(&data);
-            assert!(variants.iter().any(|v| enc.contains(v.as_str())), "{prefix}: {enc} {variants:?}");
+            assert!(
+                variants.iter().any(|v| enc.contains(v.as_str())),
+                "{prefix}: {enc} {variants:?}"
+            );
         }
     }
 

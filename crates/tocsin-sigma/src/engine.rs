@@ -130,7 +130,10 @@ impl EngineBuilder {
                         let m = m.clone();
                         filters.push((doc, m));
                     }
-                    _ => report.errors.push(doc.error("filter:", "`filter` must be a map with rules, selections and a condition")),
+                    _ => report.errors.push(doc.error(
+                        "filter:",
+                        "`filter` must be a map with rules, selections and a condition",
+                    )),
                 }
                 continue;
             }
@@ -142,7 +145,9 @@ impl EngineBuilder {
         for (doc, f) in &filters {
             match apply_filter(doc, f, &mut rules, &mut cx) {
                 Ok(n) if n > 0 => report.filters += 1,
-                Ok(_) => report.warnings.push(doc.error("rules:", "filter names no loaded rule; it has no effect")),
+                Ok(_) => report
+                    .warnings
+                    .push(doc.error("rules:", "filter names no loaded rule; it has no effect")),
                 Err(e) => report.errors.push(e),
             }
         }
@@ -160,6 +165,8 @@ impl EngineBuilder {
                 r.pre = mappings.precondition(&r.meta.logsource, &mut fields);
             }
         }
+        // Where events keep their time (for correlation windows and output).
+        let time_fields = TIME_FIELDS.iter().map(|f| fields.intern(f)).collect();
         // After routing, which may add fields (Channel, EventID) of its own.
         mappings.apply_aliases(&mut fields);
         let guards = rules
@@ -177,7 +184,11 @@ impl EngineBuilder {
         report.rules = rules.len();
         report.correlations = correlations.len();
         let keep_strings = prefilter.wants_strings()
-            || rules.iter().any(|r| r.dets.iter().any(|d| d.groups.iter().flatten().any(|i| i.field.is_none())));
+            || rules.iter().any(|r| {
+                r.dets
+                    .iter()
+                    .any(|d| d.groups.iter().flatten().any(|i| i.field.is_none()))
+            });
         (
             Engine {
                 fields,
@@ -185,6 +196,7 @@ impl EngineBuilder {
                 prefilter,
                 keep_strings,
                 correlations,
+                time_fields,
             },
             report,
         )
@@ -206,7 +218,10 @@ fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>
                 reason: format!("cannot read directory: {e}"),
             }),
         }
-    } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+    } else if matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml")
+    ) {
         out.push(path.to_path_buf());
     } else if !path.exists() {
         errors.push(LoadError {
@@ -223,7 +238,12 @@ fn compile_rule(doc: &Doc, cx: &mut CompileCtx<'_>) -> Result<Rule, LoadError> {
     let det = match doc.value.get("detection") {
         Some(yaml_serde::Value::Mapping(m)) => m,
         Some(_) => return Err(doc.error("detection:", "`detection` must be a map")),
-        None => return Err(doc.error("title:", "not a Sigma rule: no `detection`, `correlation` or `filter`")),
+        None => {
+            return Err(doc.error(
+                "title:",
+                "not a Sigma rule: no `detection`, `correlation` or `filter`",
+            ));
+        }
     };
     if doc.value.get("logsource").is_none() {
         return Err(doc.error("detection:", "rule has no `logsource`"));
@@ -239,12 +259,24 @@ fn compile_rule(doc: &Doc, cx: &mut CompileCtx<'_>) -> Result<Rule, LoadError> {
 
 /// Appends a filter's detections to each rule it names and ANDs its
 /// condition to theirs. Returns how many rules it applied to.
-fn apply_filter(doc: &Doc, f: &yaml_serde::Mapping, rules: &mut [Rule], cx: &mut CompileCtx<'_>) -> Result<usize, LoadError> {
+fn apply_filter(
+    doc: &Doc,
+    f: &yaml_serde::Mapping,
+    rules: &mut [Rule],
+    cx: &mut CompileCtx<'_>,
+) -> Result<usize, LoadError> {
     let targets: Vec<String> = match f.get("rules") {
-        Some(yaml_serde::Value::Sequence(v)) => v.iter().filter_map(crate::rule::scalar_text).collect(),
+        Some(yaml_serde::Value::Sequence(v)) => {
+            v.iter().filter_map(crate::rule::scalar_text).collect()
+        }
         Some(yaml_serde::Value::String(s)) => vec![s.clone()],
         None => Vec::new(),
-        Some(_) => return Err(doc.error("rules:", "filter `rules` must be a list of rule ids or names")),
+        Some(_) => {
+            return Err(doc.error(
+                "rules:",
+                "filter `rules` must be a list of rule ids or names",
+            ));
+        }
     };
     let mut det_map = f.clone();
     det_map.remove("rules");
@@ -252,7 +284,9 @@ fn apply_filter(doc: &Doc, f: &yaml_serde::Mapping, rules: &mut [Rule], cx: &mut
     let logsource = doc.meta()?.logsource;
     let mut applied = 0;
     for r in rules.iter_mut() {
-        let named = targets.iter().any(|t| r.meta.id.as_deref() == Some(t) || r.meta.name.as_deref() == Some(t));
+        let named = targets
+            .iter()
+            .any(|t| r.meta.id.as_deref() == Some(t) || r.meta.name.as_deref() == Some(t));
         let by_logsource = targets.is_empty() && logsource_covers(&logsource, &r.meta.logsource);
         if !(named || by_logsource) {
             continue;
@@ -260,7 +294,10 @@ fn apply_filter(doc: &Doc, f: &yaml_serde::Mapping, rules: &mut [Rule], cx: &mut
         let offset = r.dets.len();
         r.dets.extend(compiled.dets.iter().cloned());
         let fcond = shift(&compiled.cond, offset);
-        r.cond = Cond::And(vec![std::mem::replace(&mut r.cond, Cond::And(vec![])), fcond]);
+        r.cond = Cond::And(vec![
+            std::mem::replace(&mut r.cond, Cond::And(vec![])),
+            fcond,
+        ]);
         applied += 1;
     }
     Ok(applied)
@@ -268,7 +305,9 @@ fn apply_filter(doc: &Doc, f: &yaml_serde::Mapping, rules: &mut [Rule], cx: &mut
 
 fn logsource_covers(filter: &crate::rule::Logsource, rule: &crate::rule::Logsource) -> bool {
     let f = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
-    f(&filter.product, &rule.product) && f(&filter.category, &rule.category) && f(&filter.service, &rule.service)
+    f(&filter.product, &rule.product)
+        && f(&filter.category, &rule.category)
+        && f(&filter.service, &rule.service)
 }
 
 fn shift(c: &Cond, by: usize) -> Cond {
@@ -288,6 +327,38 @@ pub struct Engine {
     prefilter: Prefilter,
     keep_strings: bool,
     correlations: Vec<CorrelationDef>,
+    time_fields: Vec<u32>,
+}
+
+/// Fields holding an event's time, in order of preference.
+const TIME_FIELDS: &[&str] = &[
+    "@timestamp",
+    "TimeCreated",
+    "UtcTime",
+    "EventTime",
+    "timestamp",
+    "time",
+];
+
+/// Milliseconds since the epoch from the time formats logs use.
+pub fn parse_time_ms(t: &str) -> Option<i64> {
+    use chrono::{DateTime, NaiveDateTime};
+    let t = t.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.timestamp_millis());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(d.and_utc().timestamp_millis());
+        }
+    }
+    let n: f64 = t.parse().ok()?;
+    // Epoch seconds or milliseconds.
+    Some(if n > 1e11 {
+        n as i64
+    } else {
+        (n * 1000.0) as i64
+    })
 }
 
 /// Per-thread buffers: the decoded record and the prefilter's marks.
@@ -334,6 +405,18 @@ impl Engine {
         self.prefilter.stats()
     }
 
+    /// The event's own time as written, from the first time field present.
+    pub fn event_time_text<'r>(&self, rec: &'r Record) -> Option<&'r str> {
+        self.time_fields
+            .iter()
+            .find_map(|f| rec.get(*f).next().map(|v| v.text))
+    }
+
+    /// The event's time in milliseconds since the epoch, when readable.
+    pub fn event_time_ms(&self, rec: &Record) -> Option<i64> {
+        self.event_time_text(rec).and_then(parse_time_ms)
+    }
+
     /// Decodes a JSON object and evaluates it; returns the matching rules.
     pub fn eval_json<'s>(&self, line: &[u8], s: &'s mut Scratch) -> Result<&'s [u32], JsonError> {
         s.record.clear();
@@ -354,7 +437,8 @@ impl Engine {
     pub fn eval_record<'s>(&self, s: &'s mut Scratch) -> &'s [u32] {
         s.cands.clear();
         s.matched.clear();
-        self.prefilter.candidates(&s.record, &mut s.pre, &mut s.cands);
+        self.prefilter
+            .candidates(&s.record, &mut s.pre, &mut s.cands);
         s.cands.extend_from_slice(self.prefilter.unguarded());
         for &r in &s.cands {
             if self.matches(r as usize, &s.record, &mut s.lower) {

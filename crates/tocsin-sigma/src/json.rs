@@ -334,9 +334,25 @@ mod tests {
     #[test]
     fn flat_nested_arrays_and_escapes() {
         let line = r##"{"Image":"C:\\Windows\\cmd.exe","EventID":4688,"Event":{"System":{"EventID":{"#attributes":{"Q":1},"#text":1}}},"tags":["a","b"],"ok":true,"n":null,"u":"\u00e9\ud83d\ude00"}"##;
-        let (rec, idx, r) = decode_str(line, &["Image", "EventID", "Event.System.EventID", "tags", "ok", "n", "u", "Event.System.EventID.#attributes.Q"]);
+        let (rec, idx, r) = decode_str(
+            line,
+            &[
+                "Image",
+                "EventID",
+                "Event.System.EventID",
+                "tags",
+                "ok",
+                "n",
+                "u",
+                "Event.System.EventID.#attributes.Q",
+            ],
+        );
         r.unwrap();
-        let get = |f: &str| rec.get(idx.lookup(f).unwrap()).map(|v| v.text.to_string()).collect::<Vec<_>>();
+        let get = |f: &str| {
+            rec.get(idx.lookup(f).unwrap())
+                .map(|v| v.text.to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(get("Image"), [r"C:\Windows\cmd.exe"]);
         assert_eq!(get("EventID"), ["4688"]);
         assert_eq!(get("Event.System.EventID"), ["1"]);

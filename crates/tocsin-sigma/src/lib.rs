@@ -51,7 +51,7 @@ pub use correlation::{
     CondOp, CorrKind, CorrelationDef, CorrelationMatch, Correlator, CorrelatorConfig,
     CorrelatorStats, Source,
 };
-pub use engine::{Engine, EngineBuilder, EngineConfig, LoadReport, Rule, Scratch};
+pub use engine::{Engine, EngineBuilder, EngineConfig, LoadReport, Rule, Scratch, parse_time_ms};
 pub use json::{JsonError, JsonScratch, decode as decode_json, unescape as json_unescape};
 pub use mapping::{Format, Mappings};
 pub use matcher::Matcher;

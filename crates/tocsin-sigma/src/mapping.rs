@@ -76,7 +76,8 @@ impl Mappings {
     /// Mappings from the texts of a formats file and a logsources file.
     pub fn from_yaml(formats: &str, logsources: &str) -> Result<Self, String> {
         let f: FormatsFile = yaml_serde::from_str(formats).map_err(|e| format!("formats: {e}"))?;
-        let l: LogsourcesFile = yaml_serde::from_str(logsources).map_err(|e| format!("logsources: {e}"))?;
+        let l: LogsourcesFile =
+            yaml_serde::from_str(logsources).map_err(|e| format!("logsources: {e}"))?;
         Ok(Mappings {
             formats: f.formats,
             logsources: l.logsources,

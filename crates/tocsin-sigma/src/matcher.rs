@@ -143,7 +143,12 @@ impl Matcher {
     #[inline]
     pub fn matches(&self, v: FieldVal<'_>, rec: &Record) -> bool {
         match self {
-            Matcher::Str { op, needle, ci, finder } => {
+            Matcher::Str {
+                op,
+                needle,
+                ci,
+                finder,
+            } => {
                 if v.kind == Kind::Null {
                     return false;
                 }
@@ -188,7 +193,9 @@ impl Matcher {
                     str_test(*op, v.text, o.text, None)
                 }
             }),
-            Matcher::Time(part, n) => time_part(v.text, *part).is_some_and(|x| (x - n).abs() < f64::EPSILON),
+            Matcher::Time(part, n) => {
+                time_part(v.text, *part).is_some_and(|x| (x - n).abs() < f64::EPSILON)
+            }
             Matcher::Never => false,
         }
     }
@@ -202,9 +209,17 @@ impl Matcher {
     /// Tests free text (keyword search: no field).
     pub fn matches_text(&self, text: &str, lowered: &str) -> bool {
         match self {
-            Matcher::Str { op, needle, ci, finder } => {
-                str_test(*op, if *ci { lowered } else { text }, needle, finder.as_ref())
-            }
+            Matcher::Str {
+                op,
+                needle,
+                ci,
+                finder,
+            } => str_test(
+                *op,
+                if *ci { lowered } else { text },
+                needle,
+                finder.as_ref(),
+            ),
             Matcher::Glob { re, ci, .. } => re.is_match(if *ci { lowered } else { text }),
             Matcher::Re(re) => re.is_match(text),
             _ => false,

@@ -128,7 +128,9 @@ impl Modifiers {
                 "neq" => set(&mut m.neq)?,
                 "lt" | "lte" | "gt" | "gte" => {
                     if m.cmp.is_some() {
-                        return Err(ModifierError("only one of lt, lte, gt, gte may be used".into()));
+                        return Err(ModifierError(
+                            "only one of lt, lte, gt, gte may be used".into(),
+                        ));
                     }
                     m.cmp = Some(match name {
                         "lt" => Cmp::Lt,
@@ -173,7 +175,9 @@ impl Modifiers {
             ));
         }
         if (self.re_i || self.re_m || self.re_s) && !self.re {
-            return Err(ModifierError("flags i, m and s need the re modifier".into()));
+            return Err(ModifierError(
+                "flags i, m and s need the re modifier".into(),
+            ));
         }
         let special = [
             self.re,
@@ -198,19 +202,30 @@ impl Modifiers {
             ));
         }
         if self.base64 && self.base64offset {
-            return Err(ModifierError("base64 and base64offset exclude each other".into()));
+            return Err(ModifierError(
+                "base64 and base64offset exclude each other".into(),
+            ));
         }
-        let enc = [self.utf16le, self.utf16be, self.utf16].iter().filter(|b| **b).count();
+        let enc = [self.utf16le, self.utf16be, self.utf16]
+            .iter()
+            .filter(|b| **b)
+            .count();
         if enc > 1 {
-            return Err(ModifierError("choose one of utf16le/wide, utf16be, utf16".into()));
+            return Err(ModifierError(
+                "choose one of utf16le/wide, utf16be, utf16".into(),
+            ));
         }
         if enc > 0 && !(self.base64 || self.base64offset) {
             return Err(ModifierError(
                 "utf16le/wide/utf16be/utf16 encode the value for base64 or base64offset; use one of them after it".into(),
             ));
         }
-        if (self.re || self.cidr || self.exists || self.cmp.is_some()) && (self.base64 || self.base64offset || self.windash) {
-            return Err(ModifierError("encoding modifiers only apply to plain string values".into()));
+        if (self.re || self.cidr || self.exists || self.cmp.is_some())
+            && (self.base64 || self.base64offset || self.windash)
+        {
+            return Err(ModifierError(
+                "encoding modifiers only apply to plain string values".into(),
+            ));
         }
         Ok(())
     }
@@ -228,7 +243,10 @@ mod tests {
         assert!(m.re && m.re_i && m.re_m);
         assert!(Modifiers::parse(&["wide", "base64offset", "contains"]).is_ok());
         assert_eq!(Modifiers::parse(&["gte"]).unwrap().cmp, Some(Cmp::Gte));
-        assert_eq!(Modifiers::parse(&["hour"]).unwrap().time, Some(TimePart::Hour));
+        assert_eq!(
+            Modifiers::parse(&["hour"]).unwrap().time,
+            Some(TimePart::Hour)
+        );
     }
 
     #[test]

@@ -212,7 +212,10 @@ impl Prefilter {
                 .iter()
                 .map(|s| s.as_ref().map_or(Vec::new(), |s| vec![0; s.rules.len()]))
                 .collect(),
-            kw_mark: self.keywords.as_ref().map_or(Vec::new(), |s| vec![0; s.rules.len()]),
+            kw_mark: self
+                .keywords
+                .as_ref()
+                .map_or(Vec::new(), |s| vec![0; s.rules.len()]),
             epoch: 0,
             lower: String::new(),
         }
@@ -252,7 +255,11 @@ impl Prefilter {
         if let Some(scan) = &self.keywords {
             for text in rec.strings() {
                 s.lower.clear();
-                let hay = if push_lower(text, &mut s.lower) { s.lower.as_str() } else { text };
+                let hay = if push_lower(text, &mut s.lower) {
+                    s.lower.as_str()
+                } else {
+                    text
+                };
                 for m in scan.ac.find_overlapping_iter(hay) {
                     let p = m.pattern().as_usize();
                     if s.kw_mark[p] == epoch {

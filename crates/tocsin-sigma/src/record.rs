@@ -334,7 +334,9 @@ impl Record {
     /// True when the event has the field (even as null).
     #[inline]
     pub fn has(&self, id: FieldId) -> bool {
-        self.slots.get(id as usize).is_some_and(|s| s.epoch == self.epoch)
+        self.slots
+            .get(id as usize)
+            .is_some_and(|s| s.epoch == self.epoch)
     }
 
     /// The fields this event has, in decoding order.
@@ -344,7 +346,9 @@ impl Record {
 
     /// Every string value of the event, known field or not (for keywords).
     pub fn strings(&self) -> impl Iterator<Item = &str> + '_ {
-        self.strings.iter().map(|(a, b)| &self.text[*a as usize..*b as usize])
+        self.strings
+            .iter()
+            .map(|(a, b)| &self.text[*a as usize..*b as usize])
     }
 
     /// Grows the slot table when the engine gained fields.
@@ -366,7 +370,10 @@ mod tests {
         let tags = idx.intern("tags");
         idx.strip_prefix("Event.EventData.");
         let mut r = Record::new(idx.len(), true);
-        r.push(idx.lookup("Event.EventData.Image"), Scalar::Str(r"C:\Windows\CMD.exe"));
+        r.push(
+            idx.lookup("Event.EventData.Image"),
+            Scalar::Str(r"C:\Windows\CMD.exe"),
+        );
         r.push(idx.lookup("tags"), Scalar::Str("a"));
         r.push(idx.lookup("tags"), Scalar::Str("B"));
         r.push(idx.lookup("Image"), Scalar::Str("second"));

@@ -170,7 +170,9 @@ impl Doc {
 
     /// The title or id, for messages.
     pub fn label(&self) -> Option<String> {
-        self.str("title").or_else(|| self.str("id")).map(str::to_string)
+        self.str("title")
+            .or_else(|| self.str("id"))
+            .map(str::to_string)
     }
 
     /// A list of strings (a single string counts as a list of one).
@@ -189,13 +191,22 @@ impl Doc {
             Some(v) => {
                 let s = scalar_text(v).unwrap_or_default();
                 Level::parse(&s).ok_or_else(|| {
-                    self.error("level:", format!("level `{s}` is not one of informational, low, medium, high, critical"))
+                    self.error(
+                        "level:",
+                        format!(
+                            "level `{s}` is not one of informational, low, medium, high, critical"
+                        ),
+                    )
                 })?
             }
         };
         let logsource = match self.value.get("logsource") {
             Some(Value::Mapping(m)) => {
-                let g = |k: &str| m.get(k).and_then(scalar_text).map(|s| s.to_ascii_lowercase());
+                let g = |k: &str| {
+                    m.get(k)
+                        .and_then(scalar_text)
+                        .map(|s| s.to_ascii_lowercase())
+                };
                 Logsource {
                     product: g("product"),
                     category: g("category"),
@@ -263,7 +274,9 @@ pub fn parse_file(text: &str, file: &Path) -> Vec<Result<Doc, LoadError>> {
         let value: Value = match yaml_serde::from_str(chunk) {
             Ok(v) => v,
             Err(e) => {
-                let line = e.location().map_or(first_line, |l| first_line + l.line().saturating_sub(1));
+                let line = e
+                    .location()
+                    .map_or(first_line, |l| first_line + l.line().saturating_sub(1));
                 out.push(Err(LoadError {
                     file: file.to_path_buf(),
                     line,
@@ -284,7 +297,8 @@ pub fn parse_file(text: &str, file: &Path) -> Vec<Result<Doc, LoadError>> {
                 file: file.to_path_buf(),
                 line: first_line,
                 rule: None,
-                reason: "a Sigma document must be a mapping (title:, logsource:, detection:, …)".into(),
+                reason: "a Sigma document must be a mapping (title:, logsource:, detection:, …)"
+                    .into(),
             })),
         }
     }

@@ -99,16 +99,27 @@ mod tests {
         let s = SigmaStr::parse(r"C:\Windows\*\cmd?.exe");
         assert_eq!(
             s.pieces,
-            vec![Piece::Lit(r"C:\Windows*\cmd".into()), Piece::One, Piece::Lit(".exe".into())]
+            vec![
+                Piece::Lit(r"C:\Windows*\cmd".into()),
+                Piece::One,
+                Piece::Lit(".exe".into())
+            ]
         );
         // …so a wildcard after a backslash needs the backslash doubled.
         let s = SigmaStr::parse(r"C:\Windows\\*\cmd.exe");
         assert_eq!(
             s.pieces,
-            vec![Piece::Lit(r"C:\Windows\".into()), Piece::Star, Piece::Lit(r"\cmd.exe".into())]
+            vec![
+                Piece::Lit(r"C:\Windows\".into()),
+                Piece::Star,
+                Piece::Lit(r"\cmd.exe".into())
+            ]
         );
         assert_eq!(SigmaStr::parse(r"a\*b").as_plain().as_deref(), Some("a*b"));
-        assert_eq!(SigmaStr::parse(r"a\\*").pieces, vec![Piece::Lit(r"a\".into()), Piece::Star]);
+        assert_eq!(
+            SigmaStr::parse(r"a\\*").pieces,
+            vec![Piece::Lit(r"a\".into()), Piece::Star]
+        );
         assert_eq!(SigmaStr::parse(r"a\?").as_plain().as_deref(), Some("a?"));
         assert_eq!(SigmaStr::parse(r"\x").as_plain().as_deref(), Some(r"\x"));
         assert_eq!(SigmaStr::parse("").pieces, vec![]);

@@ -20,7 +20,10 @@ fn corpus() -> Option<PathBuf> {
 fn every_corpus_rule_loads() {
     let Some(root) = corpus() else { return };
     for routing in [false, true] {
-        let mut b = EngineBuilder::new(EngineConfig { routing, ..Default::default() });
+        let mut b = EngineBuilder::new(EngineConfig {
+            routing,
+            ..Default::default()
+        });
         for d in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
             b.add_path(&root.join(d));
         }
@@ -28,10 +31,17 @@ fn every_corpus_rule_loads() {
         for e in &report.errors {
             eprintln!("{e}");
         }
-        assert!(report.errors.is_empty(), "{} rules did not load", report.errors.len());
+        assert!(
+            report.errors.is_empty(),
+            "{} rules did not load",
+            report.errors.len()
+        );
         assert_eq!(report.rules, 3754);
         assert_eq!(engine.rules().len(), 3754);
         let (atoms, unguarded) = engine.prefilter_stats();
-        eprintln!("routing={routing}: {atoms} prefilter needles, {unguarded} unguarded rules, {} warnings", report.warnings.len());
+        eprintln!(
+            "routing={routing}: {atoms} prefilter needles, {unguarded} unguarded rules, {} warnings",
+            report.warnings.len()
+        );
     }
 }
