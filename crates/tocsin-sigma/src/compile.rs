@@ -85,8 +85,10 @@ pub fn compile_detection(
                         match c.as_str() {
                             Some(s) => conds.push(s.to_string()),
                             None => {
-                                return Err(doc
-                                    .error("condition:", "condition list entries must be strings"));
+                                return Err(doc.error(
+                                    "condition:",
+                                    "condition list entries must be strings",
+                                ));
                             }
                         }
                     }

@@ -369,7 +369,6 @@ pub struct Scratch {
     pre: PrefilterScratch,
     cands: Vec<u32>,
     matched: Vec<u32>,
-    lower: String,
 }
 
 impl Engine {
@@ -381,7 +380,6 @@ impl Engine {
             pre: self.prefilter.scratch(self.rules.len()),
             cands: Vec::new(),
             matched: Vec::new(),
-            lower: String::new(),
         }
     }
 
@@ -441,7 +439,7 @@ impl Engine {
             .candidates(&s.record, &mut s.pre, &mut s.cands);
         s.cands.extend_from_slice(self.prefilter.unguarded());
         for &r in &s.cands {
-            if self.matches(r as usize, &s.record, &mut s.lower) {
+            if self.matches(r as usize, &s.record) {
                 s.matched.push(r);
             }
         }
@@ -449,23 +447,37 @@ impl Engine {
         &s.matched
     }
 
+    #[doc(hidden)]
+    /// The rules the prefilter hands to full evaluation for this event.
+    pub fn candidates_debug(&self, line: &[u8], s: &mut Scratch) -> Vec<u32> {
+        s.record.clear();
+        if decode(line, &self.fields, &mut s.record, &mut s.json).is_err() {
+            return Vec::new();
+        }
+        s.cands.clear();
+        self.prefilter
+            .candidates(&s.record, &mut s.pre, &mut s.cands);
+        s.cands.extend_from_slice(self.prefilter.unguarded());
+        s.cands.clone()
+    }
+
     /// Full evaluation of one rule (no prefilter): the reference the
     /// prefilter is tested against.
-    pub fn matches(&self, r: usize, rec: &Record, lower: &mut String) -> bool {
+    pub fn matches(&self, r: usize, rec: &Record) -> bool {
         let rule = &self.rules[r];
         if let Some(pre) = &rule.pre
-            && !pre.eval(rec, lower)
+            && !pre.eval(rec)
         {
             return false;
         }
-        rule.cond.eval(&mut |i| rule.dets[i].eval(rec, lower))
+        rule.cond.eval(&mut |i| rule.dets[i].eval(rec))
     }
 
     /// Evaluates every rule without the prefilter (tests, diagnosis).
     pub fn eval_all<'s>(&self, s: &'s mut Scratch) -> &'s [u32] {
         s.matched.clear();
         for r in 0..self.rules.len() {
-            if self.matches(r, &s.record, &mut s.lower) {
+            if self.matches(r, &s.record) {
                 s.matched.push(r as u32);
             }
         }

@@ -87,7 +87,7 @@ pub enum Matcher {
     Never,
 }
 
-fn parse_num(s: &str) -> Option<f64> {
+pub(crate) fn parse_num(s: &str) -> Option<f64> {
     let t = s.trim();
     if t.is_empty() {
         return None;
@@ -250,9 +250,9 @@ pub struct Item {
 impl Item {
     /// Evaluates the item against a record.
     #[inline]
-    pub fn eval(&self, rec: &Record, lower_buf: &mut String) -> bool {
+    pub fn eval(&self, rec: &Record) -> bool {
         let Some(f) = self.field else {
-            return self.eval_keywords(rec, lower_buf);
+            return self.eval_keywords(rec);
         };
         if !rec.has(f) {
             if self.neq {
@@ -273,18 +273,28 @@ impl Item {
         r != self.neq
     }
 
-    fn eval_keywords(&self, rec: &Record, buf: &mut String) -> bool {
-        let test = |m: &Matcher, buf: &mut String| {
-            rec.strings().any(|s| {
-                buf.clear();
-                let lowered = if push_lower(s, buf) { buf.as_str() } else { s };
-                m.matches_text(s, lowered)
+    fn eval_keywords(&self, rec: &Record) -> bool {
+        let mut buf = String::new();
+        let mut test = |m: &Matcher| {
+            rec.strings().any(|(s, lowered)| {
+                let l = match lowered {
+                    Some(l) => l,
+                    None => {
+                        buf.clear();
+                        if push_lower(s, &mut buf) {
+                            buf.as_str()
+                        } else {
+                            s
+                        }
+                    }
+                };
+                m.matches_text(s, l)
             })
         };
         let r = if self.all {
-            self.matchers.iter().all(|m| test(m, buf))
+            self.matchers.iter().all(&mut test)
         } else {
-            self.matchers.iter().any(|m| test(m, buf))
+            self.matchers.iter().any(&mut test)
         };
         r != self.neq
     }
@@ -301,9 +311,7 @@ pub struct Detection {
 impl Detection {
     /// Evaluates the detection.
     #[inline]
-    pub fn eval(&self, rec: &Record, buf: &mut String) -> bool {
-        self.groups
-            .iter()
-            .any(|g| g.iter().all(|i| i.eval(rec, buf)))
+    pub fn eval(&self, rec: &Record) -> bool {
+        self.groups.iter().any(|g| g.iter().all(|i| i.eval(rec)))
     }
 }

@@ -16,8 +16,8 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::condition::Cond;
-use crate::matcher::{Detection, Item, Matcher};
-use crate::record::{FieldId, Record, push_lower};
+use crate::matcher::{Detection, Item, Matcher, NumOp, parse_num};
+use crate::record::{FieldId, FxMap, Record, push_lower};
 
 /// Needles shorter than this are not worth scanning for.
 const MIN_NEEDLE: usize = 3;
@@ -26,7 +26,18 @@ const MIN_NEEDLE: usize = 3;
 pub(crate) struct Atom {
     /// `None`: any string of the event (keywords).
     pub field: Option<FieldId>,
-    pub needle: String,
+    /// What must be found in it.
+    pub kind: AtomKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum AtomKind {
+    /// This lowercase text occurs in the value.
+    Needle(String),
+    /// The value is this integer (`EventID: 4625`).
+    Int(i64),
+    /// The field is merely present.
+    Present,
 }
 
 type Guard = Option<Vec<Atom>>;
@@ -51,12 +62,20 @@ fn item_guard(item: &Item) -> Guard {
         return None;
     }
     let atoms = |m: &Matcher| {
-        matcher_needle(m).map(|needle| Atom {
+        let kind = match m {
+            Matcher::Num(NumOp::Eq, n)
+                if n.fract() == 0.0 && n.abs() < 9.0e15 && item.field.is_some() =>
+            {
+                Some(AtomKind::Int(*n as i64))
+            }
+            _ => matcher_needle(m).map(AtomKind::Needle),
+        };
+        kind.map(|kind| Atom {
             field: item.field,
-            needle,
+            kind,
         })
     };
-    if item.all {
+    let needles: Guard = if item.all {
         // Every matcher must hold: any one of them guards.
         item.matchers
             .iter()
@@ -64,13 +83,31 @@ fn item_guard(item: &Item) -> Guard {
             .max_by_key(score)
     } else {
         item.matchers.iter().map(atoms).collect()
-    }
+    };
+    // No literal to look for: the field must at least be there.
+    needles.or_else(|| {
+        item.field.map(|f| {
+            vec![Atom {
+                field: Some(f),
+                kind: AtomKind::Present,
+            }]
+        })
+    })
 }
 
-/// Higher is better: long needles, few of them.
+/// Higher is better: long needles, few of them; presence guards last.
 fn score(g: &Vec<Atom>) -> i64 {
-    let min = g.iter().map(|a| a.needle.len()).min().unwrap_or(0) as i64;
-    min.min(12) * 64 - g.len() as i64
+    let worth = |a: &Atom| match &a.kind {
+        AtomKind::Needle(n) => n.len().min(12) as i64,
+        // An exact number is about as selective as an 8-byte literal.
+        AtomKind::Int(_) => 8,
+        AtomKind::Present => return -1,
+    };
+    let min = g.iter().map(worth).min().unwrap_or(0);
+    if min < 0 {
+        return -(g.len() as i64);
+    }
+    min * 64 - g.len() as i64
 }
 
 fn best(gs: impl Iterator<Item = Guard>) -> Guard {
@@ -110,6 +147,10 @@ struct FieldScan {
 /// The built prefilter.
 pub(crate) struct Prefilter {
     by_field: Vec<Option<FieldScan>>,
+    /// Per field: rules guarded by the field being present.
+    presence: Vec<Vec<u32>>,
+    /// Per field: integer value → rules.
+    ints: Vec<FxMap<i64, Vec<u32>>>,
     keywords: Option<FieldScan>,
     unguarded: Vec<u32>,
     patterns: usize,
@@ -125,7 +166,7 @@ pub(crate) struct PrefilterScratch {
     lower: String,
 }
 
-fn build_scan(needles: Vec<(String, u32)>) -> Option<FieldScan> {
+fn build_scan(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<FieldScan> {
     if needles.is_empty() {
         return None;
     }
@@ -151,6 +192,7 @@ fn build_scan(needles: Vec<(String, u32)>) -> Option<FieldScan> {
     };
     let ac = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(ascii_ci)
         .kind(kind)
         .build(&pats)
         .ok()?;
@@ -161,6 +203,8 @@ impl Prefilter {
     /// `guards[r]`: the guard of rule `r`.
     pub(crate) fn build(guards: Vec<Guard>, fields: usize) -> Prefilter {
         let mut per_field: Vec<Vec<(String, u32)>> = vec![Vec::new(); fields];
+        let mut presence: Vec<Vec<u32>> = vec![Vec::new(); fields];
+        let mut ints: Vec<FxMap<i64, Vec<u32>>> = vec![FxMap::default(); fields];
         let mut kw = Vec::new();
         let mut unguarded = Vec::new();
         let mut patterns = 0;
@@ -172,18 +216,35 @@ impl Prefilter {
                 Some(atoms) => {
                     for a in atoms {
                         patterns += 1;
-                        match a.field {
-                            Some(f) => per_field[f as usize].push((a.needle, r)),
-                            None => kw.push((a.needle, r)),
+                        match (a.field, a.kind) {
+                            (Some(f), AtomKind::Needle(n)) => per_field[f as usize].push((n, r)),
+                            (Some(f), AtomKind::Int(v)) => {
+                                let e = ints[f as usize].entry(v).or_default();
+                                if e.last() != Some(&r) {
+                                    e.push(r);
+                                }
+                            }
+                            (Some(f), AtomKind::Present) => {
+                                if presence[f as usize].last() != Some(&r) {
+                                    presence[f as usize].push(r);
+                                }
+                            }
+                            (None, AtomKind::Needle(n)) => kw.push((n, r)),
+                            (None, _) => unguarded.push(r),
                         }
                     }
                 }
             }
         }
-        let by_field = per_field.into_iter().map(build_scan).collect();
+        let by_field = per_field
+            .into_iter()
+            .map(|n| build_scan(n, false))
+            .collect();
         Prefilter {
             by_field,
-            keywords: build_scan(kw),
+            presence,
+            ints,
+            keywords: build_scan(kw, true),
             unguarded,
             patterns,
         }
@@ -232,6 +293,28 @@ impl Prefilter {
         }
         let epoch = s.epoch;
         for &f in rec.present() {
+            for &r in &self.presence[f as usize] {
+                if s.rule_mark[r as usize] != epoch {
+                    s.rule_mark[r as usize] = epoch;
+                    out.push(r);
+                }
+            }
+            let ints = &self.ints[f as usize];
+            if !ints.is_empty() {
+                for v in rec.get(f) {
+                    // The same reading as the numeric matcher's.
+                    let Some(x) = parse_num(v.text) else { continue };
+                    let Some(rules) = ints.get(&(x.round() as i64)) else {
+                        continue;
+                    };
+                    for &r in rules {
+                        if s.rule_mark[r as usize] != epoch {
+                            s.rule_mark[r as usize] = epoch;
+                            out.push(r);
+                        }
+                    }
+                }
+            }
             let Some(scan) = self.by_field.get(f as usize).and_then(Option::as_ref) else {
                 continue;
             };
@@ -253,12 +336,18 @@ impl Prefilter {
             }
         }
         if let Some(scan) = &self.keywords {
-            for text in rec.strings() {
-                s.lower.clear();
-                let hay = if push_lower(text, &mut s.lower) {
-                    s.lower.as_str()
-                } else {
-                    text
+            for (text, lowered) in rec.strings() {
+                // The keyword automaton is ASCII case-insensitive: ASCII text
+                // is scanned as it is; other text is lowercased first (its
+                // lowercase may differ beyond ASCII).
+                let hay = match lowered {
+                    Some(l) => l,
+                    None if text.is_ascii() => text,
+                    None => {
+                        s.lower.clear();
+                        push_lower(text, &mut s.lower);
+                        s.lower.as_str()
+                    }
                 };
                 for m in scan.ac.find_overlapping_iter(hay) {
                     let p = m.pattern().as_usize();

@@ -155,6 +155,17 @@ struct Slot {
     len: u32,
 }
 
+/// Whether a string's lowercase form exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LowerState {
+    /// The text is its own lowercase.
+    Same,
+    /// Stored in `lower`.
+    Made,
+    /// Not computed (a field no rule names).
+    NotMade,
+}
+
 /// A value read from a record.
 #[derive(Clone, Copy, Debug)]
 pub struct FieldVal<'r> {
@@ -175,7 +186,8 @@ pub struct Record {
     text: String,
     lower: String,
     present: Vec<FieldId>,
-    strings: Vec<(u32, u32)>,
+    /// Every string value: (text range, lowercase range, lowercase state).
+    strings: Vec<(u32, u32, u32, u32, LowerState)>,
     keep_strings: bool,
 }
 
@@ -257,9 +269,12 @@ impl Record {
                 && self.keep_strings
                 && let Scalar::Str(s) = v
             {
+                // Strings of fields no rule names serve keyword search only;
+                // their lowercase is made on demand (rarely needed).
                 let start = self.text.len() as u32;
                 self.text.push_str(s);
-                self.strings.push((start, self.text.len() as u32));
+                self.strings
+                    .push((start, self.text.len() as u32, 0, 0, LowerState::NotMade));
             }
             return;
         };
@@ -282,7 +297,17 @@ impl Record {
         let lowered = push_lower(text, &mut self.lower);
         let lend = self.lower.len() as u32;
         if is_str && self.keep_strings {
-            self.strings.push((start, end));
+            self.strings.push((
+                start,
+                end,
+                lstart,
+                lend,
+                if lowered {
+                    LowerState::Made
+                } else {
+                    LowerState::Same
+                },
+            ));
         }
         self.vals.push(Val {
             kind,
@@ -344,11 +369,19 @@ impl Record {
         &self.present
     }
 
-    /// Every string value of the event, known field or not (for keywords).
-    pub fn strings(&self) -> impl Iterator<Item = &str> + '_ {
-        self.strings
-            .iter()
-            .map(|(a, b)| &self.text[*a as usize..*b as usize])
+    /// Every string value of the event, known field or not (for keywords):
+    /// the text, and its lowercase when already made (`None`: lowercase it
+    /// yourself if you need it).
+    pub fn strings(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
+        self.strings.iter().map(|&(a, b, la, lb, state)| {
+            let t = &self.text[a as usize..b as usize];
+            let l = match state {
+                LowerState::Same => Some(t),
+                LowerState::Made => Some(&self.lower[la as usize..lb as usize]),
+                LowerState::NotMade => None,
+            };
+            (t, l)
+        })
     }
 
     /// Grows the slot table when the engine gained fields.
@@ -385,6 +418,11 @@ mod tests {
         let t: Vec<_> = r.get(tags).map(|v| v.lower).collect();
         assert_eq!(t, ["a", "b"]);
         assert_eq!(r.strings().count(), 4);
+        assert!(
+            r.strings()
+                .any(|(t, l)| t == r"C:\Windows\CMD.exe" && l == Some(r"c:\windows\cmd.exe"))
+        );
+        assert!(r.strings().any(|(t, l)| t == "kw" && l.is_none()));
         r.clear();
         assert!(!r.has(img));
         assert_eq!(r.get(tags).count(), 0);
