@@ -75,6 +75,9 @@ pub struct HuntArgs {
     /// Hide the progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Evaluate every rule on every event, ignoring `logsource` routing.
+    #[arg(long)]
+    pub no_routing: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -40,6 +40,8 @@ pub struct LogConfig {
 pub struct HuntConfig {
     /// Rule directories used when `--rules` is not given.
     pub rules: Vec<PathBuf>,
+    /// Values for `|expand` placeholders, e.g. `known_cdcs = ["DC01", "10.36.250.5"]`.
+    pub placeholders: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl Default for LogConfig {
