@@ -59,14 +59,27 @@ impl<W: Write> Out<'_, W> {
         let (id, title, level, extra) = match &h.what {
             HitKind::Rule(r) => {
                 let m = &engine.rules()[*r].meta;
-                (m.id.clone().unwrap_or_default(), m.title.clone(), m.level, None)
+                (
+                    m.id.clone().unwrap_or_default(),
+                    m.title.clone(),
+                    m.level,
+                    None,
+                )
             }
             HitKind::Correlation(c) => {
                 let m = &engine.correlations()[c.correlation].meta;
-                let group: serde_json::Map<String, serde_json::Value> =
-                    c.group.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))).collect();
+                let group: serde_json::Map<String, serde_json::Value> = c
+                    .group
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+                    .collect();
                 let extra = serde_json::json!({"group": group, "value": c.value, "events": c.events, "first_ms": c.first_ms, "last_ms": c.last_ms});
-                (m.id.clone().unwrap_or_default(), m.title.clone(), m.level, Some(extra))
+                (
+                    m.id.clone().unwrap_or_default(),
+                    m.title.clone(),
+                    m.level,
+                    Some(extra),
+                )
             }
         };
         let ts = h.timestamp.unwrap_or("");
@@ -77,11 +90,17 @@ impl<W: Write> Out<'_, W> {
                     Some(e) => format!("{title} {}", e["group"]),
                     None => title,
                 };
-                writeln!(self.w, "{ts:<28} {:<13} {what}  [{file} {}]", level.as_str(), h.position)
+                writeln!(
+                    self.w,
+                    "{ts:<28} {:<13} {what}  [{file} {}]",
+                    level.as_str(),
+                    h.position
+                )
             }
             HuntOutput::Jsonl => {
                 // Re-serialise so a pretty-printed record stays on one line.
-                let event: serde_json::Value = serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
+                let event: serde_json::Value =
+                    serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
                 let mut o = serde_json::json!({
                     "rule_id": id, "rule_title": title, "level": level.as_str(),
                     "timestamp": h.timestamp, "file": file, "position": h.position, "event": event,
@@ -92,7 +111,8 @@ impl<W: Write> Out<'_, W> {
                 writeln!(self.w, "{o}")
             }
             HuntOutput::Csv => {
-                let event: serde_json::Value = serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
+                let event: serde_json::Value =
+                    serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
                 writeln!(
                     self.w,
                     "{},{},{},{},{},{},{}",
@@ -137,7 +157,11 @@ impl<W: Write> Sink for Out<'_, W> {
 }
 
 pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
-    let rules = if args.rules.is_empty() { config.hunt.rules.clone() } else { args.rules.clone() };
+    let rules = if args.rules.is_empty() {
+        config.hunt.rules.clone()
+    } else {
+        args.rules.clone()
+    };
     let engine_cfg = EngineConfig {
         routing: !args.no_routing,
         placeholders: config.hunt.placeholders.clone(),
@@ -156,15 +180,25 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
         "{} rules and {} correlations loaded{}",
         report.rules,
         report.correlations,
-        if report.errors.is_empty() { String::new() } else { format!(", {} not loaded (listed above)", report.errors.len()) }
+        if report.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not loaded (listed above)", report.errors.len())
+        }
     );
     let (files, _) = tocsin_hunt::collect_files(&args.paths);
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {elapsed} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {elapsed} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     });
@@ -179,7 +213,10 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
         error: None,
     };
     if args.output == HuntOutput::Csv {
-        writeln!(out.w, "timestamp,level,rule_id,rule_title,file,position,event")?;
+        writeln!(
+            out.w,
+            "timestamp,level,rule_id,rule_title,file,position,event"
+        )?;
     }
     let mut hunt = Hunt::new(&engine);
     hunt.run(&args.paths, &mut out);
@@ -218,7 +255,13 @@ fn summary(engine: &Engine, s: &Stats) -> String {
     let mut rows: Vec<(u64, String, Level)> = s
         .by_rule
         .iter()
-        .map(|(r, n)| (*n, engine.rules()[*r].meta.title.clone(), engine.rules()[*r].meta.level))
+        .map(|(r, n)| {
+            (
+                *n,
+                engine.rules()[*r].meta.title.clone(),
+                engine.rules()[*r].meta.level,
+            )
+        })
         .chain(s.by_correlation.iter().map(|(c, n)| {
             let m = &engine.correlations()[*c].meta;
             (*n, format!("{} (correlation)", m.title), m.level)

@@ -1,0 +1,176 @@
+//! `tocsin hunt` end to end: the built-in rule pack, output formats,
+//! malformed input counted and skipped, correlations, the SigmaHQ corpus.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tocsin(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .current_dir(dir)
+        .env("TOCSIN_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Events a province's sensors really produce, one of each kind the pack
+/// covers, plus noise and a broken line.
+fn evidence() -> String {
+    let mut lines = vec![
+        // Web shell: IIS starts cmd.exe (Sysmon 1).
+        r#"{"@timestamp":"2026-03-02T01:10:00Z","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"ParentImage":"C:\\Windows\\System32\\inetsrv\\w3wp.exe","Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c whoami"}"#.to_string(),
+        // Shadow copies deleted (Security 4688).
+        r#"{"@timestamp":"2026-03-02T01:11:00Z","Channel":"Security","EventID":4688,"NewProcessName":"C:\\Windows\\System32\\vssadmin.exe","CommandLine":"vssadmin.exe Delete Shadows /All /Quiet"}"#.to_string(),
+        // Benign process.
+        r#"{"@timestamp":"2026-03-02T01:12:00Z","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"ParentImage":"C:\\Windows\\explorer.exe","Image":"C:\\Program Files\\Mozilla Firefox\\firefox.exe","CommandLine":"firefox.exe"}"#.to_string(),
+        // SQL injection against a website (Tocsin's normalized web event).
+        r#"{"@timestamp":"2026-03-02T01:13:00Z","source.ip":"198.51.100.77","url.original":"/tin-tuc?id=1%20UNION%20SELECT%20username,password%20FROM%20users"}"#.to_string(),
+        "{\"broken\": ".to_string(),
+    ];
+    // 25 failed logons from one address within a minute: brute force.
+    for i in 0..25 {
+        lines.push(format!(
+            r#"{{"@timestamp":"2026-03-02T02:00:{:02}Z","Channel":"Security","EventID":4625,"TargetUserName":"administrator","IpAddress":"203.0.113.9"}}"#,
+            i
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn builtin_pack_finds_attacks_and_counts_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("evidence.jsonl"), evidence()).unwrap();
+    let out = tocsin(dir.path(), &["hunt", "evidence.jsonl", "--output", "jsonl"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let hits: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let titles: Vec<&str> = hits
+        .iter()
+        .map(|h| h["rule_title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"Web Server Process Starts A Shell"),
+        "{titles:?}"
+    );
+    assert!(titles.contains(&"Shadow Copies Deleted"), "{titles:?}");
+    assert!(
+        titles.contains(&"SQL Injection Attempt In A Web Request"),
+        "{titles:?}"
+    );
+    assert!(
+        !stdout.contains("firefox"),
+        "benign event matched: {stdout}"
+    );
+    // The base failed-logon rule only feeds the correlation (generate: false).
+    assert!(!titles.contains(&"Failed Windows Logon"));
+    let brute: Vec<_> = hits
+        .iter()
+        .filter(|h| h["rule_title"] == "Windows Logon Brute Force From One Source")
+        .collect();
+    assert_eq!(brute.len(), 1, "{stdout}");
+    assert_eq!(brute[0]["correlation"]["group"]["IpAddress"], "203.0.113.9");
+    assert_eq!(brute[0]["correlation"]["events"], 20);
+    let first = &hits[0];
+    for key in [
+        "rule_id",
+        "rule_title",
+        "level",
+        "timestamp",
+        "file",
+        "event",
+    ] {
+        assert!(!first[key].is_null(), "{key} missing in {first}");
+    }
+    assert_eq!(first["event"]["EventID"], 1);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("evidence.jsonl: line 5: invalid JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("29 records, 4 matches; 1 malformed records skipped"),
+        "{err}"
+    );
+    assert!(err.contains("critical      2"), "{err}");
+}
+
+#[test]
+fn table_and_csv_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.jsonl"), evidence()).unwrap();
+    let out = tocsin(dir.path(), &["hunt", "e.jsonl"]);
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("critical      Web Server Process Starts A Shell  [e.jsonl line 1]"),
+        "{s}"
+    );
+    assert!(s.contains("matches per rule:"), "{s}");
+    let out = tocsin(dir.path(), &["hunt", "e.jsonl", "-o", "csv"]);
+    let s = text(&out.stdout);
+    let mut lines = s.lines();
+    assert_eq!(
+        lines.next(),
+        Some("timestamp,level,rule_id,rule_title,file,position,event")
+    );
+    assert_eq!(lines.count(), 4);
+}
+
+#[test]
+fn missing_paths_and_bad_rules_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yml"), "title: x\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|endswith|contain: a\n  condition: sel\n").unwrap();
+    std::fs::write(dir.path().join("e.jsonl"), evidence()).unwrap();
+    let out = tocsin(
+        dir.path(),
+        &["hunt", "e.jsonl", "nowhere.evtx", "--rules", "bad.yml"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("rule not loaded: bad.yml:5: rule `x`: `Image|endswith|contain` in `sel`: unknown modifier `contain`"), "{err}");
+    assert!(
+        err.contains("error: no rule could be loaded (1 errors)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corpus_rules_over_regression_evtx() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigma");
+    if !corpus.exists() {
+        eprintln!("note: ../shared/corpus is absent; test skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = corpus.join("rules");
+    let data = corpus.join("regression_data");
+    let out = tocsin(
+        dir.path(),
+        &[
+            "hunt",
+            data.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "-o",
+            "jsonl",
+            "-q",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let n = text(&out.stdout).lines().count();
+    assert!(n > 150, "only {n} matches");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(" 0 malformed records skipped, 0 files unreadable"),
+        "{err}"
+    );
+}
