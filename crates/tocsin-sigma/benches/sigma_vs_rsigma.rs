@@ -50,6 +50,9 @@ struct Run {
     build: Duration,
 }
 
+/// Evaluates one JSON line, adding its match count.
+type EvalFn = Box<dyn Fn(&[u8], &mut u64) + Sync>;
+
 fn mib(b: usize) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
@@ -58,7 +61,7 @@ fn run(
     name: &str,
     zips: &[std::path::PathBuf],
     threads: usize,
-    build: &dyn Fn() -> Box<dyn Fn(&[u8], &mut u64) + Sync>,
+    build: &dyn Fn() -> EvalFn,
 ) -> Run {
     let before = CURRENT.load(Relaxed);
     let t = Instant::now();

@@ -33,7 +33,7 @@ pub fn base64(data: &[u8]) -> String {
 pub fn base64_offsets(data: &[u8]) -> Vec<String> {
     const START: [usize; 3] = [0, 2, 3];
     let mut out = Vec::with_capacity(3);
-    for i in 0..3 {
+    for (i, &start) in START.iter().enumerate() {
         let mut padded = vec![b' '; i];
         padded.extend_from_slice(data);
         let enc = base64(&padded);
@@ -43,7 +43,7 @@ pub fn base64_offsets(data: &[u8]) -> Vec<String> {
             _ => 2,
         };
         let end = enc.len().saturating_sub(end_cut);
-        let v = enc.get(START[i]..end).unwrap_or("").to_string();
+        let v = enc.get(start..end).unwrap_or("").to_string();
         if !v.is_empty() && !out.contains(&v) {
             out.push(v);
         }

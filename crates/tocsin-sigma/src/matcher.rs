@@ -47,8 +47,8 @@ pub enum Matcher {
         needle: Box<str>,
         /// Case-insensitive (the default in Sigma).
         ci: bool,
-        /// Substring searcher for `Contains`.
-        finder: Option<memmem::Finder<'static>>,
+        /// Substring searcher for `Contains` (boxed: it is large).
+        finder: Option<Box<memmem::Finder<'static>>>,
     },
     /// Wildcard pattern compiled to an anchored regex (on lowercase text when
     /// `ci`).
@@ -153,7 +153,7 @@ impl Matcher {
                     return false;
                 }
                 let hay = if *ci { v.lower } else { v.text };
-                str_test(*op, hay, needle, finder.as_ref())
+                str_test(*op, hay, needle, finder.as_deref())
             }
             Matcher::Glob { re, ci, .. } => {
                 v.kind != Kind::Null && re.is_match(if *ci { v.lower } else { v.text })
@@ -218,7 +218,7 @@ impl Matcher {
                 *op,
                 if *ci { lowered } else { text },
                 needle,
-                finder.as_ref(),
+                finder.as_deref(),
             ),
             Matcher::Glob { re, ci, .. } => re.is_match(if *ci { lowered } else { text }),
             Matcher::Re(re) => re.is_match(text),

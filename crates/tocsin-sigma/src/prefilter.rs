@@ -80,7 +80,7 @@ fn item_guard(item: &Item) -> Guard {
         item.matchers
             .iter()
             .filter_map(|m| atoms(m).map(|a| vec![a]))
-            .max_by_key(score)
+            .max_by_key(|g| score(g))
     } else {
         item.matchers.iter().map(atoms).collect()
     };
@@ -96,12 +96,12 @@ fn item_guard(item: &Item) -> Guard {
 }
 
 /// Higher is better: long needles, few of them; presence guards last.
-fn score(g: &Vec<Atom>) -> i64 {
+fn score(g: &[Atom]) -> i64 {
     let worth = |a: &Atom| match &a.kind {
         AtomKind::Needle(n) => n.len().min(12) as i64,
         // An exact number is about as selective as an 8-byte literal.
         AtomKind::Int(_) => 8,
-        AtomKind::Present => return -1,
+        AtomKind::Present => -1,
     };
     let min = g.iter().map(worth).min().unwrap_or(0);
     if min < 0 {
@@ -111,7 +111,7 @@ fn score(g: &Vec<Atom>) -> i64 {
 }
 
 fn best(gs: impl Iterator<Item = Guard>) -> Guard {
-    gs.flatten().max_by_key(score)
+    gs.flatten().max_by_key(|g| score(g))
 }
 
 fn union(gs: impl Iterator<Item = Guard>) -> Guard {
