@@ -57,12 +57,7 @@ fn mib(b: usize) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
-fn run(
-    name: &str,
-    zips: &[std::path::PathBuf],
-    threads: usize,
-    build: &dyn Fn() -> EvalFn,
-) -> Run {
+fn run(name: &str, zips: &[std::path::PathBuf], threads: usize, build: &dyn Fn() -> EvalFn) -> Run {
     let before = CURRENT.load(Relaxed);
     let t = Instant::now();
     let eval_fn = build();

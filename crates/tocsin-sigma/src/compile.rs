@@ -449,13 +449,14 @@ fn compile_value(
 
 fn push_str(out: &mut Vec<Matcher>, op: StrOp, s: &str, ci: bool) {
     let needle: Box<str> = if ci { lower(s).into() } else { s.into() };
-    let finder =
-        (op == StrOp::Contains).then(|| Box::new(memmem::Finder::new(needle.as_bytes()).into_owned()));
+    let finder = (op == StrOp::Contains)
+        .then(|| Box::new(memmem::Finder::new(needle.as_bytes()).into_owned()));
     out.push(Matcher::Str {
         op,
         needle,
         ci,
         finder,
+        kw: None,
     });
 }
 

@@ -180,7 +180,52 @@ impl EngineBuilder {
                 }
             })
             .collect();
-        let prefilter = Prefilter::build(guards, fields.len());
+        // Keyword `contains` tests (case-insensitive) are answered by the
+        // keyword scan: record each needle's presence there.
+        let mut deciders = Vec::new();
+        for r in &rules {
+            for i in r
+                .dets
+                .iter()
+                .flat_map(|d| d.groups.iter().flatten())
+                .filter(|i| i.field.is_none())
+            {
+                for m in &i.matchers {
+                    if let crate::Matcher::Str {
+                        op: crate::matcher::StrOp::Contains,
+                        ci: true,
+                        needle,
+                        ..
+                    } = m
+                        && !needle.is_empty()
+                    {
+                        deciders.push(needle.to_string());
+                    }
+                }
+            }
+        }
+        let prefilter = Prefilter::build(guards, fields.len(), deciders);
+        for r in &mut rules {
+            for i in r
+                .dets
+                .iter_mut()
+                .flat_map(|d| d.groups.iter_mut().flatten())
+                .filter(|i| i.field.is_none())
+            {
+                for m in &mut i.matchers {
+                    if let crate::Matcher::Str {
+                        op: crate::matcher::StrOp::Contains,
+                        ci: true,
+                        needle,
+                        kw,
+                        ..
+                    } = m
+                    {
+                        *kw = prefilter.keyword_pattern(needle);
+                    }
+                }
+            }
+        }
         report.rules = rules.len();
         report.correlations = correlations.len();
         let keep_strings = prefilter.wants_strings()
@@ -439,7 +484,7 @@ impl Engine {
             .candidates(&s.record, &mut s.pre, &mut s.cands);
         s.cands.extend_from_slice(self.prefilter.unguarded());
         for &r in &s.cands {
-            if self.matches(r as usize, &s.record) {
+            if self.matches_with(r as usize, &s.record, Some(&s.pre)) {
                 s.matched.push(r);
             }
         }
@@ -464,13 +509,19 @@ impl Engine {
     /// Full evaluation of one rule (no prefilter): the reference the
     /// prefilter is tested against.
     pub fn matches(&self, r: usize, rec: &Record) -> bool {
+        self.matches_with(r, rec, None)
+    }
+
+    /// `kw`: the prefilter state of this very event, whose keyword scan
+    /// answers keyword `contains` tests.
+    fn matches_with(&self, r: usize, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
         let rule = &self.rules[r];
         if let Some(pre) = &rule.pre
-            && !pre.eval(rec)
+            && !pre.eval(rec, kw)
         {
             return false;
         }
-        rule.cond.eval(&mut |i| rule.dets[i].eval(rec))
+        rule.cond.eval(&mut |i| rule.dets[i].eval(rec, kw))
     }
 
     /// Evaluates every rule without the prefilter (tests, diagnosis).

@@ -6,6 +6,7 @@ use memchr::memmem;
 use tocsin_model::Cidr;
 
 use crate::modifier::TimePart;
+use crate::prefilter::{Prefilter, PrefilterScratch};
 use crate::record::{FieldId, FieldVal, Kind, Record, push_lower};
 
 /// String comparison kinds.
@@ -49,6 +50,9 @@ pub enum Matcher {
         ci: bool,
         /// Substring searcher for `Contains` (boxed: it is large).
         finder: Option<Box<memmem::Finder<'static>>>,
+        /// For keyword `contains`: the keyword scan's pattern id, whose
+        /// presence answers the test without scanning again.
+        kw: Option<u32>,
     },
     /// Wildcard pattern compiled to an anchored regex (on lowercase text when
     /// `ci`).
@@ -148,6 +152,7 @@ impl Matcher {
                 needle,
                 ci,
                 finder,
+                ..
             } => {
                 if v.kind == Kind::Null {
                     return false;
@@ -214,6 +219,7 @@ impl Matcher {
                 needle,
                 ci,
                 finder,
+                ..
             } => str_test(
                 *op,
                 if *ci { lowered } else { text },
@@ -250,9 +256,9 @@ pub struct Item {
 impl Item {
     /// Evaluates the item against a record.
     #[inline]
-    pub fn eval(&self, rec: &Record) -> bool {
+    pub fn eval(&self, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
         let Some(f) = self.field else {
-            return self.eval_keywords(rec);
+            return self.eval_keywords(rec, kw);
         };
         if !rec.has(f) {
             if self.neq {
@@ -273,9 +279,13 @@ impl Item {
         r != self.neq
     }
 
-    fn eval_keywords(&self, rec: &Record) -> bool {
+    fn eval_keywords(&self, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
         let mut buf = String::new();
         let mut test = |m: &Matcher| {
+            // Answered by the keyword scan that already ran on this event.
+            if let (Matcher::Str { kw: Some(p), .. }, Some(s)) = (m, kw) {
+                return Prefilter::keyword_seen(s, *p);
+            }
             rec.strings().any(|(s, lowered)| {
                 let l = match lowered {
                     Some(l) => l,
@@ -311,7 +321,9 @@ pub struct Detection {
 impl Detection {
     /// Evaluates the detection.
     #[inline]
-    pub fn eval(&self, rec: &Record) -> bool {
-        self.groups.iter().any(|g| g.iter().all(|i| i.eval(rec)))
+    pub fn eval(&self, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
+        self.groups
+            .iter()
+            .any(|g| g.iter().all(|i| i.eval(rec, kw)))
     }
 }

@@ -142,6 +142,8 @@ struct FieldScan {
     ac: AhoCorasick,
     /// Pattern → rules it guards.
     rules: Vec<Vec<u32>>,
+    /// The patterns, sorted (pattern id = index).
+    pats: Vec<String>,
 }
 
 /// The built prefilter.
@@ -158,7 +160,7 @@ pub(crate) struct Prefilter {
 
 /// Per-event state of the prefilter.
 #[derive(Debug, Default)]
-pub(crate) struct PrefilterScratch {
+pub struct PrefilterScratch {
     rule_mark: Vec<u32>,
     pat_mark: Vec<Vec<u32>>,
     kw_mark: Vec<u32>,
@@ -181,6 +183,7 @@ fn build_scan(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<FieldScan> 
         }
         if let Some(last) = rules.last_mut()
             && last.last() != Some(&r)
+            && r != u32::MAX
         {
             last.push(r);
         }
@@ -196,12 +199,14 @@ fn build_scan(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<FieldScan> 
         .kind(kind)
         .build(&pats)
         .ok()?;
-    Some(FieldScan { ac, rules })
+    Some(FieldScan { ac, rules, pats })
 }
 
 impl Prefilter {
-    /// `guards[r]`: the guard of rule `r`.
-    pub(crate) fn build(guards: Vec<Guard>, fields: usize) -> Prefilter {
+    /// `guards[r]`: the guard of rule `r`. `deciders`: keyword needles whose
+    /// presence the keyword scan must record even when they guard no rule
+    /// (keyword `contains` tests are then answered from the scan).
+    pub(crate) fn build(guards: Vec<Guard>, fields: usize, deciders: Vec<String>) -> Prefilter {
         let mut per_field: Vec<Vec<(String, u32)>> = vec![Vec::new(); fields];
         let mut presence: Vec<Vec<u32>> = vec![Vec::new(); fields];
         let mut ints: Vec<FxMap<i64, Vec<u32>>> = vec![FxMap::default(); fields];
@@ -236,6 +241,7 @@ impl Prefilter {
                 }
             }
         }
+        kw.extend(deciders.into_iter().map(|n| (n, u32::MAX)));
         let by_field = per_field
             .into_iter()
             .map(|n| build_scan(n, false))
@@ -248,6 +254,15 @@ impl Prefilter {
             unguarded,
             patterns,
         }
+    }
+
+    /// The keyword pattern id of a needle, when the keyword scan records it.
+    pub(crate) fn keyword_pattern(&self, needle: &str) -> Option<u32> {
+        let scan = self.keywords.as_ref()?;
+        scan.pats
+            .binary_search_by(|p| p.as_str().cmp(needle))
+            .ok()
+            .map(|i| i as u32)
     }
 
     /// Rules that are always evaluated.
@@ -280,6 +295,12 @@ impl Prefilter {
             epoch: 0,
             lower: String::new(),
         }
+    }
+
+    /// Whether keyword pattern `p` occurred in the current event.
+    #[inline]
+    pub(crate) fn keyword_seen(s: &PrefilterScratch, p: u32) -> bool {
+        s.kw_mark.get(p as usize) == Some(&s.epoch)
     }
 
     /// Pushes the guarded rules whose needles occur in `rec` onto `out`.
