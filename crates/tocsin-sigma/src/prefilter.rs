@@ -312,6 +312,13 @@ impl Prefilter {
             s.kw_mark.iter_mut().for_each(|m| *m = 0);
             s.epoch = 1;
         }
+        self.scan_fields(rec, s, out);
+        self.scan_keywords(rec, s, out);
+    }
+
+    /// Field needles, exact integers and presence, field by field.
+    #[inline(never)]
+    fn scan_fields(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
         let epoch = s.epoch;
         for &f in rec.present() {
             for &r in &self.presence[f as usize] {
@@ -356,6 +363,12 @@ impl Prefilter {
                 }
             }
         }
+    }
+
+    /// Keyword needles in every string of the event.
+    #[inline(never)]
+    fn scan_keywords(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
+        let epoch = s.epoch;
         if let Some(scan) = &self.keywords {
             for (text, lowered) in rec.strings() {
                 // The keyword automaton is ASCII case-insensitive: ASCII text
