@@ -54,7 +54,9 @@ fn matcher_needle(m: &Matcher) -> Option<String> {
         Matcher::Glob { hint, .. } => hint.to_string(),
         _ => return None,
     };
-    (n.len() >= MIN_NEEDLE).then_some(n)
+    // NUL separates strings in the keyword scan; a needle holding one could
+    // match across two values, so it guards nothing.
+    (n.len() >= MIN_NEEDLE && !n.contains('\0')).then_some(n)
 }
 
 fn item_guard(item: &Item) -> Guard {
@@ -369,32 +371,36 @@ impl Prefilter {
     #[inline(never)]
     fn scan_keywords(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
         let epoch = s.epoch;
-        if let Some(scan) = &self.keywords {
-            for (text, lowered) in rec.strings() {
-                // The keyword automaton is ASCII case-insensitive: ASCII text
-                // is scanned as it is; other text is lowercased first (its
-                // lowercase may differ beyond ASCII).
-                let hay = match lowered {
-                    Some(l) => l,
-                    None if text.is_ascii() => text,
-                    None => {
-                        s.lower.clear();
-                        push_lower(text, &mut s.lower);
-                        s.lower.as_str()
+        let Some(scan) = &self.keywords else { return };
+        // One scan over every string, joined by NUL: no needle contains NUL,
+        // so no match can span two strings, and one pass costs far less
+        // than one automaton call per string.
+        s.lower.clear();
+        for (text, lowered) in rec.strings() {
+            // The keyword automaton is ASCII case-insensitive: ASCII text is
+            // scanned as it is; other text is lowercased first (its
+            // lowercase may differ beyond ASCII).
+            match lowered {
+                Some(l) => s.lower.push_str(l),
+                None if text.is_ascii() => s.lower.push_str(text),
+                None => {
+                    if !push_lower(text, &mut s.lower) {
+                        s.lower.push_str(text);
                     }
-                };
-                for m in scan.ac.find_overlapping_iter(hay) {
-                    let p = m.pattern().as_usize();
-                    if s.kw_mark[p] == epoch {
-                        continue;
-                    }
-                    s.kw_mark[p] = epoch;
-                    for &r in &scan.rules[p] {
-                        if s.rule_mark[r as usize] != epoch {
-                            s.rule_mark[r as usize] = epoch;
-                            out.push(r);
-                        }
-                    }
+                }
+            }
+            s.lower.push('\0');
+        }
+        for m in scan.ac.find_overlapping_iter(s.lower.as_str()) {
+            let p = m.pattern().as_usize();
+            if s.kw_mark[p] == epoch {
+                continue;
+            }
+            s.kw_mark[p] = epoch;
+            for &r in &scan.rules[p] {
+                if s.rule_mark[r as usize] != epoch {
+                    s.rule_mark[r as usize] = epoch;
+                    out.push(r);
                 }
             }
         }

@@ -93,3 +93,7 @@ pub(crate) async fn attribution(
         json!({ "ip": addr.to_string(), "agency": pair(agency), "asset": pair(asset) }),
     ))
 }
+
+pub(crate) async fn rules(State(st): State<AppState>, Query(q): Query<ListQuery>) -> Json<Value> {
+    Json(json!({ "rules": crate::pages::filter_rules(&st.rules, &q) }))
+}

@@ -26,6 +26,28 @@ pub use error::AppError;
 pub use i18n::{Lang, check_locales};
 pub use snapshot::Snapshot;
 
+/// A detection rule as the console lists it (kept free of the engine's
+/// types: the binary fills it from whatever rules it loaded).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// informational, low, medium, high, critical.
+    pub level: String,
+    /// `rule` or `correlation`.
+    pub kind: String,
+    /// `product/category/service`, as the rule states it.
+    pub logsource: String,
+    /// Tags (ATT&CK techniques…).
+    pub tags: Vec<String>,
+    /// Description.
+    pub description: String,
+    /// The file it came from.
+    pub file: String,
+}
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +93,7 @@ impl WebConfig {
             state: AppState {
                 store,
                 snap: Arc::new(snap),
+                rules: Arc::new(Vec::new()),
             },
             config: self.clone(),
         })
@@ -82,6 +105,7 @@ impl WebConfig {
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) snap: Arc<snapshot::Shared>,
+    pub(crate) rules: Arc<Vec<RuleInfo>>,
 }
 
 /// The console and API, ready to serve.
@@ -91,6 +115,12 @@ pub struct Web {
 }
 
 impl Web {
+    /// The detection rules in force, for the rules page and API.
+    pub fn with_rules(mut self, rules: Vec<RuleInfo>) -> Self {
+        self.state.rules = Arc::new(rules);
+        self
+    }
+
     /// Every route.
     pub fn router(&self) -> Router {
         Router::new()
@@ -100,6 +130,8 @@ impl Web {
             .route("/assets", get(pages::assets))
             .route("/assets/{code}", get(pages::asset))
             .route("/lookup", get(pages::lookup))
+            .route("/rules", get(pages::rules))
+            .route("/api/v1/rules", get(api::rules))
             .route("/static/{file}", get(pages::static_file))
             .route("/healthz", get(api::healthz))
             .route("/api/v1/inventory/counts", get(api::counts))

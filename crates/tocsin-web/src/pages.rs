@@ -542,3 +542,64 @@ pub(crate) async fn static_file(Path(file): Path<String>) -> Response {
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// Rules matching the list filters (`q` in title, id or tags; `level`).
+pub(crate) fn filter_rules<'a>(
+    rules: &'a [crate::RuleInfo],
+    q: &ListQuery,
+) -> Vec<&'a crate::RuleInfo> {
+    let needle = fold_vietnamese(&q.q);
+    rules
+        .iter()
+        .filter(|r| q.level.is_empty() || r.level == q.level)
+        .filter(|r| {
+            needle.is_empty()
+                || fold_vietnamese(&r.title).contains(&needle)
+                || fold_vietnamese(&r.id).contains(&needle)
+                || r.tags.iter().any(|t| fold_vietnamese(t).contains(&needle))
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesPage<'a> {
+    t: T,
+    lang: Lang,
+    nav: &'static str,
+    q: String,
+    level: String,
+    levels: Vec<(&'static str, String, usize)>,
+    rows: Vec<&'a crate::RuleInfo>,
+    total: usize,
+}
+
+pub(crate) async fn rules(
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let c = ctx(&q, &headers);
+    let rows = filter_rules(&st.rules, &q);
+    let levels = ["critical", "high", "medium", "low", "informational"]
+        .into_iter()
+        .map(|l| {
+            (
+                l,
+                c.t.t(&format!("level.{l}")),
+                st.rules.iter().filter(|r| r.level == l).count(),
+            )
+        })
+        .collect();
+    let page = RulesPage {
+        t: c.t,
+        lang: c.lang,
+        nav: "rules",
+        q: q.q.clone(),
+        level: q.level.clone(),
+        levels,
+        total: st.rules.len(),
+        rows,
+    };
+    render(&c, &page)
+}

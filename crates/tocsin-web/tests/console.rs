@@ -157,3 +157,46 @@ async fn static_assets_are_served() {
     let (s, _, _) = get(&app, "/static/../Cargo.toml", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn rules_page_and_api() {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    let rule = |title: &str, level: &str, kind: &str| tocsin_web::RuleInfo {
+        id: format!("id-{title}"),
+        title: title.to_string(),
+        level: level.to_string(),
+        kind: kind.to_string(),
+        logsource: "windows/process_creation".into(),
+        tags: vec!["attack.t1505.003".into()],
+        description: "d".into(),
+        file: "rules/x.yml".into(),
+    };
+    let app = tocsin_web::WebConfig::default()
+        .build(store)
+        .await
+        .unwrap()
+        .with_rules(vec![
+            rule("Web shell", "critical", "rule"),
+            rule("Brute force", "high", "correlation"),
+        ])
+        .router();
+    let (s, body, _) = get(&app, "/rules", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("Luật phát hiện đang áp dụng")
+            && body.contains("Nghiêm trọng")
+            && body.contains("Luật tương quan"),
+        "{body}"
+    );
+    let (_, body, _) = get(&app, "/rules?lang=en&level=high", None).await;
+    assert!(
+        body.contains("Brute force") && !body.contains("Web shell"),
+        "{body}"
+    );
+    let (_, body, _) = get(&app, "/api/v1/rules?q=t1505", None).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["rules"].as_array().unwrap().len(), 2);
+}

@@ -35,6 +35,45 @@ pub fn build_engine(rules: &[PathBuf], config: EngineConfig) -> (Engine, tocsin_
     b.build()
 }
 
+/// What the console lists of the loaded rules.
+pub fn rule_infos(engine: &Engine) -> Vec<tocsin_web::RuleInfo> {
+    let ls = |l: &tocsin_sigma::Logsource| {
+        [&l.product, &l.category, &l.service]
+            .iter()
+            .filter_map(|x| x.as_deref())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let info = |m: &tocsin_sigma::RuleMeta, kind: &str| tocsin_web::RuleInfo {
+        id: m.id.clone().unwrap_or_default(),
+        title: m.title.clone(),
+        level: m.level.as_str().to_string(),
+        kind: kind.to_string(),
+        logsource: ls(&m.logsource),
+        tags: m.tags.clone(),
+        description: m.description.clone().unwrap_or_default(),
+        file: m.file.display().to_string(),
+    };
+    let mut v: Vec<_> = engine
+        .rules()
+        .iter()
+        .map(|r| info(&r.meta, "rule"))
+        .chain(
+            engine
+                .correlations()
+                .iter()
+                .map(|c| info(&c.meta, "correlation")),
+        )
+        .collect();
+    v.sort_by(|a, b| {
+        let rank = |l: &str| Level::parse(l).unwrap_or_default();
+        rank(&b.level)
+            .cmp(&rank(&a.level))
+            .then(a.title.cmp(&b.title))
+    });
+    v
+}
+
 struct Out<'e, W: Write> {
     w: W,
     format: HuntOutput,

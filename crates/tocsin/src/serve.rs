@@ -9,12 +9,28 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
 
 /// Runs the console on `store` until Ctrl-C or SIGTERM.
 pub async fn serve_with(
-    _config: &Config,
+    config: &Config,
     store: tocsin_store::Store,
     web: tocsin_web::WebConfig,
 ) -> anyhow::Result<()> {
     let listen = web.listen;
-    let server = web.build(store.clone()).await?;
+    let engine_cfg = tocsin_sigma::EngineConfig {
+        routing: true,
+        placeholders: config.hunt.placeholders.clone(),
+    };
+    let (engine, report) = crate::hunt::build_engine(&config.hunt.rules, engine_cfg);
+    for e in &report.errors {
+        tracing::warn!(error = %e, "rule not loaded");
+    }
+    tracing::info!(
+        rules = report.rules,
+        correlations = report.correlations,
+        "detection rules loaded"
+    );
+    let server = web
+        .build(store.clone())
+        .await?
+        .with_rules(crate::hunt::rule_infos(&engine));
     server
         .serve(shutdown_signal())
         .await

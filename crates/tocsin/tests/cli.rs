@@ -205,6 +205,7 @@ fn demo_serves_the_province() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let en = http_get(port, "/agencies?lang=en&kind=commune");
+    let rules = http_get(port, "/rules?lang=en");
     child.kill().ok();
     child.wait().ok();
     let page = page.expect("demo answered on its port");
@@ -214,4 +215,13 @@ fn demo_serves_the_province() {
     let en = en.unwrap();
     assert!(en.contains("Showing 50 of 423"), "{en}");
     assert!(dir.path().join("tocsin-data/demo.db").exists());
+    let rules = rules.unwrap();
+    assert!(
+        rules.contains("Web Server Process Starts A Shell"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("Correlation"),
+        "the pack's correlations are listed"
+    );
 }
