@@ -259,6 +259,15 @@ impl<'e> Hunt<'e> {
         data: Vec<u8>,
         sink: &mut dyn Sink,
     ) -> Result<(), String> {
+        // The parser stops quietly at a cut-off chunk; say what is missing.
+        if let Some(reason) = evtx_truncation(&data) {
+            self.stats.bad_records += 1;
+            sink.problem(&Problem {
+                file: path.to_path_buf(),
+                position: "evtx".into(),
+                reason,
+            });
+        }
         let settings = evtx::ParserSettings::default().num_threads(1);
         let mut parser = evtx::EvtxParser::from_buffer(data)
             .map_err(|e| format!("not a readable EVTX file: {e}"))?
@@ -343,6 +352,32 @@ impl<'e> Hunt<'e> {
                 event: text,
             });
         }
+    }
+}
+
+/// EVTX: a 4 KiB header announcing its chunk count, then 64 KiB chunks.
+const EVTX_HEADER: usize = 4096;
+const EVTX_CHUNK: usize = 65536;
+
+/// Why an EVTX buffer is shorter than its header says, if it is.
+fn evtx_truncation(data: &[u8]) -> Option<String> {
+    if data.len() < EVTX_HEADER || !data.starts_with(b"ElfFile\0") {
+        return None; // not an EVTX header: the parser reports it
+    }
+    let announced = usize::from(u16::from_le_bytes([data[42], data[43]]));
+    let body = data.len() - EVTX_HEADER;
+    let (complete, partial) = (body / EVTX_CHUNK, body % EVTX_CHUNK);
+    if partial != 0 || complete < announced {
+        Some(format!(
+            "file is truncated: {complete} complete chunk(s) of the {announced} its header announces{}; records beyond were not read",
+            if partial != 0 {
+                format!(", plus {partial} bytes of a cut-off chunk")
+            } else {
+                String::new()
+            }
+        ))
+    } else {
+        None
     }
 }
 
