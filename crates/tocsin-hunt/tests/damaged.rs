@@ -90,7 +90,7 @@ fn truncated_evtx_is_reported_not_fatal() {
     let engine = engine();
     let mut sink = Collect::default();
     let mut hunt = Hunt::new(&engine);
-    hunt.run(&[dir.clone()], &mut sink);
+    hunt.run(std::slice::from_ref(&dir), &mut sink);
     assert_eq!(
         sink.hits, 1,
         "the file after the damaged one was still hunted"
