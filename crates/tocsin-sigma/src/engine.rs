@@ -198,6 +198,7 @@ impl EngineBuilder {
                         ..
                     } = m
                         && !needle.is_empty()
+                        && needle.len() >= crate::prefilter::MIN_NEEDLE
                         && !needle.contains('\0')
                     {
                         deciders.push(needle.to_string());

@@ -20,7 +20,7 @@ use crate::matcher::{Detection, Item, Matcher, NumOp, parse_num};
 use crate::record::{FieldId, FxMap, Record, push_lower};
 
 /// Needles shorter than this are not worth scanning for.
-const MIN_NEEDLE: usize = 3;
+pub(crate) const MIN_NEEDLE: usize = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Atom {
