@@ -305,28 +305,11 @@ fn compile_value(
         };
     }
     if let Some(part) = m.time {
-        let n = match raw {
-            RawVal::Int(i) => *i as f64,
-            RawVal::Float(f) => *f,
-            RawVal::Str(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| format!("time modifier needs a number, got `{s}`"))?,
-            _ => return Err("time modifier needs a number".into()),
-        };
-        out.push(Matcher::Time(part, n));
+        out.push(Matcher::Time(part, number(raw, "a time modifier")?));
         return Ok(());
     }
     if let Some(cmp) = m.cmp {
-        let n = match raw {
-            RawVal::Int(i) => *i as f64,
-            RawVal::Float(f) => *f,
-            RawVal::Str(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| format!("comparison needs a number, got `{s}`"))?,
-            _ => return Err("comparison needs a number".into()),
-        };
+        let n = number(raw, "a comparison")?;
         let op = match cmp {
             Cmp::Lt => NumOp::Lt,
             Cmp::Lte => NumOp::Lte,
@@ -445,6 +428,19 @@ fn compile_value(
         }
     }
     Ok(())
+}
+
+/// A rule value that must be a number (`what` names the modifier).
+fn number(raw: &RawVal, what: &str) -> Result<f64, String> {
+    match raw {
+        RawVal::Int(i) => Ok(*i as f64),
+        RawVal::Float(f) => Ok(*f),
+        RawVal::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{what} needs a number, got `{s}`")),
+        _ => Err(format!("{what} needs a number")),
+    }
 }
 
 fn push_str(out: &mut Vec<Matcher>, op: StrOp, s: &str, ci: bool) {

@@ -140,6 +140,17 @@ pub(crate) fn cond_guard(c: &Cond, dets: &[Detection]) -> Guard {
     }
 }
 
+/// Adds each rule not yet a candidate in this event (`epoch`) to `out`.
+#[inline]
+fn mark_all(marks: &mut [u32], epoch: u32, rules: &[u32], out: &mut Vec<u32>) {
+    for &r in rules {
+        if marks[r as usize] != epoch {
+            marks[r as usize] = epoch;
+            out.push(r);
+        }
+    }
+}
+
 struct FieldScan {
     ac: AhoCorasick,
     /// Pattern → rules it guards.
@@ -323,12 +334,7 @@ impl Prefilter {
     fn scan_fields(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
         let epoch = s.epoch;
         for &f in rec.present() {
-            for &r in &self.presence[f as usize] {
-                if s.rule_mark[r as usize] != epoch {
-                    s.rule_mark[r as usize] = epoch;
-                    out.push(r);
-                }
-            }
+            mark_all(&mut s.rule_mark, epoch, &self.presence[f as usize], out);
             let ints = &self.ints[f as usize];
             if !ints.is_empty() {
                 for v in rec.get(f) {
@@ -337,12 +343,7 @@ impl Prefilter {
                     let Some(rules) = ints.get(&(x.round() as i64)) else {
                         continue;
                     };
-                    for &r in rules {
-                        if s.rule_mark[r as usize] != epoch {
-                            s.rule_mark[r as usize] = epoch;
-                            out.push(r);
-                        }
-                    }
+                    mark_all(&mut s.rule_mark, epoch, rules, out);
                 }
             }
             let Some(scan) = self.by_field.get(f as usize).and_then(Option::as_ref) else {
@@ -356,12 +357,7 @@ impl Prefilter {
                         continue;
                     }
                     marks[p] = epoch;
-                    for &r in &scan.rules[p] {
-                        if s.rule_mark[r as usize] != epoch {
-                            s.rule_mark[r as usize] = epoch;
-                            out.push(r);
-                        }
-                    }
+                    mark_all(&mut s.rule_mark, epoch, &scan.rules[p], out);
                 }
             }
         }
@@ -397,12 +393,7 @@ impl Prefilter {
                 continue;
             }
             s.kw_mark[p] = epoch;
-            for &r in &scan.rules[p] {
-                if s.rule_mark[r as usize] != epoch {
-                    s.rule_mark[r as usize] = epoch;
-                    out.push(r);
-                }
-            }
+            mark_all(&mut s.rule_mark, epoch, &scan.rules[p], out);
         }
     }
 }
