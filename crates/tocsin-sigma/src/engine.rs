@@ -494,20 +494,6 @@ impl Engine {
         &s.matched
     }
 
-    #[doc(hidden)]
-    /// The rules the prefilter hands to full evaluation for this event.
-    pub fn candidates_debug(&self, line: &[u8], s: &mut Scratch) -> Vec<u32> {
-        s.record.clear();
-        if decode(line, &self.fields, &mut s.record, &mut s.json).is_err() {
-            return Vec::new();
-        }
-        s.cands.clear();
-        self.prefilter
-            .candidates(&s.record, &mut s.pre, &mut s.cands);
-        s.cands.extend_from_slice(self.prefilter.unguarded());
-        s.cands.clone()
-    }
-
     /// Full evaluation of one rule (no prefilter): the reference the
     /// prefilter is tested against.
     pub fn matches(&self, r: usize, rec: &Record) -> bool {

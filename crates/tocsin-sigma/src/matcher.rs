@@ -147,23 +147,10 @@ impl Matcher {
     #[inline]
     pub fn matches(&self, v: FieldVal<'_>, rec: &Record) -> bool {
         match self {
-            Matcher::Str {
-                op,
-                needle,
-                ci,
-                finder,
-                ..
-            } => {
-                if v.kind == Kind::Null {
-                    return false;
-                }
-                let hay = if *ci { v.lower } else { v.text };
-                str_test(*op, hay, needle, finder.as_deref())
+            // Text tests: the same as for free text, never on a null.
+            Matcher::Str { .. } | Matcher::Glob { .. } | Matcher::Re(_) => {
+                v.kind != Kind::Null && self.matches_text(v.text, v.lower)
             }
-            Matcher::Glob { re, ci, .. } => {
-                v.kind != Kind::Null && re.is_match(if *ci { v.lower } else { v.text })
-            }
-            Matcher::Re(re) => v.kind != Kind::Null && re.is_match(v.text),
             Matcher::Cidr(net) => v
                 .text
                 .trim()
@@ -211,7 +198,9 @@ impl Matcher {
         matches!(self, Matcher::Null | Matcher::Exists(false))
     }
 
-    /// Tests free text (keyword search: no field).
+    /// Tests free text (keyword search: no field); `lowered` is `text`
+    /// lowercased. Non-text matchers never match free text.
+    #[inline]
     pub fn matches_text(&self, text: &str, lowered: &str) -> bool {
         match self {
             Matcher::Str {
