@@ -11,6 +11,22 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Reports each value that `ok` refuses as "`value` is not `what`".
+    fn each(
+        &mut self,
+        file: &str,
+        field: &str,
+        values: &[Src<String>],
+        ok: fn(&str) -> bool,
+        what: &str,
+    ) {
+        for v in values {
+            if !ok(&v.value) {
+                self.err(file, v.line, field, format!("`{}` is not {what}", v.value));
+            }
+        }
+    }
+
     fn err(&mut self, file: &str, s_line: usize, field: &str, msg: impl Into<String>) {
         self.diags.push(Diagnostic::at(file, s_line, field, msg));
     }
@@ -128,26 +144,20 @@ impl Draft {
                 if c.name.value.trim().is_empty() {
                     cx.err(&a.file, c.name.line, "contacts.name", "must not be empty");
                 }
-                for e in &c.emails {
-                    if !valid_email(&e.value) {
-                        cx.err(
-                            &a.file,
-                            e.line,
-                            "contacts.emails",
-                            format!("`{}` is not an e-mail address", e.value),
-                        );
-                    }
-                }
-                for p in &c.phones {
-                    if !valid_phone(&p.value) {
-                        cx.err(
-                            &a.file,
-                            p.line,
-                            "contacts.phones",
-                            format!("`{}` is not a phone number", p.value),
-                        );
-                    }
-                }
+                cx.each(
+                    &a.file,
+                    "contacts.emails",
+                    &c.emails,
+                    valid_email,
+                    "an e-mail address",
+                );
+                cx.each(
+                    &a.file,
+                    "contacts.phones",
+                    &c.phones,
+                    valid_phone,
+                    "a phone number",
+                );
                 contacts.push(Contact {
                     name: c.name.value.trim().to_string(),
                     role: c.role.trim().to_string(),
@@ -222,16 +232,13 @@ impl Draft {
                 );
             }
             let addresses = parse_cidrs(&mut cx, &a.file, "addresses", &a.addresses);
-            for h in &a.hostnames {
-                if !valid_hostname(&h.value) {
-                    cx.err(
-                        &a.file,
-                        h.line,
-                        "hostnames",
-                        format!("`{}` is not a host name", h.value),
-                    );
-                }
-            }
+            cx.each(
+                &a.file,
+                "hostnames",
+                &a.hostnames,
+                valid_hostname,
+                "a host name",
+            );
             for u in &a.urls {
                 if let Err(m) = check_url(&u.value) {
                     cx.err(&a.file, u.line, "urls", m);
