@@ -21,12 +21,14 @@
 //! # Ok(()) }
 //! ```
 
+mod alerts;
 mod error;
 mod inventory;
 mod migrate;
 pub mod testkit;
 
 pub use error::StoreError;
+pub use alerts::{Alert, AlertFilter, AlertKind, AlertStatus, EventCount, IngestBatch, LevelCount, NewAlert};
 pub use inventory::{AuditEntry, InventoryCounts};
 
 use std::sync::Once;

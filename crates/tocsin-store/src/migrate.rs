@@ -15,7 +15,8 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
+const MIGRATIONS: &[Migration] = &[
+    Migration {
     version: 1,
     name: "inventory",
     sql: r#"
@@ -50,7 +51,52 @@ CREATE TABLE audit_log (
     detail TEXT NOT NULL
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "alerts and ingest",
+        sql: r#"
+CREATE TABLE alerts (
+    id {id},
+    created_at TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_title TEXT NOT NULL,
+    level TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    agency TEXT,
+    asset TEXT,
+    source_ip TEXT,
+    host TEXT,
+    input TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    stream_seq BIGINT NOT NULL,
+    archive TEXT,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alerts_once ON alerts(stream, stream_seq, rule_id);
+CREATE INDEX alerts_created ON alerts(created_at);
+CREATE INDEX alerts_agency ON alerts(agency, created_at);
+CREATE TABLE ingest_offsets (
+    stream TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE event_counts (
+    hour TEXT NOT NULL,
+    input TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    events BIGINT NOT NULL,
+    errors BIGINT NOT NULL,
+    PRIMARY KEY (hour, input, agency)
+);
+"#,
+    },
+];
 
 fn dialect(sql: &str, backend: Backend) -> String {
     let id = match backend {
