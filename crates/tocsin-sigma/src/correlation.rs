@@ -387,7 +387,7 @@ pub(crate) fn resolve_chains(
 }
 
 /// Bounds on correlation state.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CorrelatorConfig {
     /// Groups tracked per correlation rule.

@@ -27,8 +27,11 @@ mod inventory;
 mod migrate;
 pub mod testkit;
 
+pub use alerts::{
+    Alert, AlertFilter, AlertKind, AlertStatus, EventCount, IngestBatch, LevelCount, NewAlert,
+    time_text,
+};
 pub use error::StoreError;
-pub use alerts::{Alert, AlertFilter, AlertKind, AlertStatus, EventCount, IngestBatch, LevelCount, NewAlert};
 pub use inventory::{AuditEntry, InventoryCounts};
 
 use std::sync::Once;

@@ -17,9 +17,9 @@ struct Migration {
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
-    version: 1,
-    name: "inventory",
-    sql: r#"
+        version: 1,
+        name: "inventory",
+        sql: r#"
 CREATE TABLE agencies (
     code TEXT PRIMARY KEY,
     position BIGINT NOT NULL,

@@ -89,9 +89,20 @@ async fn batches_commit_alerts_counts_and_position_together() {
         assert_eq!(high[0].stream_seq, 15);
 
         let id = all[0].id;
-        assert!(s.set_alert_status(id, AlertStatus::Closed, "analyst").await.unwrap());
-        assert!(!s.set_alert_status(999_999, AlertStatus::Closed, "analyst").await.unwrap());
-        assert_eq!(s.alert(id).await.unwrap().unwrap().status, AlertStatus::Closed);
+        assert!(
+            s.set_alert_status(id, AlertStatus::Closed, "analyst")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.set_alert_status(999_999, AlertStatus::Closed, "analyst")
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.alert(id).await.unwrap().unwrap().status,
+            AlertStatus::Closed
+        );
         let levels = s.alert_levels("2000-01-01").await.unwrap();
         assert_eq!(levels.iter().map(|l| l.count).sum::<i64>(), 3);
         assert_eq!(s.audit_log(5).await.unwrap()[0].action, "alert.status");

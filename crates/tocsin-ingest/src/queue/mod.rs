@@ -1,0 +1,82 @@
+//! The durable queue between the inputs and the pipeline.
+//!
+//! Inputs append raw records and learn when they are durable (that is when
+//! an HTTP sender gets its 200); the pipeline reads them by position and
+//! tells the queue when a position has been committed downstream. One
+//! interface, [`Queue`], so the same pipeline can later run on NATS
+//! JetStream across machines; [`DiskQueue`] is the embedded implementation.
+
+mod disk;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use disk::{DiskQueue, DiskQueueConfig};
+
+/// A boxed future (the trait is used as `dyn Queue`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What can go wrong in a queue.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// Reading or writing the queue's files failed.
+    #[error("queue {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored record failed its checksum (disk corruption).
+    #[error("queue {path}: record {seq} is corrupt ({reason})")]
+    Corrupt {
+        /// The segment file.
+        path: String,
+        /// The record's position.
+        seq: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The queue was shut down.
+    #[error("queue closed")]
+    Closed,
+}
+
+/// One record read back, with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the stream (consecutive, from 0).
+    pub seq: u64,
+    /// The bytes appended.
+    pub data: Vec<u8>,
+}
+
+/// A durable, ordered stream of records with one consumer position.
+pub trait Queue: Send + Sync {
+    /// The stream's name (where consumers record their position).
+    fn name(&self) -> &str;
+
+    /// Appends records; resolves once they are durable (fsync), with the
+    /// position after the last. Waits while the queue is full
+    /// (backpressure).
+    fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, QueueError>>;
+
+    /// Appends without waiting for room or durability (for UDP, which
+    /// cannot be slowed down). Gives the records back when the queue is
+    /// full.
+    fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>>;
+
+    /// Up to `max` records from position `from`, waiting until at least one
+    /// is durable. Positions before the oldest record held start at the
+    /// oldest.
+    fn read(&self, from: u64, max: usize) -> BoxFuture<'_, Result<Vec<Entry>, QueueError>>;
+
+    /// Everything before `upto` is committed downstream and may be dropped.
+    fn release(&self, upto: u64);
+
+    /// (oldest position held, next position to be written).
+    fn bounds(&self) -> (u64, u64);
+
+    /// Bytes held on disk (or in the server).
+    fn bytes(&self) -> u64;
+}

@@ -1,0 +1,509 @@
+//! File inputs: follow log files as they grow (nginx/Apache access logs,
+//! auth.log, Suricata's eve.json), surviving rotation and truncation, and
+//! resuming after a restart from a checkpoint.
+//!
+//! Each file is polled; its identity is (device, inode). When the path
+//! names a new inode the old file (renamed by logrotate) is read to its end
+//! through the handle still open, then the new one from its start. A file
+//! shorter than our offset was truncated in place (copytruncate): start
+//! again at 0. Checkpoints (inode, offset) are written after the records
+//! before them are durably queued; after a restart a rotated-away file is
+//! found by its inode in the same directory and finished first. A crash
+//! between queueing and checkpointing re-reads those lines (at least once).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tocsin_parse::Format;
+
+use crate::envelope::{Envelope, now_us};
+use crate::metrics::{InputMetrics, Metrics};
+use crate::queue::Queue;
+
+/// One `[[ingest.files]]` input.
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Name in metrics, events and alerts.
+    pub name: String,
+    /// Files to follow; `*` and `?` are allowed in the last component
+    /// (`/var/log/nginx/*.access.log`).
+    pub paths: Vec<PathBuf>,
+    /// How lines are parsed.
+    #[serde(default)]
+    pub format: Format,
+    /// For a file seen for the first time: read it from the start (true)
+    /// or only what is written from now on.
+    #[serde(default = "yes")]
+    pub from_beginning: bool,
+    /// The agency these files belong to, when their lines do not say.
+    #[serde(default)]
+    pub agency: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    dev: u64,
+    inode: u64,
+    offset: u64,
+}
+
+/// The checkpoints of every file input, in one JSON file.
+pub struct Checkpoints {
+    path: PathBuf,
+    map: std::sync::Mutex<HashMap<String, Checkpoint>>,
+}
+
+impl Checkpoints {
+    /// Loads `path` (missing: empty).
+    pub fn load(path: PathBuf) -> Self {
+        let map = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Checkpoints {
+            path,
+            map: std::sync::Mutex::new(map),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Checkpoint> {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
+    }
+
+    fn set(&self, key: &str, c: Checkpoint) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), c);
+    }
+
+    /// Writes the file atomically (temporary file, fsync, rename).
+    fn save(&self) -> std::io::Result<()> {
+        let text = {
+            let m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            serde_json::to_vec_pretty(&*m).map_err(std::io::Error::other)?
+        };
+        if let Some(d) = self.path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let tmp = self.path.with_extension("tmp");
+        {
+            let mut f = File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &text)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+#[cfg(unix)]
+fn identity(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(_m: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+struct Followed {
+    file: File,
+    dev: u64,
+    inode: u64,
+    offset: u64,
+}
+
+/// A running file input.
+pub struct FileInput {
+    cfg: FileConfig,
+    checkpoints: Arc<Checkpoints>,
+    m: InputMetrics,
+    open: HashMap<PathBuf, Followed>,
+    /// How often files are looked at.
+    pub interval: Duration,
+}
+
+impl FileConfig {
+    /// The input (nothing is opened yet).
+    pub fn build(self, checkpoints: Arc<Checkpoints>, metrics: &Metrics) -> FileInput {
+        let m = InputMetrics::new(metrics, &self.name, "file");
+        FileInput {
+            cfg: self,
+            checkpoints,
+            m,
+            open: HashMap::new(),
+            interval: Duration::from_millis(250),
+        }
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl FileInput {
+    /// Polls forever.
+    pub async fn run(mut self, queue: Arc<dyn Queue>) {
+        loop {
+            if let Err(e) = self.poll(&queue).await {
+                tracing::warn!(input = %self.cfg.name, error = %e, "file input");
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    /// One pass over every file: reads what is new and queues it.
+    pub async fn poll(&mut self, queue: &Arc<dyn Queue>) -> std::io::Result<()> {
+        let mut changed = false;
+        for path in expand(&self.cfg.paths) {
+            match self.poll_file(&path, queue).await {
+                Ok(c) => changed |= c,
+                Err(e) => {
+                    tracing::warn!(input = %self.cfg.name, file = %path.display(), error = %e, "cannot read")
+                }
+            }
+        }
+        if changed {
+            self.checkpoints.save()?;
+        }
+        Ok(())
+    }
+
+    fn key(&self, path: &Path) -> String {
+        format!("{}|{}", self.cfg.name, path.display())
+    }
+
+    async fn poll_file(&mut self, path: &Path, queue: &Arc<dyn Queue>) -> std::io::Result<bool> {
+        let meta = std::fs::metadata(path)?;
+        let (dev, inode) = identity(&meta);
+        let key = self.key(path);
+        let mut changed = false;
+        if let Some(f) = self.open.get(path)
+            && (f.dev, f.inode) != (dev, inode)
+        {
+            // Rotated: finish the old file through the handle we hold.
+            if let Some(mut old) = self.open.remove(path) {
+                self.read_new(&mut old, queue, true).await?;
+                // The old file is done: the new one starts at 0.
+                self.checkpoints.set(
+                    &key,
+                    Checkpoint {
+                        dev,
+                        inode,
+                        offset: 0,
+                    },
+                );
+                changed = true;
+            }
+        }
+        if !self.open.contains_key(path) {
+            let mut offset = 0;
+            match self.checkpoints.get(&key) {
+                Some(c) if (c.dev, c.inode) == (dev, inode) => offset = c.offset,
+                Some(c) => {
+                    // Rotated while we were down: finish the old file if it
+                    // is still in the directory under another name.
+                    if let Some(old_path) = find_inode(path, c.dev, c.inode) {
+                        let mut old = Followed {
+                            file: File::open(&old_path)?,
+                            dev: c.dev,
+                            inode: c.inode,
+                            offset: c.offset,
+                        };
+                        tracing::info!(file = %old_path.display(), "finishing a file rotated while Tocsin was stopped");
+                        self.read_new(&mut old, queue, true).await?;
+                    }
+                }
+                None if !self.cfg.from_beginning => offset = meta.len(),
+                None => {}
+            }
+            self.open.insert(
+                path.to_path_buf(),
+                Followed {
+                    file: File::open(path)?,
+                    dev,
+                    inode,
+                    offset,
+                },
+            );
+            changed = true;
+        }
+        let Some(mut f) = self.open.remove(path) else {
+            return Ok(changed);
+        };
+        if meta.len() < f.offset {
+            tracing::info!(file = %path.display(), "file truncated; reading from the start");
+            f.offset = 0;
+            changed = true;
+        }
+        let res = self.read_new(&mut f, queue, false).await;
+        let moved = res.as_ref().map(|n| *n > 0).unwrap_or(false);
+        self.checkpoints.set(
+            &key,
+            Checkpoint {
+                dev: f.dev,
+                inode: f.inode,
+                offset: f.offset,
+            },
+        );
+        self.open.insert(path.to_path_buf(), f);
+        res?;
+        Ok(changed || moved)
+    }
+
+    /// Queues the whole lines after `f.offset`; at `eof_is_end` (a rotated
+    /// file that will not grow) the unterminated last line too. Returns the
+    /// bytes consumed.
+    async fn read_new(
+        &self,
+        f: &mut Followed,
+        queue: &Arc<dyn Queue>,
+        eof_is_end: bool,
+    ) -> std::io::Result<u64> {
+        let start = f.offset;
+        let mut buf = vec![0u8; CHUNK];
+        let mut carry: Vec<u8> = Vec::new();
+        f.file.seek(SeekFrom::Start(f.offset))?;
+        loop {
+            let n = f.file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            carry.extend_from_slice(&buf[..n]);
+            let Some(last_nl) = memchr::memrchr(b'\n', &carry) else {
+                if carry.len() > CHUNK {
+                    // A "line" over a megabyte: cut it rather than hold it.
+                    self.m.truncated.inc();
+                    let rec = self.record(&carry);
+                    self.flush(queue, vec![rec]).await?;
+                    f.offset += carry.len() as u64;
+                    carry.clear();
+                }
+                continue;
+            };
+            let records: Vec<Vec<u8>> = carry[..last_nl]
+                .split(|c| *c == b'\n')
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                .filter(|l| !l.is_empty())
+                .map(|l| self.record(l))
+                .collect();
+            self.flush(queue, records).await?;
+            f.offset += last_nl as u64 + 1;
+            carry.drain(..=last_nl);
+        }
+        if eof_is_end && !carry.trim_ascii().is_empty() {
+            let rec = self.record(carry.trim_ascii_end());
+            self.flush(queue, vec![rec]).await?;
+            f.offset += carry.len() as u64;
+        }
+        Ok(f.offset - start)
+    }
+
+    fn record(&self, line: &[u8]) -> Vec<u8> {
+        self.m.bytes.add(line.len() as u64);
+        Envelope {
+            received_us: now_us(),
+            input: &self.cfg.name,
+            format: self.cfg.format,
+            peer: None,
+            sender: self.cfg.agency.as_deref(),
+            raw: line,
+        }
+        .encode()
+    }
+
+    async fn flush(&self, queue: &Arc<dyn Queue>, records: Vec<Vec<u8>>) -> std::io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let n = records.len() as u64;
+        queue
+            .append(records)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.m.received.add(n);
+        Ok(())
+    }
+}
+
+/// A file in `path`'s directory with the given identity.
+fn find_inode(path: &Path, dev: u64, inode: u64) -> Option<PathBuf> {
+    let dir = path.parent()?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            std::fs::metadata(p)
+                .map(|m| identity(&m) == (dev, inode) && m.is_file())
+                .unwrap_or(false)
+        })
+}
+
+/// Expands `*` and `?` in the last path component.
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.contains(['*', '?']) {
+            out.push(p.clone());
+            continue;
+        }
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            let mut found: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|q| {
+                    q.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| glob(name, n))
+                })
+                .collect();
+            found.sort();
+            out.extend(found);
+        }
+    }
+    out
+}
+
+fn glob(pat: &str, s: &str) -> bool {
+    let (p, s) = (pat.as_bytes(), s.as_bytes());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::queue::DiskQueueConfig;
+    use std::io::Write;
+
+    #[test]
+    fn globbing() {
+        assert!(glob("*.log", "access.log"));
+        assert!(glob("a?c*", "abcdef"));
+        assert!(!glob("*.log", "access.log.1"));
+    }
+
+    async fn lines(q: &Arc<dyn Queue>) -> Vec<String> {
+        let (_, end) = q.bounds();
+        if end == 0 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut from = 0;
+        while from < end {
+            for e in q.read(from, 1000).await.unwrap() {
+                from = e.seq + 1;
+                out.push(
+                    String::from_utf8_lossy(Envelope::decode(&e.data).unwrap().raw).into_owned(),
+                );
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn follows_growth_rotation_truncation_and_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        let qdir = dir.path().join("q");
+        let q: Arc<dyn Queue> = Arc::new(
+            DiskQueueConfig {
+                dir: qdir,
+                ..Default::default()
+            }
+            .build("t", 0)
+            .unwrap(),
+        );
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let metrics = Metrics::default();
+        let cfg = FileConfig {
+            name: "web".into(),
+            paths: vec![dir.path().join("*.log")],
+            format: Format::AccessLog,
+            from_beginning: true,
+            agency: None,
+        };
+        let mut input = cfg.clone().build(ck.clone(), &metrics);
+        let mut f = File::create(&log).unwrap();
+        writeln!(f, "a1").unwrap();
+        write!(f, "a2-partial").unwrap();
+        input.poll(&q).await.unwrap();
+        assert_eq!(lines(&q).await, vec!["a1"]);
+        writeln!(f, "-done").unwrap();
+        input.poll(&q).await.unwrap();
+        assert_eq!(lines(&q).await, vec!["a1", "a2-partial-done"]);
+
+        // logrotate: rename, more lines land in the old file, new file.
+        writeln!(f, "a3").unwrap();
+        std::fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+        writeln!(f, "a4-late").unwrap();
+        let mut g = File::create(&log).unwrap();
+        writeln!(g, "b1").unwrap();
+        input.poll(&q).await.unwrap();
+        assert_eq!(
+            lines(&q).await,
+            vec!["a1", "a2-partial-done", "a3", "a4-late", "b1"]
+        );
+
+        // copytruncate (noticed when the file is shorter than our offset,
+        // as in every tailer: a poll must see it shorter).
+        g.set_len(0).unwrap();
+        input.poll(&q).await.unwrap();
+        let mut g = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+        writeln!(g, "c1").unwrap();
+        input.poll(&q).await.unwrap();
+        assert_eq!(lines(&q).await.last().unwrap(), "c1");
+
+        // Restart: a fresh input resumes from the checkpoint, and a file
+        // rotated while stopped is finished first.
+        drop(input);
+        writeln!(g, "c2").unwrap();
+        std::fs::rename(&log, dir.path().join("access.log.2")).unwrap();
+        let mut h = File::create(&log).unwrap();
+        writeln!(h, "d1").unwrap();
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let mut input = cfg.build(ck, &metrics);
+        input.poll(&q).await.unwrap();
+        let all = lines(&q).await;
+        assert_eq!(&all[all.len() - 3..], &["c1", "c2", "d1"]);
+        assert_eq!(all.iter().filter(|l| *l == "c1").count(), 1, "{all:?}");
+    }
+}
