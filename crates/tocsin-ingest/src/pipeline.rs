@@ -46,6 +46,29 @@ struct InventoryView {
     version: i64,
     inventory: Inventory,
     attributor: Attributor,
+    /// Asset host names (full and first label, lowercase) → asset index.
+    hosts: HashMap<String, usize>,
+}
+
+impl InventoryView {
+    fn new(version: i64, inventory: Inventory) -> Self {
+        let mut hosts = HashMap::new();
+        for (i, a) in inventory.assets.iter().enumerate() {
+            for h in &a.hostnames {
+                let h = h.to_ascii_lowercase();
+                if let Some((short, _)) = h.split_once('.') {
+                    hosts.entry(short.to_string()).or_insert(i);
+                }
+                hosts.insert(h, i);
+            }
+        }
+        InventoryView {
+            version,
+            attributor: Attributor::build(&inventory),
+            inventory,
+            hosts,
+        }
+    }
 }
 
 /// Counters the pipeline updates.
@@ -83,7 +106,6 @@ impl Pipeline {
     ) -> Result<Self, tocsin_store::StoreError> {
         let inventory = store.load_inventory().await?;
         let version = store.inventory_version().await?;
-        let attributor = Attributor::build(&inventory);
         let min_level = Level::parse(&cfg.min_level).unwrap_or(Level::Low);
         let mut parse_failed = HashMap::new();
         for f in tocsin_parse::Format::ALL {
@@ -135,11 +157,7 @@ impl Pipeline {
             store,
             parser: tocsin_parse::ParserConfig::default().build(),
             engine,
-            inv: InventoryView {
-                version,
-                inventory,
-                attributor,
-            },
+            inv: InventoryView::new(version, inventory),
             metrics,
             m,
         })
@@ -216,11 +234,7 @@ impl Pipeline {
         }
         match self.store.load_inventory().await {
             Ok(inventory) => {
-                self.inv = InventoryView {
-                    version: v,
-                    attributor: Attributor::build(&inventory),
-                    inventory,
-                };
+                self.inv = InventoryView::new(v, inventory);
                 tracing::info!(version = v, "pipeline: inventory reloaded");
             }
             Err(e) => tracing::warn!(error = %e, "pipeline: cannot reload the inventory"),
@@ -283,8 +297,9 @@ impl Pipeline {
 
     /// The agency and asset an event concerns: an internal source (an
     /// infected device, an inside attacker), else an internal destination
-    /// (an attacked server), else the host that sent the log, else the
-    /// agency of the sender's API key.
+    /// (an attacked server), else the host that sent the log (by address,
+    /// then by the host name it gives), else the agency of the sender's API
+    /// key.
     fn attribute(&self, ev: &mut Event, peer: Option<IpAddr>, sender: Option<&str>) {
         let ip = |name: &str| {
             ev.fields
@@ -302,6 +317,14 @@ impl Pipeline {
                     .map(|x| x.code.clone());
                 return;
             }
+        }
+        let host = ev.fields.get_str("host.name").or(ev.observer.host.as_deref());
+        if let Some(i) = host.and_then(|h| self.inv.hosts.get(&h.to_ascii_lowercase()))
+            && let Some(asset) = self.inv.inventory.assets.get(*i)
+        {
+            ev.attribution.agency = Some(asset.owner.clone());
+            ev.attribution.asset = Some(asset.code.clone());
+            return;
         }
         if let Some(code) = sender {
             ev.attribution.agency = Some(code.into());

@@ -10,12 +10,13 @@
 //!   in a cookie); every string comes from `locales/{vi,en}.toml`;
 //! * `/api/v1/…`, JSON for scripts and other tools, with one error shape
 //!   (`{"error": {"code", "message"}}`);
-//! * `/healthz`.
+//! * `/healthz` and `/metrics` (Prometheus).
 //!
 //! The console reads an in-memory snapshot of the inventory (with its
 //! [`tocsin_model::Attributor`]) that is reloaded when the stored inventory
 //! changes, so page views never wait on the database for it.
 
+mod alerts;
 mod api;
 mod error;
 mod i18n;
@@ -94,6 +95,7 @@ impl WebConfig {
                 store,
                 snap: Arc::new(snap),
                 rules: Arc::new(Vec::new()),
+                metrics: None,
             },
             config: self.clone(),
         })
@@ -106,7 +108,11 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) snap: Arc<snapshot::Shared>,
     pub(crate) rules: Arc<Vec<RuleInfo>>,
+    pub(crate) metrics: Option<MetricsFn>,
 }
+
+/// Renders the Prometheus text for `/metrics` (the ingest stage's counters).
+pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// The console and API, ready to serve.
 pub struct Web {
@@ -121,6 +127,12 @@ impl Web {
         self
     }
 
+    /// What `/metrics` serves.
+    pub fn with_metrics(mut self, f: MetricsFn) -> Self {
+        self.state.metrics = Some(f);
+        self
+    }
+
     /// Every route.
     pub fn router(&self) -> Router {
         Router::new()
@@ -131,6 +143,13 @@ impl Web {
             .route("/assets/{code}", get(pages::asset))
             .route("/lookup", get(pages::lookup))
             .route("/rules", get(pages::rules))
+            .route("/alerts", get(alerts::page))
+            .route("/alerts/{id}", get(alerts::detail))
+            .route("/alerts/{id}/status", axum::routing::post(alerts::set_status))
+            .route("/api/v1/alerts", get(alerts::api_list))
+            .route("/api/v1/alerts/{id}", get(alerts::api_one))
+            .route("/api/v1/events/counts", get(alerts::api_event_counts))
+            .route("/metrics", get(alerts::metrics))
             .route("/api/v1/rules", get(api::rules))
             .route("/static/{file}", get(pages::static_file))
             .route("/healthz", get(api::healthz))

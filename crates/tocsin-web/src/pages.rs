@@ -32,13 +32,13 @@ pub(crate) struct ListQuery {
     pub(crate) ip: String,
 }
 
-struct Ctx {
-    t: T,
-    lang: Lang,
+pub(crate) struct Ctx {
+    pub(crate) t: T,
+    pub(crate) lang: Lang,
     set_cookie: bool,
 }
 
-fn ctx(q: &ListQuery, headers: &HeaderMap) -> Ctx {
+pub(crate) fn ctx(q: &ListQuery, headers: &HeaderMap) -> Ctx {
     let lang = Lang::pick(q.lang.as_deref(), headers);
     Ctx {
         t: T { lang },
@@ -47,7 +47,7 @@ fn ctx(q: &ListQuery, headers: &HeaderMap) -> Ctx {
     }
 }
 
-fn render(c: &Ctx, tpl: &impl Template) -> Result<Response, AppError> {
+pub(crate) fn render(c: &Ctx, tpl: &impl Template) -> Result<Response, AppError> {
     let mut resp = Html(tpl.render()?).into_response();
     if c.set_cookie
         && let Ok(v) = HeaderValue::from_str(&format!(
@@ -84,6 +84,10 @@ struct DashboardPage {
     total_assets: i64,
     services: Vec<AssetRow>,
     audit: Vec<AuditEntry>,
+    alert_levels: Vec<(&'static str, String, i64)>,
+    events_24h: i64,
+    event_errors_24h: i64,
+    latest: Vec<crate::alerts::AlertRow>,
 }
 
 pub(crate) async fn dashboard(
@@ -106,6 +110,31 @@ pub(crate) async fn dashboard(
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| (k.as_str(), c.t.t(&format!("asset.{k}")), *n))
         .collect();
+    let day_ago = chrono::Utc::now() - chrono::Duration::hours(24);
+    let levels = st
+        .store
+        .alert_levels(&tocsin_store::time_text(day_ago))
+        .await?;
+    let alert_levels = ["critical", "high", "medium", "low"]
+        .into_iter()
+        .map(|l| {
+            let n = levels.iter().find(|x| x.level == l).map_or(0, |x| x.count);
+            (l, c.t.t(&format!("level.{l}")), n)
+        })
+        .collect();
+    let counts_24h = st
+        .store
+        .event_counts(&day_ago.format("%Y-%m-%dT%H").to_string())
+        .await?;
+    let latest = crate::alerts::rows(
+        &st,
+        st.store
+            .alerts(&tocsin_store::AlertFilter {
+                limit: Some(10),
+                ..Default::default()
+            })
+            .await?,
+    );
     let page = DashboardPage {
         t: c.t,
         lang: c.lang,
@@ -122,6 +151,10 @@ pub(crate) async fn dashboard(
             .map(|a| AssetRow::new(a, &c.t))
             .collect(),
         audit: st.store.audit_log(10).await?,
+        alert_levels,
+        events_24h: counts_24h.iter().map(|c| c.events).sum(),
+        event_errors_24h: counts_24h.iter().map(|c| c.errors).sum(),
+        latest,
     };
     render(&c, &page)
 }

@@ -21,6 +21,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[hunt]`
     pub hunt: HuntConfig,
+    /// `[ingest]`: live inputs and the detection pipeline of `tocsin serve`.
+    pub ingest: tocsin_ingest::IngestConfig,
     /// The file this came from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -59,6 +61,7 @@ impl Default for Config {
             web: tocsin_web::WebConfig::default(),
             log: LogConfig::default(),
             hunt: HuntConfig::default(),
+            ingest: tocsin_ingest::IngestConfig::default(),
             source: None,
         }
     }

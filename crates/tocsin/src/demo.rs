@@ -6,9 +6,55 @@ use anyhow::Context;
 use crate::cli::DemoArgs;
 use crate::config::Config;
 
+/// The demo's HTTP senders' keys (printed at start, for trying curl).
+pub const WINLOGBEAT_KEY: &str = "demo-winlogbeat-SOYTE-7f3a9c";
+/// Key of the demo's Suricata sensor.
+pub const SURICATA_KEY: &str = "demo-suricata-TTCNTT-2b81e4";
+
+/// Every input on loopback, on ports the system picks (so a demo never
+/// fails on a busy port).
+fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
+    use tocsin_ingest::http::{HttpConfig, Sender};
+    use tocsin_ingest::syslog::{Protocol, SyslogConfig};
+    let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let syslog = |name: &str, protocol| SyslogConfig {
+        name: name.into(),
+        protocol,
+        listen: any,
+        format: tocsin_parse::Format::Syslog,
+        max_record: 64 * 1024,
+    };
+    tocsin_ingest::IngestConfig {
+        enabled: true,
+        data_dir: Some(dir.to_path_buf()),
+        syslog: vec![syslog("syslog-tcp", Protocol::Tcp), syslog("syslog-udp", Protocol::Udp)],
+        http: Some(HttpConfig {
+            listen: any,
+            max_body: 100 << 20,
+            senders: vec![
+                Sender {
+                    name: "winlogbeat-soyte".into(),
+                    key: WINLOGBEAT_KEY.into(),
+                    agency: Some("SOYTE".into()),
+                    format: tocsin_parse::Format::Windows,
+                },
+                Sender {
+                    name: "suricata-dc".into(),
+                    key: SURICATA_KEY.into(),
+                    agency: Some(tocsin_inventory::synth::CENTER.into()),
+                    format: tocsin_parse::Format::SuricataEve,
+                },
+            ],
+        }),
+        ..Default::default()
+    }
+}
+
 pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     let db = args.data_dir.join("demo.db");
     // A fresh database every run: the demo must look the same each time.
+    // The queue belongs to the old database: start it afresh too.
+    let _ = std::fs::remove_dir_all(args.data_dir.join("queue"));
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", db.display());
         match std::fs::remove_file(&p) {
@@ -40,5 +86,26 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
         listen: args.listen,
         ..config.web.clone()
     };
-    crate::serve::serve_with(config, store, web).await
+    let mut config = config.clone();
+    config.ingest = demo_ingest(&args.data_dir);
+    let feed = Box::new(move |running: &tocsin_ingest::Running| {
+        let addr = |n: &str| running.addr(n);
+        let (Some(tcp), Some(udp), Some(http)) = (addr("syslog-tcp"), addr("syslog-udp"), addr("http"))
+        else {
+            tracing::error!("demo inputs did not start; no live feed");
+            return;
+        };
+        println!("live inputs (try them): syslog tcp {tcp}, syslog udp {udp}, HTTP {http}");
+        println!("  logger --server {} --port {} --tcp \"sshd[1]: Failed password for root from 45.155.205.233 port 22 ssh2\"", tcp.ip(), tcp.port());
+        println!("  curl -H 'Authorization: Bearer {SURICATA_KEY}' --data-binary @eve.json http://{http}/api/v1/ingest");
+        let targets = crate::feed::Targets {
+            syslog_tcp: tcp,
+            syslog_udp: udp,
+            http,
+            winlogbeat_key: WINLOGBEAT_KEY.into(),
+            suricata_key: SURICATA_KEY.into(),
+        };
+        tokio::spawn(crate::feed::Feeder::new(&inv, targets).run());
+    });
+    crate::serve::serve_with(&config, store, web, Some(feed)).await
 }

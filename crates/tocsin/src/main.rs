@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod demo;
+mod feed;
 mod hunt;
 mod inventory;
 mod serve;

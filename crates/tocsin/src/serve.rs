@@ -1,17 +1,40 @@
-//! `tocsin serve`
+//! `tocsin serve`: the console, and live ingest when `[ingest]` is enabled.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::config::Config;
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
     let store = crate::inventory::open_store(config).await?;
-    serve_with(config, store, config.web.clone()).await
+    serve_with(config, store, config.web.clone(), None).await
 }
 
-/// Runs the console on `store` until Ctrl-C or SIGTERM.
+/// Where ingest keeps its queue when the configuration does not say: beside
+/// a SQLite database file, else `tocsin-data/`.
+pub fn default_data_dir(config: &Config) -> PathBuf {
+    let url = &config.database.url;
+    if !url.contains("://") || url.starts_with("sqlite:") {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        if let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            return dir.to_path_buf();
+        }
+    }
+    PathBuf::from("tocsin-data")
+}
+
+/// Runs the console (and ingest, when enabled) on `store` until Ctrl-C or
+/// SIGTERM. `on_ingest` is called with the running ingest (the demo feeds
+/// it).
 pub async fn serve_with(
     config: &Config,
     store: tocsin_store::Store,
     web: tocsin_web::WebConfig,
+    on_ingest: Option<Box<dyn FnOnce(&tocsin_ingest::Running) + Send>>,
 ) -> anyhow::Result<()> {
     let listen = web.listen;
     let engine_cfg = tocsin_sigma::EngineConfig {
@@ -27,16 +50,34 @@ pub async fn serve_with(
         correlations = report.correlations,
         "detection rules loaded"
     );
+    let rule_infos = crate::hunt::rule_infos(&engine);
+    let engine = Arc::new(engine);
+    let metrics = Arc::new(tocsin_ingest::Metrics::default());
+    let ingest = if config.ingest.enabled {
+        let dir = default_data_dir(config);
+        let running = config
+            .ingest
+            .start(dir, store.clone(), engine.clone(), metrics.clone())
+            .await?;
+        if let Some(f) = on_ingest {
+            f(&running);
+        }
+        Some(running)
+    } else {
+        None
+    };
+    let m = metrics.clone();
     let server = web
         .build(store.clone())
         .await?
-        .with_rules(crate::hunt::rule_infos(&engine));
-    server
-        .serve(shutdown_signal())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot serve on {listen}: {e}"))?;
+        .with_rules(rule_infos)
+        .with_metrics(Arc::new(move || m.render()));
+    let served = server.serve(shutdown_signal()).await;
+    if let Some(r) = ingest {
+        r.shutdown().await;
+    }
     store.close().await;
-    Ok(())
+    served.map_err(|e| anyhow::anyhow!("cannot serve on {listen}: {e}"))
 }
 
 async fn shutdown_signal() {

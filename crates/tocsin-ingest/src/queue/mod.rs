@@ -74,7 +74,8 @@ pub trait Queue: Send + Sync {
     /// Everything before `upto` is committed downstream and may be dropped.
     fn release(&self, upto: u64);
 
-    /// (oldest position held, next position to be written).
+    /// (first position not yet released, next position to be written):
+    /// their difference is the backlog.
     fn bounds(&self) -> (u64, u64);
 
     /// Bytes held on disk (or in the server).
