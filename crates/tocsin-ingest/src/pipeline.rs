@@ -318,7 +318,10 @@ impl Pipeline {
                 return;
             }
         }
-        let host = ev.fields.get_str("host.name").or(ev.observer.host.as_deref());
+        let host = ev
+            .fields
+            .get_str("host.name")
+            .or(ev.observer.host.as_deref());
         if let Some(i) = host.and_then(|h| self.inv.hosts.get(&h.to_ascii_lowercase()))
             && let Some(asset) = self.inv.inventory.assets.get(*i)
         {

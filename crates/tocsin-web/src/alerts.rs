@@ -32,10 +32,9 @@ impl AlertQuery {
     fn filter(&self) -> Result<AlertFilter, AppError> {
         let status = match self.status.as_str() {
             "" => None,
-            s => Some(
-                AlertStatus::parse(s)
-                    .ok_or_else(|| AppError::BadRequest(format!("status `{s}`: use new, acknowledged or closed")))?,
-            ),
+            s => Some(AlertStatus::parse(s).ok_or_else(|| {
+                AppError::BadRequest(format!("status `{s}`: use new, acknowledged or closed"))
+            })?),
         };
         let nonempty = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
         Ok(AlertFilter {
@@ -97,7 +96,9 @@ pub(crate) async fn page(
 ) -> Result<Response, AppError> {
     let c = ctx(&q.list_query(), &headers);
     let list = st.store.alerts(&q.filter()?).await?;
-    let next = (list.len() as i64 >= q.limit.unwrap_or(100)).then(|| list.last().map(|a| a.id)).flatten();
+    let next = (list.len() as i64 >= q.limit.unwrap_or(100))
+        .then(|| list.last().map(|a| a.id))
+        .flatten();
     let page = AlertsPage {
         t: c.t,
         lang: c.lang,
@@ -142,7 +143,9 @@ pub(crate) async fn detail(
     let event = serde_json::from_str::<Value>(&a.event)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| a.event.clone());
-    let row = rows(&st, vec![a]).pop().ok_or_else(|| AppError::NotFound(format!("alert {id}")))?;
+    let row = rows(&st, vec![a])
+        .pop()
+        .ok_or_else(|| AppError::NotFound(format!("alert {id}")))?;
     let page = AlertPage {
         t: c.t,
         lang: c.lang,
@@ -177,12 +180,18 @@ pub(crate) async fn set_status(
     Ok(Redirect::to(&format!("/alerts/{id}")).into_response())
 }
 
-pub(crate) async fn api_list(State(st): State<AppState>, Query(q): Query<AlertQuery>) -> Result<Json<Value>, AppError> {
+pub(crate) async fn api_list(
+    State(st): State<AppState>,
+    Query(q): Query<AlertQuery>,
+) -> Result<Json<Value>, AppError> {
     let list = st.store.alerts(&q.filter()?).await?;
     Ok(Json(json!({ "alerts": list })))
 }
 
-pub(crate) async fn api_one(State(st): State<AppState>, Path(id): Path<i64>) -> Result<Json<Value>, AppError> {
+pub(crate) async fn api_one(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, AppError> {
     let a = st
         .store
         .alert(id)
@@ -192,11 +201,22 @@ pub(crate) async fn api_one(State(st): State<AppState>, Path(id): Path<i64>) -> 
 }
 
 pub(crate) async fn api_event_counts(State(st): State<AppState>) -> Result<Json<Value>, AppError> {
-    let since = (chrono::Utc::now() - chrono::Duration::hours(24)).format("%Y-%m-%dT%H").to_string();
-    Ok(Json(json!({ "since": since, "counts": st.store.event_counts(&since).await? })))
+    let since = (chrono::Utc::now() - chrono::Duration::hours(24))
+        .format("%Y-%m-%dT%H")
+        .to_string();
+    Ok(Json(
+        json!({ "since": since, "counts": st.store.event_counts(&since).await? }),
+    ))
 }
 
 pub(crate) async fn metrics(State(st): State<AppState>) -> Response {
     let body = st.metrics.as_ref().map(|f| f()).unwrap_or_default();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }

@@ -145,7 +145,10 @@ impl Web {
             .route("/rules", get(pages::rules))
             .route("/alerts", get(alerts::page))
             .route("/alerts/{id}", get(alerts::detail))
-            .route("/alerts/{id}/status", axum::routing::post(alerts::set_status))
+            .route(
+                "/alerts/{id}/status",
+                axum::routing::post(alerts::set_status),
+            )
             .route("/api/v1/alerts", get(alerts::api_list))
             .route("/api/v1/alerts/{id}", get(alerts::api_one))
             .route("/api/v1/events/counts", get(alerts::api_event_counts))

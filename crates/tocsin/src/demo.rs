@@ -27,7 +27,10 @@ fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
     tocsin_ingest::IngestConfig {
         enabled: true,
         data_dir: Some(dir.to_path_buf()),
-        syslog: vec![syslog("syslog-tcp", Protocol::Tcp), syslog("syslog-udp", Protocol::Udp)],
+        syslog: vec![
+            syslog("syslog-tcp", Protocol::Tcp),
+            syslog("syslog-udp", Protocol::Udp),
+        ],
         http: Some(HttpConfig {
             listen: any,
             max_body: 100 << 20,
@@ -90,14 +93,21 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     config.ingest = demo_ingest(&args.data_dir);
     let feed = Box::new(move |running: &tocsin_ingest::Running| {
         let addr = |n: &str| running.addr(n);
-        let (Some(tcp), Some(udp), Some(http)) = (addr("syslog-tcp"), addr("syslog-udp"), addr("http"))
+        let (Some(tcp), Some(udp), Some(http)) =
+            (addr("syslog-tcp"), addr("syslog-udp"), addr("http"))
         else {
             tracing::error!("demo inputs did not start; no live feed");
             return;
         };
         println!("live inputs (try them): syslog tcp {tcp}, syslog udp {udp}, HTTP {http}");
-        println!("  logger --server {} --port {} --tcp \"sshd[1]: Failed password for root from 45.155.205.233 port 22 ssh2\"", tcp.ip(), tcp.port());
-        println!("  curl -H 'Authorization: Bearer {SURICATA_KEY}' --data-binary @eve.json http://{http}/api/v1/ingest");
+        println!(
+            "  logger --server {} --port {} --tcp \"sshd[1]: Failed password for root from 45.155.205.233 port 22 ssh2\"",
+            tcp.ip(),
+            tcp.port()
+        );
+        println!(
+            "  curl -H 'Authorization: Bearer {SURICATA_KEY}' --data-binary @eve.json http://{http}/api/v1/ingest"
+        );
         let targets = crate::feed::Targets {
             syslog_tcp: tcp,
             syslog_udp: udp,

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{FixedOffset, Utc};
+use tocsin_model::{AssetKind, Inventory};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tocsin_model::{AssetKind, Inventory};
 
 /// Where the demo's inputs listen, and the keys the demo senders use.
 #[derive(Clone, Debug)]
@@ -38,14 +38,25 @@ const ATTACKERS: &[&str] = &[
 
 /// Botnet controllers agency devices call (the seed's 1,925 agency IPs).
 const C2: &[(&str, &str)] = &[
-    ("162.243.103.246", "ET MALWARE Feodo Tracker Reported CnC Server group 1"),
-    ("50.16.216.118", "ET MALWARE Win32/Emotet CnC Activity (POST) M9"),
+    (
+        "162.243.103.246",
+        "ET MALWARE Feodo Tracker Reported CnC Server group 1",
+    ),
+    (
+        "50.16.216.118",
+        "ET MALWARE Win32/Emotet CnC Activity (POST) M9",
+    ),
     ("192.99.178.145", "ET MALWARE QakBot CnC Checkin"),
-    ("104.168.155.129", "ET MALWARE Cobalt Strike Beacon Observed"),
+    (
+        "104.168.155.129",
+        "ET MALWARE Cobalt Strike Beacon Observed",
+    ),
 ];
 
 /// Ordinary visitors (Vietnamese ISPs).
-const VISITORS: &[&str] = &["113.160.", "14.232.", "171.244.", "116.96.", "27.72.", "42.112."];
+const VISITORS: &[&str] = &[
+    "113.160.", "14.232.", "171.244.", "116.96.", "27.72.", "42.112.",
+];
 
 const AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
@@ -117,7 +128,10 @@ impl Province {
             .agencies
             .iter()
             .filter_map(|a| {
-                let r = a.ranges.iter().find(|r| r.is_ipv4() && r.prefix_len() == 24)?;
+                let r = a
+                    .ranges
+                    .iter()
+                    .find(|r| r.is_ipv4() && r.prefix_len() == 24)?;
                 let s = r.addr().to_string();
                 let prefix = s.rsplit_once('.')?.0.to_string() + ".";
                 Some((a.code.as_str().to_string(), prefix))
@@ -217,7 +231,10 @@ impl Feeder {
     }
 
     fn bsd_time() -> String {
-        Utc::now().with_timezone(&vn()).format("%b %e %H:%M:%S").to_string()
+        Utc::now()
+            .with_timezone(&vn())
+            .format("%b %e %H:%M:%S")
+            .to_string()
     }
 
     fn web_line(&mut self) -> String {
@@ -231,7 +248,12 @@ impl Feeder {
             )
         } else {
             (
-                format!("{}{}.{}", self.rng.pick(VISITORS), self.rng.below(255), self.rng.below(254) + 1),
+                format!(
+                    "{}{}.{}",
+                    self.rng.pick(VISITORS),
+                    self.rng.below(255),
+                    self.rng.below(254) + 1
+                ),
                 self.rng.pick(PAGES).to_string(),
                 200,
             )
@@ -241,7 +263,9 @@ impl Feeder {
         } else {
             self.rng.pick(AGENTS)
         };
-        let t = Utc::now().with_timezone(&vn()).format("%d/%b/%Y:%H:%M:%S %z");
+        let t = Utc::now()
+            .with_timezone(&vn())
+            .format("%d/%b/%Y:%H:%M:%S %z");
         let bytes = 500 + self.rng.below(40_000);
         format!(
             "<190>{} {site} nginx: {ip} - - [{t}] \"GET {path} HTTP/1.1\" {status} {bytes} \"-\" \"{ua}\"",
@@ -255,7 +279,8 @@ impl Feeder {
         let msg = if self.rng.chance(300) {
             format!(
                 "Failed password for invalid user {} from {} port {} ssh2",
-                self.rng.pick(&["admin", "oracle", "test", "ubuntu", "postgres"]),
+                self.rng
+                    .pick(&["admin", "oracle", "test", "ubuntu", "postgres"]),
                 self.rng.pick(ATTACKERS),
                 30_000 + self.rng.below(30_000)
             )
@@ -302,7 +327,11 @@ impl Feeder {
         format!(
             "<134>{} fw-core-01 CEF:0|Fortinet|FortiGate|7.4.3|0000000013|{}|{}|src={src} spt={} dst={dst} dpt=443 proto=TCP act={} cs1Label=policy cs1=BLOCK-BOTNET msg={name}",
             Self::bsd_time(),
-            if deny { "traffic:forward deny" } else { "traffic:forward accept" },
+            if deny {
+                "traffic:forward deny"
+            } else {
+                "traffic:forward accept"
+            },
             if deny { 5 } else { 3 },
             49_152 + self.rng.below(10_000),
             if deny { "deny" } else { "accept" },
@@ -373,7 +402,10 @@ impl Feeder {
     async fn web_flood(&mut self) -> anyhow::Result<()> {
         let site = self.p.websites.first().cloned().unwrap_or_default();
         let ip = "5.188.62.214";
-        let t = Utc::now().with_timezone(&vn()).format("%d/%b/%Y:%H:%M:%S %z").to_string();
+        let t = Utc::now()
+            .with_timezone(&vn())
+            .format("%d/%b/%Y:%H:%M:%S %z")
+            .to_string();
         let lines: Vec<String> = (0..650)
             .map(|i| {
                 format!(
@@ -388,7 +420,10 @@ impl Feeder {
     fn eve_event(&mut self) -> String {
         let (_, lan) = self.rng.pick(&self.p.lans).clone();
         let src = format!("{lan}{}", self.rng.below(200) + 20);
-        let ts = Utc::now().with_timezone(&vn()).format("%Y-%m-%dT%H:%M:%S%.6f%z").to_string();
+        let ts = Utc::now()
+            .with_timezone(&vn())
+            .format("%Y-%m-%dT%H:%M:%S%.6f%z")
+            .to_string();
         if self.rng.chance(250) {
             let (dst, sig) = *self.rng.pick(C2);
             return serde_json::json!({
@@ -411,7 +446,11 @@ impl Feeder {
 
     async fn send_tcp(&mut self, lines: &[String]) -> anyhow::Result<()> {
         if self.tcp.is_none() {
-            self.tcp = Some(TcpStream::connect(self.t.syslog_tcp).await.context("syslog TCP")?);
+            self.tcp = Some(
+                TcpStream::connect(self.t.syslog_tcp)
+                    .await
+                    .context("syslog TCP")?,
+            );
         }
         let mut buf = Vec::new();
         for l in lines {
@@ -446,13 +485,25 @@ impl Feeder {
             body.push('\n');
         }
         let key = self.t.winlogbeat_key.clone();
-        post(self.t.http, "/_bulk", &format!("ApiKey {}", b64(&format!("winlogbeat:{key}"))), &body).await
+        post(
+            self.t.http,
+            "/_bulk",
+            &format!("ApiKey {}", b64(&format!("winlogbeat:{key}"))),
+            &body,
+        )
+        .await
     }
 
     async fn ndjson(&mut self, docs: &[String]) -> anyhow::Result<()> {
         let body = docs.join("\n");
         let key = self.t.suricata_key.clone();
-        post(self.t.http, "/api/v1/ingest", &format!("Bearer {key}"), &body).await
+        post(
+            self.t.http,
+            "/api/v1/ingest",
+            &format!("Bearer {key}"),
+            &body,
+        )
+        .await
     }
 }
 
@@ -472,6 +523,9 @@ pub async fn post(addr: SocketAddr, path: &str, auth: &str, body: &str) -> anyho
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).await?;
     let head = String::from_utf8_lossy(&resp[..resp.len().min(64)]).to_string();
-    anyhow::ensure!(head.starts_with("HTTP/1.1 200"), "HTTP ingest answered {head}");
+    anyhow::ensure!(
+        head.starts_with("HTTP/1.1 200"),
+        "HTTP ingest answered {head}"
+    );
     Ok(())
 }

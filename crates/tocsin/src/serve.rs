@@ -27,6 +27,9 @@ pub fn default_data_dir(config: &Config) -> PathBuf {
     PathBuf::from("tocsin-data")
 }
 
+/// Called once ingest runs (the demo starts its feed from it).
+pub type OnIngest = Box<dyn FnOnce(&tocsin_ingest::Running) + Send>;
+
 /// Runs the console (and ingest, when enabled) on `store` until Ctrl-C or
 /// SIGTERM. `on_ingest` is called with the running ingest (the demo feeds
 /// it).
@@ -34,7 +37,7 @@ pub async fn serve_with(
     config: &Config,
     store: tocsin_store::Store,
     web: tocsin_web::WebConfig,
-    on_ingest: Option<Box<dyn FnOnce(&tocsin_ingest::Running) + Send>>,
+    on_ingest: Option<OnIngest>,
 ) -> anyhow::Result<()> {
     let listen = web.listen;
     let engine_cfg = tocsin_sigma::EngineConfig {

@@ -542,7 +542,10 @@ impl Queue for DiskQueue {
     }
 
     fn bounds(&self) -> (u64, u64) {
-        (self.released.load(Ordering::Relaxed), *self.durable.borrow())
+        (
+            self.released.load(Ordering::Relaxed),
+            *self.durable.borrow(),
+        )
     }
 
     fn bytes(&self) -> u64 {
