@@ -18,6 +18,7 @@
 
 pub mod envelope;
 pub mod http;
+pub mod loadgen;
 pub mod metrics;
 pub mod pipeline;
 pub mod queue;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tocsin_model::{Attributor, Event, EventKind, Inventory};
 use tocsin_parse::{Parser, Received};
-use tocsin_sigma::{Correlator, CorrelatorConfig, Engine, Level, Scratch};
+use tocsin_sigma::{CorrelationInput, Correlator, CorrelatorConfig, Engine, Level, Scratch};
 use tocsin_store::{AlertKind, EventCount, IngestBatch, NewAlert, Store};
 
 use crate::envelope::Envelope;
@@ -51,6 +51,45 @@ struct InventoryView {
 }
 
 impl InventoryView {
+    /// The agency and asset an event concerns: an internal source (an
+    /// infected device, an inside attacker), else an internal destination
+    /// (an attacked server), else the host that sent the log (by address,
+    /// then by the host name it gives), else the agency of the sender's API
+    /// key.
+    fn attribute(&self, ev: &mut Event, peer: Option<IpAddr>, sender: Option<&str>) {
+        let ip = |name: &str| {
+            ev.fields
+                .get_str(name)
+                .and_then(|s| s.parse::<IpAddr>().ok())
+        };
+        let candidates = [ip("source.ip"), ip("destination.ip"), ip("host.ip"), peer];
+        for cand in candidates.into_iter().flatten() {
+            let a = self.attributor.lookup(cand);
+            if let Some(ag) = a.agency {
+                ev.attribution.agency = self.inventory.agencies.get(ag).map(|x| x.code.clone());
+                ev.attribution.asset = a
+                    .asset
+                    .and_then(|i| self.inventory.assets.get(i))
+                    .map(|x| x.code.clone());
+                return;
+            }
+        }
+        let host = ev
+            .fields
+            .get_str("host.name")
+            .or(ev.observer.host.as_deref());
+        if let Some(i) = host.and_then(|h| self.hosts.get(&h.to_ascii_lowercase()))
+            && let Some(asset) = self.inventory.assets.get(*i)
+        {
+            ev.attribution.agency = Some(asset.owner.clone());
+            ev.attribution.asset = Some(asset.code.clone());
+            return;
+        }
+        if let Some(code) = sender {
+            ev.attribution.agency = Some(code.into());
+        }
+    }
+
     fn new(version: i64, inventory: Inventory) -> Self {
         let mut hosts = HashMap::new();
         for (i, a) in inventory.assets.iter().enumerate() {
@@ -78,17 +117,23 @@ struct PipelineMetrics {
     alerts: Counter,
     batches: Counter,
     commit_errors: Counter,
+    /// Microseconds spent waiting for/reading the queue, processing, committing.
+    phase_us: [Counter; 3],
 }
 
 /// The running consumer.
 pub struct Pipeline {
     cfg: PipelineConfig,
-    min_level: Level,
     queue: Arc<dyn Queue>,
     store: Store,
-    parser: Parser,
     engine: Arc<Engine>,
-    scratch: Scratch,
+    workers: Vec<Worker>,
+    /// Per rule: whether some correlation counts its matches.
+    feeds_correlation: Vec<bool>,
+    /// Per rule: whether its own match is an alert (level at least
+    /// `min_level`, not suppressed by a `generate: false` correlation).
+    alerting: Vec<bool>,
+    parser: Parser,
     correlator: Correlator,
     inv: InventoryView,
     metrics: Arc<Metrics>,
@@ -127,6 +172,13 @@ impl Pipeline {
             parse_failed,
             alerts: metrics.counter("tocsin_alerts_total", "Alerts stored.", &[]),
             batches: metrics.counter("tocsin_pipeline_batches_total", "Batches committed.", &[]),
+            phase_us: ["read", "process", "commit"].map(|p| {
+                metrics.counter(
+                    "tocsin_pipeline_phase_microseconds_total",
+                    "Time the pipeline spent per phase (read includes waiting for records).",
+                    &[("phase", p)],
+                )
+            }),
             commit_errors: metrics.counter(
                 "tocsin_pipeline_commit_errors_total",
                 "Failed store commits (the batch is retried).",
@@ -148,14 +200,40 @@ impl Pipeline {
             "Bytes held by the queue.",
             move || q.bytes() as f64,
         );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parser = tocsin_parse::ParserConfig::default().build();
+        let workers = (0..cores)
+            .map(|_| Worker {
+                parser: parser.clone(),
+                scratch: engine.scratch(),
+            })
+            .collect();
+        let mut feeds_correlation = vec![false; engine.rules().len()];
+        for c in engine.correlations() {
+            for src in &c.sources {
+                if let tocsin_sigma::Source::Rule(r) = src
+                    && let Some(f) = feeds_correlation.get_mut(*r)
+                {
+                    *f = true;
+                }
+            }
+        }
+        let correlator = Correlator::new(&engine, cfg.correlation.clone());
+        let alerting = engine
+            .rules()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.meta.level >= min_level && !correlator.suppressed(i))
+            .collect();
         Ok(Pipeline {
-            scratch: engine.scratch(),
-            correlator: Correlator::new(&engine, cfg.correlation.clone()),
+            workers,
+            feeds_correlation,
+            alerting,
+            parser,
+            correlator,
             cfg,
-            min_level,
             queue,
             store,
-            parser: tocsin_parse::ParserConfig::default().build(),
             engine,
             inv: InventoryView::new(version, inventory),
             metrics,
@@ -178,6 +256,7 @@ impl Pipeline {
         };
         let mut last_inventory_check = std::time::Instant::now();
         loop {
+            let t_read = std::time::Instant::now();
             let entries = tokio::select! {
                 r = self.queue.read(from, self.cfg.batch) => r,
                 () = &mut stop => return,
@@ -197,12 +276,13 @@ impl Pipeline {
                 self.refresh_inventory().await;
                 last_inventory_check = std::time::Instant::now();
             }
-            let mut batch = self.process(&stream, &entries);
+            let t_process = std::time::Instant::now();
+            self.m.phase_us[0].add((t_process - t_read).as_micros() as u64);
+            let (mut batch, received) =
+                tokio::task::block_in_place(|| self.process(&stream, &entries));
+            let t_commit = std::time::Instant::now();
+            self.m.phase_us[1].add((t_commit - t_process).as_micros() as u64);
             batch.position = last + 1;
-            let received: Vec<i64> = entries
-                .iter()
-                .filter_map(|e| Envelope::decode(&e.data).ok().map(|v| v.received_us))
-                .collect();
             // Never skip a batch: retry the commit until it lands.
             let mut delay = Duration::from_millis(100);
             while let Err(e) = self.store.commit_ingest_batch(&batch).await {
@@ -220,6 +300,7 @@ impl Pipeline {
             self.m.events.add(entries.len() as u64);
             self.m.alerts.add(batch.alerts.len() as u64);
             self.m.batches.inc();
+            self.m.phase_us[2].add(t_commit.elapsed().as_micros() as u64);
             from = batch.position;
             self.queue.release(from);
         }
@@ -241,102 +322,92 @@ impl Pipeline {
         }
     }
 
-    /// Parses, attributes and evaluates a batch (CPU only).
-    pub fn process(&mut self, stream: &str, entries: &[Entry]) -> IngestBatch {
+    /// Parses, attributes and evaluates a batch (CPU only): parsing,
+    /// attribution and rule evaluation run on every core, a share of the
+    /// batch each; correlation, which needs the events in order, and alert
+    /// building follow on this thread. Returns the batch to commit and the
+    /// receipt times of its events (for the latency histogram).
+    pub fn process(&mut self, stream: &str, entries: &[Entry]) -> (IngestBatch, Vec<i64>) {
+        let workers = self.workers.len().max(1);
+        let share = entries.len().div_ceil(workers).max(1);
+        let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse_failed);
+        let feeds = &self.feeds_correlation[..];
+        let alerting = &self.alerting[..];
+        let shares: Vec<Share> = if workers == 1 || entries.len() < 64 {
+            vec![stage(
+                engine,
+                feeds,
+                alerting,
+                inv,
+                fails,
+                &mut self.workers[0],
+                entries,
+            )]
+        } else {
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = entries
+                    .chunks(share)
+                    .zip(self.workers.iter_mut())
+                    .map(|(chunk, w)| {
+                        sc.spawn(move || stage(engine, feeds, alerting, inv, fails, w, chunk))
+                    })
+                    .collect();
+                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            })
+        };
         let mut batch = IngestBatch {
             stream: stream.to_string(),
             ..IngestBatch::default()
         };
-        let mut counts: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
-        for e in entries {
-            let env = match Envelope::decode(&e.data) {
-                Ok(env) => env,
-                Err(err) => {
-                    tracing::error!(seq = e.seq, error = %err, "pipeline: skipping an unreadable queued record");
-                    continue;
-                }
-            };
-            let at =
-                DateTime::<Utc>::from_timestamp_micros(env.received_us).unwrap_or_else(Utc::now);
-            let rx = Received {
-                input: env.input,
-                at,
-                peer: env.peer,
-            };
-            let mut ev = self.parser.parse(env.format, env.raw, &rx);
-            let failed = ev.kind == EventKind::PipelineError;
-            if failed && let Some(c) = self.m.parse_failed.get(env.format.name()) {
-                c.inc();
+        let mut counts: HashMap<(i64, String, String), (i64, i64)> = HashMap::new();
+        let mut received = Vec::with_capacity(entries.len());
+        for mut sh in shares {
+            for (hour, input, agency, events, errors) in sh.counts.rows.drain(..) {
+                let c = counts.entry((hour, input, agency)).or_default();
+                c.0 += events;
+                c.1 += errors;
             }
-            self.attribute(&mut ev, env.peer, env.sender);
-            let agency = ev
-                .attribution
-                .agency
-                .as_ref()
-                .map(|a| a.as_str().to_string());
-            let hour = at.format("%Y-%m-%dT%H").to_string();
-            let c = counts
-                .entry((hour, env.input.to_string(), agency.unwrap_or_default()))
-                .or_default();
-            c.0 += 1;
-            c.1 += i64::from(failed);
-            self.detect(&ev, e.seq, at, &mut batch.alerts);
+            received.append(&mut sh.received);
+            for st in &mut sh.kept {
+                self.detect(st, &mut batch.alerts);
+            }
         }
         batch.counts = counts
             .into_iter()
             .map(|((hour, input, agency), (events, errors))| EventCount {
-                hour,
+                hour: DateTime::<Utc>::from_timestamp(hour * 3600, 0)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%dT%H")
+                    .to_string(),
                 input,
                 agency,
                 events,
                 errors,
             })
             .collect();
-        batch
+        (batch, received)
     }
 
-    /// The agency and asset an event concerns: an internal source (an
-    /// infected device, an inside attacker), else an internal destination
-    /// (an attacked server), else the host that sent the log (by address,
-    /// then by the host name it gives), else the agency of the sender's API
-    /// key.
-    fn attribute(&self, ev: &mut Event, peer: Option<IpAddr>, sender: Option<&str>) {
-        let ip = |name: &str| {
-            ev.fields
-                .get_str(name)
-                .and_then(|s| s.parse::<IpAddr>().ok())
-        };
-        let candidates = [ip("source.ip"), ip("destination.ip"), ip("host.ip"), peer];
-        for cand in candidates.into_iter().flatten() {
-            let a = self.inv.attributor.lookup(cand);
-            if let Some(ag) = a.agency {
-                ev.attribution.agency = self.inv.inventory.agencies.get(ag).map(|x| x.code.clone());
-                ev.attribution.asset = a
-                    .asset
-                    .and_then(|i| self.inv.inventory.assets.get(i))
-                    .map(|x| x.code.clone());
-                return;
-            }
-        }
-        let host = ev
-            .fields
-            .get_str("host.name")
-            .or(ev.observer.host.as_deref());
-        if let Some(i) = host.and_then(|h| self.inv.hosts.get(&h.to_ascii_lowercase()))
-            && let Some(asset) = self.inv.inventory.assets.get(*i)
-        {
-            ev.attribution.agency = Some(asset.owner.clone());
-            ev.attribution.asset = Some(asset.code.clone());
-            return;
-        }
-        if let Some(code) = sender {
-            ev.attribution.agency = Some(code.into());
-        }
-    }
-
-    fn detect(&mut self, ev: &Event, seq: u64, at: DateTime<Utc>, out: &mut Vec<NewAlert>) {
+    fn detect(&mut self, st: &mut Staged, out: &mut Vec<NewAlert>) {
         let engine = self.engine.clone();
-        let matched: Vec<u32> = engine.eval_event(ev, &mut self.scratch).to_vec();
+        let inputs = std::mem::take(&mut st.correlation);
+        let fired = if inputs.is_empty() {
+            Vec::new()
+        } else {
+            self.correlator.feed(&engine, inputs, st.ts_ms)
+        };
+        let ev = match st.ev.take() {
+            Some(ev) => ev,
+            // Only correlations wanted it; one fired, so its evidence is
+            // needed after all: parse the record again.
+            None if !fired.is_empty() => match self.rebuild(&st.raw) {
+                Some(ev) => ev,
+                None => return,
+            },
+            None => return,
+        };
+        let ev = &ev;
+        let at = DateTime::<Utc>::from_timestamp_micros(st.received_us).unwrap_or_default();
         let base =
             |rule_id: String, title: String, level: &str, kind: AlertKind, tags: Vec<String>| {
                 NewAlert {
@@ -359,18 +430,18 @@ impl Pipeline {
                     source_ip: ev.fields.get_str("source.ip").map(str::to_string),
                     host: ev.observer.host.clone(),
                     input: ev.observer.name.clone(),
-                    stream_seq: seq,
+                    stream_seq: st.seq,
                     archive: None,
                     summary: summary(ev),
                     tags,
                     event: serde_json::to_string(ev).unwrap_or_default(),
                 }
             };
-        for &r in &matched {
-            let meta = &engine.rules()[r as usize].meta;
-            if meta.level < self.min_level || self.correlator.suppressed(r as usize) {
+        for &r in &st.matched {
+            if !self.alerting[r as usize] {
                 continue;
             }
+            let meta = &engine.rules()[r as usize].meta;
             out.push(base(
                 rule_key(meta),
                 meta.title.clone(),
@@ -379,24 +450,18 @@ impl Pipeline {
                 meta.tags.clone(),
             ));
         }
-        if !engine.correlations().is_empty() && !matched.is_empty() {
-            let ts = ev.timestamp.utc.timestamp_millis();
-            for m in self
-                .correlator
-                .process(&engine, &self.scratch.record, &matched, ts)
-            {
-                let def = &engine.correlations()[m.correlation];
-                let mut a = base(
-                    rule_key(&def.meta),
-                    def.meta.title.clone(),
-                    def.meta.level.as_str(),
-                    AlertKind::Correlation,
-                    def.meta.tags.clone(),
-                );
-                let group: Vec<String> = m.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                a.summary = format!("{} events in the window; {}", m.events, group.join(", "));
-                out.push(a);
-            }
+        for m in fired {
+            let def = &engine.correlations()[m.correlation];
+            let mut a = base(
+                rule_key(&def.meta),
+                def.meta.title.clone(),
+                def.meta.level.as_str(),
+                AlertKind::Correlation,
+                def.meta.tags.clone(),
+            );
+            let group: Vec<String> = m.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            a.summary = format!("{} events in the window; {}", m.events, group.join(", "));
+            out.push(a);
         }
         // A sensor's own alert (Suricata) is an alert too.
         if ev.kind == EventKind::Alert {
@@ -423,6 +488,156 @@ impl Pipeline {
             out.push(base(id, sig, level, AlertKind::Sensor, vec![module]));
         }
     }
+
+    /// The event of a queued record, parsed and attributed again.
+    fn rebuild(&self, raw: &[u8]) -> Option<Event> {
+        let env = Envelope::decode(raw).ok()?;
+        let rx = Received {
+            input: env.input,
+            at: DateTime::<Utc>::from_timestamp_micros(env.received_us)?,
+            peer: env.peer,
+        };
+        let mut ev = self.parser.parse(env.format, env.raw, &rx);
+        self.inv.attribute(&mut ev, env.peer, env.sender);
+        Some(ev)
+    }
+}
+
+/// One worker's tools: its own parser and engine buffers.
+struct Worker {
+    parser: Parser,
+    scratch: Scratch,
+}
+
+/// An event after the parallel stage.
+struct Staged {
+    seq: u64,
+    received_us: i64,
+    /// Event time, ms (for correlation windows).
+    ts_ms: i64,
+    /// The event, when it raises an alert on its own.
+    ev: Option<Event>,
+    /// The queued record, when only correlations need it (re-parsed in the
+    /// rare case one fires).
+    raw: Vec<u8>,
+    matched: Vec<u32>,
+    /// What it feeds the correlations (read while its record was loaded).
+    correlation: Vec<CorrelationInput>,
+}
+
+/// Event counts by (hour, input, agency), allocating only for new keys.
+#[derive(Default)]
+struct Counts {
+    rows: Vec<(i64, String, String, i64, i64)>,
+    index: HashMap<(i64, u64), usize>,
+}
+
+impl Counts {
+    fn add(&mut self, hour: i64, input: &str, agency: &str, failed: bool) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (input, agency).hash(&mut h);
+        let key = (hour, h.finish());
+        let same =
+            |r: &(i64, String, String, i64, i64)| r.0 == hour && r.1 == input && r.2 == agency;
+        let i = match self.index.get(&key) {
+            Some(&i) if same(&self.rows[i]) => i,
+            _ => match self.rows.iter().position(same) {
+                Some(i) => i,
+                None => {
+                    self.rows
+                        .push((hour, input.to_string(), agency.to_string(), 0, 0));
+                    self.index.insert(key, self.rows.len() - 1);
+                    self.rows.len() - 1
+                }
+            },
+        };
+        self.rows[i].3 += 1;
+        self.rows[i].4 += i64::from(failed);
+    }
+}
+
+/// What a worker hands back for its share of a batch: only the events that
+/// need the sequential stage (matches, sensor alerts) are kept; the rest
+/// are counted and freed on the worker's own thread.
+#[derive(Default)]
+struct Share {
+    kept: Vec<Staged>,
+    counts: Counts,
+    received: Vec<i64>,
+}
+
+/// Decodes, parses, attributes and evaluates a share of a batch.
+fn stage(
+    engine: &Engine,
+    feeds: &[bool],
+    alerting: &[bool],
+    inv: &InventoryView,
+    fails: &HashMap<&'static str, Counter>,
+    w: &mut Worker,
+    entries: &[Entry],
+) -> Share {
+    let mut out = Share {
+        received: Vec::with_capacity(entries.len()),
+        ..Share::default()
+    };
+    for e in entries {
+        let env = match Envelope::decode(&e.data) {
+            Ok(env) => env,
+            Err(err) => {
+                tracing::error!(seq = e.seq, error = %err, "pipeline: skipping an unreadable queued record");
+                continue;
+            }
+        };
+        let at = DateTime::<Utc>::from_timestamp_micros(env.received_us).unwrap_or_else(Utc::now);
+        let rx = Received {
+            input: env.input,
+            at,
+            peer: env.peer,
+        };
+        let mut ev = w.parser.parse(env.format, env.raw, &rx);
+        let failed = ev.kind == EventKind::PipelineError;
+        if failed && let Some(c) = fails.get(env.format.name()) {
+            c.inc();
+        }
+        inv.attribute(&mut ev, env.peer, env.sender);
+        out.received.push(env.received_us);
+        out.counts.add(
+            env.received_us.div_euclid(3_600_000_000),
+            env.input,
+            ev.attribution.agency.as_ref().map_or("", |a| a.as_str()),
+            failed,
+        );
+        let matched = engine.eval_event(&ev, &mut w.scratch);
+        if matched.is_empty() && ev.kind != EventKind::Alert {
+            continue;
+        }
+        let matched = matched.to_vec();
+        let correlation = if matched.iter().any(|r| feeds[*r as usize]) {
+            Correlator::extract(engine, &w.scratch.record, &matched)
+        } else {
+            Vec::new()
+        };
+        let alerts_alone =
+            ev.kind == EventKind::Alert || matched.iter().any(|r| alerting[*r as usize]);
+        if !alerts_alone && correlation.is_empty() {
+            continue;
+        }
+        out.kept.push(Staged {
+            seq: e.seq,
+            received_us: env.received_us,
+            ts_ms: ev.timestamp.utc.timestamp_millis(),
+            raw: if alerts_alone {
+                Vec::new()
+            } else {
+                e.data.clone()
+            },
+            ev: alerts_alone.then_some(ev),
+            matched,
+            correlation,
+        });
+    }
+    out
 }
 
 fn rule_key(meta: &tocsin_sigma::RuleMeta) -> String {

@@ -23,6 +23,7 @@
 //! field by name is a binary search over borrowed `&str` keys and never
 //! allocates.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
@@ -265,7 +266,9 @@ impl From<i64> for Value {
 /// An event's fields, sorted by name for allocation-free lookup.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fields {
-    entries: Vec<(Box<str>, Value)>,
+    // Names are mostly string literals of the parsers: borrowed, not
+    // allocated per event.
+    entries: Vec<(Cow<'static, str>, Value)>,
 }
 
 impl Fields {
@@ -291,9 +294,9 @@ impl Fields {
     }
 
     /// Sets a field, replacing any previous value.
-    pub fn insert(&mut self, name: impl Into<Box<str>>, value: impl Into<Value>) {
+    pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         let name = name.into();
-        match self.entries.binary_search_by(|(k, _)| k.cmp(&name)) {
+        match self.entries.binary_search_by(|(k, _)| (**k).cmp(&*name)) {
             Ok(i) => self.entries[i].1 = value.into(),
             Err(i) => self.entries.insert(i, (name, value.into())),
         }
@@ -338,10 +341,7 @@ impl<'de> Deserialize<'de> for Fields {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = std::collections::BTreeMap::<String, Value>::deserialize(d)?;
         Ok(Fields {
-            entries: map
-                .into_iter()
-                .map(|(k, v)| (k.into_boxed_str(), v))
-                .collect(),
+            entries: map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
         })
     }
 }

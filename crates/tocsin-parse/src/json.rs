@@ -65,7 +65,7 @@ fn flatten_value(key: &mut String, v: &J, ev: &mut Event) {
         }
         other => {
             if let Some(val) = scalar(other) {
-                ev.fields.insert(key.as_str(), val);
+                ev.fields.insert(key.clone(), val);
             }
         }
     }

@@ -53,14 +53,14 @@ pub fn ip(s: &str) -> Option<IpAddr> {
 }
 
 /// Sets `name` when `s` is an IP address (normalized spelling).
-pub fn set_ip(ev: &mut Event, name: &str, s: &str) {
+pub fn set_ip(ev: &mut Event, name: &'static str, s: &str) {
     if let Some(a) = ip(s) {
         ev.fields.insert(name, a.to_string());
     }
 }
 
 /// Sets `name` to an integer when `s` is one, else to the text.
-pub fn set_num(ev: &mut Event, name: &str, s: &str) {
+pub fn set_num(ev: &mut Event, name: &'static str, s: &str) {
     match s.parse::<i64>() {
         Ok(n) => ev.fields.insert(name, n),
         Err(_) if !s.is_empty() && s != "-" => ev.fields.insert(name, s),

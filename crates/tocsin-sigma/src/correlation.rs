@@ -416,6 +416,17 @@ pub struct CorrelatorStats {
     pub groups: usize,
 }
 
+/// One event's contribution to one correlation source, as
+/// [`Correlator::extract`] reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorrelationInput {
+    correlation: usize,
+    source: usize,
+    key: String,
+    group: Vec<(String, String)>,
+    value: Option<String>,
+}
+
 /// A fired correlation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CorrelationMatch {
@@ -516,14 +527,26 @@ impl Correlator {
         matched: &[u32],
         ts_ms: i64,
     ) -> Vec<CorrelationMatch> {
-        let mut fired: Vec<CorrelationMatch> = Vec::new();
+        let inputs = Correlator::extract(engine, rec, matched);
+        self.feed(engine, inputs, ts_ms)
+    }
+
+    /// What one event contributes to the correlations, read from its record
+    /// (group-by and value fields). Needs no state, so it can run on any
+    /// thread while the event's record is at hand; [`Correlator::feed`]
+    /// then applies the inputs in event order.
+    pub fn extract(engine: &Engine, rec: &Record, matched: &[u32]) -> Vec<CorrelationInput> {
+        let mut out = Vec::new();
+        if matched.is_empty() {
+            return out;
+        }
         for (ci, def) in engine.correlations().iter().enumerate() {
             for (si, src) in def.sources.iter().enumerate() {
-                let hit = match src {
-                    Source::Rule(r) => matched.contains(&(*r as u32)),
-                    Source::Correlation(c) => fired.iter().any(|f| f.correlation == *c),
-                };
-                if !hit {
+                // Rule sources only when they matched; correlation sources
+                // (chains) always, since whether they fire is known in feed.
+                if let Source::Rule(r) = src
+                    && !matched.contains(&(*r as u32))
+                {
                     continue;
                 }
                 let mut group = Vec::with_capacity(def.group_by.len());
@@ -538,19 +561,48 @@ impl Correlator {
                 }
                 let value = def.value_fields[si]
                     .and_then(|f| rec.get(f).next().map(|v| v.text.to_string()));
-                if let Some(m) = self.add(
-                    ci,
-                    def,
+                out.push(CorrelationInput {
+                    correlation: ci,
+                    source: si,
                     key,
                     group,
-                    Entry {
-                        ts: ts_ms,
-                        source: si,
-                        value,
-                    },
-                ) {
-                    fired.push(m);
-                }
+                    value,
+                });
+            }
+        }
+        out
+    }
+
+    /// Applies one event's inputs (from [`Correlator::extract`]); returns
+    /// the correlations that fired.
+    pub fn feed(
+        &mut self,
+        engine: &Engine,
+        inputs: Vec<CorrelationInput>,
+        ts_ms: i64,
+    ) -> Vec<CorrelationMatch> {
+        let mut fired: Vec<CorrelationMatch> = Vec::new();
+        // Inputs come in correlation order, so a chain sees what fired
+        // before it for this same event.
+        for inp in inputs {
+            let def = &engine.correlations()[inp.correlation];
+            if let Source::Correlation(c) = def.sources[inp.source]
+                && !fired.iter().any(|f| f.correlation == c)
+            {
+                continue;
+            }
+            if let Some(m) = self.add(
+                inp.correlation,
+                def,
+                inp.key,
+                inp.group,
+                Entry {
+                    ts: ts_ms,
+                    source: inp.source,
+                    value: inp.value,
+                },
+            ) {
+                fired.push(m);
             }
         }
         fired

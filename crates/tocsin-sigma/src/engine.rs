@@ -471,11 +471,17 @@ impl Engine {
 
     /// Evaluates a Tocsin event (its ECS-style fields).
     pub fn eval_event<'s>(&self, ev: &tocsin_model::Event, s: &'s mut Scratch) -> &'s [u32] {
+        self.load_event(ev, s);
+        self.eval_record(s)
+    }
+
+    /// Decodes a Tocsin event into `s.record` without evaluating it (for a
+    /// [`crate::Correlator`] fed by matches computed elsewhere).
+    pub fn load_event(&self, ev: &tocsin_model::Event, s: &mut Scratch) {
         s.record.clear();
         for (k, v) in ev.fields.iter() {
             push_model_value(&mut s.record, self.fields.lookup(k), v);
         }
-        self.eval_record(s)
     }
 
     /// Evaluates the record already in `s` (filled by a caller's decoder).

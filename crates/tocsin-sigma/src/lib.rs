@@ -48,8 +48,8 @@ mod rule;
 mod value;
 
 pub use correlation::{
-    CondOp, CorrKind, CorrelationDef, CorrelationMatch, Correlator, CorrelatorConfig,
-    CorrelatorStats, Source,
+    CondOp, CorrKind, CorrelationDef, CorrelationInput, CorrelationMatch, Correlator,
+    CorrelatorConfig, CorrelatorStats, Source,
 };
 pub use engine::{Engine, EngineBuilder, EngineConfig, LoadReport, Rule, Scratch, parse_time_ms};
 pub use json::{JsonError, JsonScratch, decode as decode_json, unescape as json_unescape};

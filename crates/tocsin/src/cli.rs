@@ -44,8 +44,31 @@ pub enum Command {
     /// Manage the province inventory: agencies, contacts, ranges, assets.
     #[command(subcommand)]
     Inventory(InventoryCmd),
+    /// Measure Tocsin on this machine (see docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(BenchCmd),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Syslog over TCP into `tocsin serve` (default rules) end to end,
+    /// against a reader that only discards the bytes, in the same run.
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Seconds the generator sends in each run.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Parallel TCP connections.
+    #[arg(long, default_value_t = 2)]
+    pub connections: usize,
+    /// One line in N is an attack that raises an alert.
+    #[arg(long, default_value_t = 1000)]
+    pub attack_every: u64,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! configuration, and hands over to the library crates; errors end here as one
 //! line with its causes and a non-zero exit.
 
+mod bench;
 mod cli;
 mod config;
 mod demo;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Serve => runtime().and_then(|rt| rt.block_on(serve::run(&config))),
         cli::Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args, &config))),
         cli::Command::Hunt(args) => hunt::run(args, &config),
+        cli::Command::Bench(cli::BenchCmd::Ingest(args)) => bench::ingest(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

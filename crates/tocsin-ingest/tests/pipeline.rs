@@ -1,0 +1,181 @@
+//! The pipeline on a batch: parsing, attribution by address and host name,
+//! rule, correlation and sensor alerts, and what a batch commits.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tocsin_ingest::queue::{Entry, Queue};
+use tocsin_ingest::{DiskQueueConfig, Envelope, Metrics, Pipeline, PipelineConfig};
+use tocsin_parse::Format;
+use tocsin_sigma::{EngineBuilder, EngineConfig};
+use tocsin_store::AlertKind;
+
+const RULES: &str = r#"title: SSH Password Failure
+id: 11111111-0000-4000-8000-000000000001
+name: ssh_fail
+logsource: {product: linux, service: sshd}
+detection:
+    keywords: ['Failed password for']
+    condition: keywords
+level: informational
+---
+title: SSH Brute Force
+id: 11111111-0000-4000-8000-000000000002
+correlation:
+    type: event_count
+    rules: [ssh_fail]
+    group-by: [host.name]
+    timespan: 2m
+    condition: {gte: 15}
+level: high
+---
+title: Web Shell
+id: 11111111-0000-4000-8000-000000000003
+logsource: {category: webserver}
+detection:
+    selection:
+        url.original|contains: 'cmd=whoami'
+    condition: selection
+level: critical
+"#;
+
+fn entry(seq: u64, format: Format, raw: &str) -> Entry {
+    Entry {
+        seq,
+        data: Envelope {
+            received_us: 1_795_996_800_000_000 + seq as i64,
+            input: "test",
+            format,
+            peer: None,
+            sender: None,
+            raw: raw.as_bytes(),
+        }
+        .encode(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    let inv = tocsin_inventory::synth::province();
+    store
+        .replace_inventory(&inv, "test", "province")
+        .await
+        .unwrap();
+    let mut b = EngineBuilder::new(EngineConfig {
+        routing: true,
+        ..Default::default()
+    });
+    b.add_text(RULES, Path::new("rules.yml"));
+    let (engine, report) = b.build();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let dir = tempfile::tempdir().unwrap();
+    let queue: Arc<dyn Queue> = Arc::new(
+        DiskQueueConfig {
+            dir: dir.path().into(),
+            ..Default::default()
+        }
+        .build("t", 0)
+        .unwrap(),
+    );
+    let mut p = Pipeline::new(
+        PipelineConfig::default(),
+        queue,
+        store,
+        Arc::new(engine),
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .unwrap();
+
+    let server = &inv
+        .assets
+        .iter()
+        .find(|a| a.kind == tocsin_model::AssetKind::Server)
+        .unwrap();
+    let host = server.hostnames[0].clone();
+    let mut entries = Vec::new();
+    // Enough events for the parallel stage; 20 failures on one server.
+    for i in 0..200u64 {
+        let line = if i % 10 == 0 {
+            format!(
+                "<38>Nov 24 10:00:{:02} {host} sshd[1]: Failed password for root from 45.155.205.233 port {} ssh2",
+                i % 60,
+                1000 + i
+            )
+        } else {
+            format!(
+                "<38>Nov 24 10:00:{:02} {host} sshd[1]: Accepted publickey for deploy from 10.36.250.7 port {} ssh2",
+                i % 60,
+                1000 + i
+            )
+        };
+        entries.push(entry(i, Format::Syslog, &line));
+    }
+    entries.push(entry(200, Format::AccessLog, r#"45.155.205.233 - - [24/Nov/2026:10:00:00 +0700] "GET /up/shell.php?cmd=whoami HTTP/1.1" 200 10 "-" "curl""#));
+    entries.push(entry(201, Format::SuricataEve, r#"{"timestamp":"2026-11-24T10:00:00+0700","event_type":"alert","src_ip":"10.36.12.7","dest_ip":"185.220.101.4","alert":{"signature":"ET MALWARE Test CnC","signature_id":2000001,"severity":1}}"#));
+    entries.push(entry(202, Format::Json, "{broken"));
+
+    let (batch, received) = p.process("events", &entries);
+    assert_eq!(received.len(), 203);
+    let total: i64 = batch.counts.iter().map(|c| c.events).sum();
+    assert_eq!(total, 203);
+    assert_eq!(batch.counts.iter().map(|c| c.errors).sum::<i64>(), 1);
+
+    let corr: Vec<_> = batch
+        .alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Correlation)
+        .collect();
+    assert_eq!(corr.len(), 1, "{:#?}", batch.alerts);
+    assert_eq!(corr[0].rule_title, "SSH Brute Force");
+    assert_eq!(
+        corr[0].asset.as_deref(),
+        Some(server.code.as_str()),
+        "attributed by host name"
+    );
+    assert!(
+        corr[0].event.contains("Failed password"),
+        "the evidence is re-parsed: {}",
+        corr[0].event
+    );
+    assert!(
+        corr[0].summary.starts_with("15 events"),
+        "{}",
+        corr[0].summary
+    );
+    // Informational failures alone raise nothing.
+    assert!(
+        !batch
+            .alerts
+            .iter()
+            .any(|a| a.rule_title == "SSH Password Failure")
+    );
+
+    let web: Vec<_> = batch
+        .alerts
+        .iter()
+        .filter(|a| a.rule_title == "Web Shell")
+        .collect();
+    assert_eq!(web.len(), 1);
+    assert_eq!(web[0].level, "critical");
+    assert_eq!(web[0].stream_seq, 200);
+
+    let sensor: Vec<_> = batch
+        .alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Sensor)
+        .collect();
+    assert_eq!(sensor.len(), 1);
+    assert_eq!(sensor[0].rule_id, "sensor:2000001");
+    assert_eq!(sensor[0].level, "high");
+    let at = tocsin_model::Attributor::build(&inv).lookup("10.36.12.7".parse().unwrap());
+    let lan = at.agency.map(|i| inv.agencies[i].code.as_str().to_string());
+    assert!(lan.is_some());
+    assert_eq!(sensor[0].agency, lan, "an infected device is its agency's");
+}
