@@ -22,6 +22,9 @@ pub struct LoadConfig {
     pub duration: Duration,
     /// One line in this many is an attack that raises an alert.
     pub attack_every: u64,
+    /// Events per second over all connections; `None`: as fast as the
+    /// receiver takes them.
+    pub rate: Option<u64>,
 }
 
 /// What was sent.
@@ -68,12 +71,27 @@ fn connection(cfg: &LoadConfig, c: u64) -> std::io::Result<LoadReport> {
     let mut lines = Lines::new(c, cfg.attack_every);
     let mut buf = Vec::with_capacity(256 * 1024);
     let mut r = LoadReport::default();
-    let deadline = Instant::now() + cfg.duration;
+    // Paced senders write small chunks so arrivals are smooth.
+    let chunk = if cfg.rate.is_some() {
+        16 * 1024
+    } else {
+        240 * 1024
+    };
+    let started = Instant::now();
+    let deadline = started + cfg.duration;
+    let per_conn = cfg.rate.map(|r| r as f64 / cfg.connections.max(1) as f64);
     while Instant::now() < deadline {
+        if let Some(rate) = per_conn {
+            // Pace: wait until the lines sent so far are due.
+            let due = started + Duration::from_secs_f64(r.events as f64 / rate);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
         buf.clear();
         let mut n = 0;
         lines.refresh_time();
-        while buf.len() < 240 * 1024 {
+        while buf.len() < chunk {
             lines.next(&mut buf);
             n += 1;
         }
@@ -242,6 +260,7 @@ mod tests {
             connections: 2,
             duration: Duration::from_millis(200),
             attack_every: 100,
+            rate: None,
         })
         .expect("send");
         assert!(r.events > 0);

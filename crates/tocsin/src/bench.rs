@@ -83,34 +83,29 @@ impl Drop for Child_ {
     }
 }
 
-pub fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
-    let duration = Duration::from_secs(args.seconds.max(1));
-    println!(
-        "tocsin bench ingest: {} s per run, {} connection(s), one attack line in {}",
-        duration.as_secs(),
-        args.connections,
-        args.attack_every
-    );
+/// One run of `tocsin serve` under the generator.
+struct ServeRun {
+    sent: loadgen::LoadReport,
+    /// From the first send until every event was processed.
+    all_at: Duration,
+    received: u64,
+    processed: u64,
+    alerts: u64,
+    failed: u64,
+    p50_bucket: f64,
+    p99_bucket: f64,
+    /// Receipt → alert stored, from the stored alerts (ms): p50, p99, max.
+    alert_latency_ms: Option<(f64, f64, f64)>,
+    peak_rss_mib: Option<f64>,
+}
 
-    // 1. The ceiling: the same generator into a reader that discards.
-    let (addr, bytes, _stop) = loadgen::discard_server()?;
-    let ceiling = loadgen::run(&LoadConfig {
-        target: addr,
-        connections: args.connections,
-        duration,
-        attack_every: args.attack_every,
-    })?;
-    anyhow::ensure!(
-        bytes.load(Ordering::Relaxed) == ceiling.bytes,
-        "discard reader lost bytes"
-    );
-    println!(
-        "ceiling (discard reader): {:.0} events/s, {:.0} MiB/s",
-        ceiling.rate(),
-        ceiling.bytes as f64 / 1048576.0 / ceiling.elapsed.as_secs_f64()
-    );
+impl ServeRun {
+    fn rate(&self) -> f64 {
+        self.sent.events as f64 / self.all_at.as_secs_f64()
+    }
+}
 
-    // 2. tocsin serve, as a child process.
+fn serve_run(args: &BenchIngestArgs, rate: Option<u64>) -> anyhow::Result<ServeRun> {
     let dir = tempfile::tempdir()?;
     let (web, tcp) = (free_addr()?, free_addr()?);
     let cfg = format!(
@@ -143,61 +138,164 @@ pub fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
     let sent = loadgen::run(&LoadConfig {
         target: tcp,
         connections: args.connections,
-        duration,
+        duration: Duration::from_secs(args.seconds.max(1)),
         attack_every: args.attack_every,
+        rate,
     })?;
     let sent_at = start.elapsed();
-    // Wait until every sent event is processed (committed with its alerts).
     let (processed, all_at) = loop {
         let m = http_get(web, "/metrics")?;
         let done = metric(&m, "tocsin_pipeline_events_total") as u64;
         if done >= sent.events {
             break (done, start.elapsed());
         }
-        if start.elapsed() > sent_at + Duration::from_secs(300) {
+        if start.elapsed() > sent_at + Duration::from_secs(600) {
             bail!(
-                "only {done} of {} events processed after 5 minutes",
+                "only {done} of {} events processed after 10 minutes",
                 sent.events
             );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let m = http_get(web, "/metrics")?;
-    let received = metric(&m, "tocsin_input_events_total") as u64;
-    let alerts = metric(&m, "tocsin_alerts_total") as u64;
-    let failed = metric(&m, "tocsin_parse_failed_total") as u64;
-    let p50 = histogram_quantile(&m, 0.5);
-    let p99 = histogram_quantile(&m, 0.99);
-    let rss = peak_rss_mib(pid);
+    let alert_latency_ms = alert_latencies(web)?;
+    let run = ServeRun {
+        sent,
+        all_at,
+        received: metric(&m, "tocsin_input_events_total") as u64,
+        processed,
+        alerts: metric(&m, "tocsin_alerts_total") as u64,
+        failed: metric(&m, "tocsin_parse_failed_total") as u64,
+        p50_bucket: histogram_quantile(&m, 0.5),
+        p99_bucket: histogram_quantile(&m, 0.99),
+        alert_latency_ms,
+        peak_rss_mib: peak_rss_mib(pid),
+    };
     drop(child);
+    Ok(run)
+}
 
-    let rate = sent.events as f64 / all_at.as_secs_f64();
-    println!(
-        "tocsin serve: sent {} events in {:.1} s ({:.0}/s offered); all processed after {:.1} s",
-        sent.events,
-        sent_at.as_secs_f64(),
-        sent.rate(),
-        all_at.as_secs_f64()
-    );
-    println!("  sustained end to end (received → detected → committed): {rate:.0} events/s");
-    println!(
-        "  received {received}, processed {processed}, lost {}, parse failures {failed}, alerts {alerts}",
-        sent.events.saturating_sub(processed)
-    );
-    println!("  latency receipt → committed (histogram buckets): p50 ≤ {p50} s, p99 ≤ {p99} s");
-    if let Some(r) = rss {
-        println!("  peak memory (VmHWM) of tocsin serve: {r:.0} MiB");
+/// p50, p99 and max of (alert stored − event received) over every alert.
+fn alert_latencies(web: SocketAddr) -> anyhow::Result<Option<(f64, f64, f64)>> {
+    let ts = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.timestamp_micros())
+            .ok()
+    };
+    let mut lat: Vec<f64> = Vec::new();
+    let mut before = i64::MAX;
+    loop {
+        let resp = http_get(web, &format!("/api/v1/alerts?limit=1000&before={before}"))?;
+        let body = resp.split_once("\r\n\r\n").map_or("", |x| x.1);
+        let (a, b) = (
+            body.find('{').unwrap_or(0),
+            body.rfind('}').map_or(0, |e| e + 1),
+        );
+        let v: serde_json::Value = serde_json::from_str(body.get(a..b).unwrap_or("{}"))?;
+        let list = v["alerts"].as_array().cloned().unwrap_or_default();
+        let Some(last) = list.last() else { break };
+        before = last["id"].as_i64().unwrap_or(0);
+        for al in &list {
+            if let (Some(r), Some(c)) = (
+                al["received_at"].as_str().and_then(ts),
+                al["created_at"].as_str().and_then(ts),
+            ) {
+                lat.push((c - r) as f64 / 1000.0);
+            }
+        }
     }
+    if lat.is_empty() {
+        return Ok(None);
+    }
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| lat[((p * lat.len() as f64).ceil() as usize).clamp(1, lat.len()) - 1];
+    Ok(Some((q(0.5), q(0.99), lat[lat.len() - 1])))
+}
+
+fn report(label: &str, r: &ServeRun) {
     println!(
-        "  ratio to the ceiling: {:.2} ({rate:.0} / {:.0})",
-        rate / ceiling.rate(),
+        "{label}: sent {} events in {:.1} s ({:.0}/s offered); all processed after {:.1} s",
+        r.sent.events,
+        r.sent.elapsed.as_secs_f64(),
+        r.sent.rate(),
+        r.all_at.as_secs_f64()
+    );
+    println!(
+        "  end to end (received → detected → committed): {:.0} events/s",
+        r.rate()
+    );
+    println!(
+        "  received {}, processed {}, lost {}, parse failures {}, alerts {}",
+        r.received,
+        r.processed,
+        r.sent.events.saturating_sub(r.processed),
+        r.failed,
+        r.alerts
+    );
+    println!(
+        "  receipt → committed, every event (histogram buckets): p50 ≤ {} s, p99 ≤ {} s",
+        r.p50_bucket, r.p99_bucket
+    );
+    if let Some((p50, p99, max)) = r.alert_latency_ms {
+        println!(
+            "  receipt → alert stored, every alert: p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms"
+        );
+    }
+    if let Some(m) = r.peak_rss_mib {
+        println!("  peak memory (VmHWM) of tocsin serve: {m:.0} MiB");
+    }
+}
+
+pub fn ingest(args: &BenchIngestArgs) -> anyhow::Result<()> {
+    let duration = Duration::from_secs(args.seconds.max(1));
+    println!(
+        "tocsin bench ingest: {} s per run, {} connection(s), one attack line in {}",
+        duration.as_secs(),
+        args.connections,
+        args.attack_every
+    );
+    // 1. The ceiling: the same generator into a reader that discards.
+    let (addr, bytes, _stop) = loadgen::discard_server()?;
+    let ceiling = loadgen::run(&LoadConfig {
+        target: addr,
+        connections: args.connections,
+        duration,
+        attack_every: args.attack_every,
+        rate: None,
+    })?;
+    anyhow::ensure!(
+        bytes.load(Ordering::Relaxed) == ceiling.bytes,
+        "discard reader lost bytes"
+    );
+    println!(
+        "ceiling (discard reader): {:.0} events/s, {:.0} MiB/s",
+        ceiling.rate(),
+        ceiling.bytes as f64 / 1048576.0 / ceiling.elapsed.as_secs_f64()
+    );
+    // 2. As fast as it goes: the queue absorbs the burst, the pipeline drains it.
+    let max = serve_run(args, None)?;
+    report("tocsin serve, unpaced", &max);
+    println!(
+        "  ratio to the ceiling: {:.3} ({:.0} / {:.0})",
+        max.rate() / ceiling.rate(),
+        max.rate(),
         ceiling.rate()
     );
-    if processed != sent.events || received != sent.events {
-        bail!(
-            "loss: sent {}, received {received}, processed {processed}",
-            sent.events
-        );
+    // 3. Paced at a rate it sustains: latency without a backlog.
+    let paced = serve_run(args, Some(args.paced_rate))?;
+    report(
+        &format!("tocsin serve, paced at {}/s", args.paced_rate),
+        &paced,
+    );
+    for (name, r) in [("unpaced", &max), ("paced", &paced)] {
+        if r.processed != r.sent.events || r.received != r.sent.events {
+            bail!(
+                "{name}: loss: sent {}, received {}, processed {}",
+                r.sent.events,
+                r.received,
+                r.processed
+            );
+        }
     }
     Ok(())
 }

@@ -69,6 +69,9 @@ pub struct BenchIngestArgs {
     /// One line in N is an attack that raises an alert.
     #[arg(long, default_value_t = 1000)]
     pub attack_every: u64,
+    /// Events per second of the paced run (latency without a backlog).
+    #[arg(long, default_value_t = 100_000)]
+    pub paced_rate: u64,
 }
 
 #[derive(Debug, Args)]
