@@ -3,14 +3,15 @@
 //! frame). A TCP connection is read one buffer at a time and the next read
 //! waits until the records already read are durable, so a fast sender is
 //! slowed down rather than anything dropped. UDP cannot be slowed: when the
-//! queue is full its records are dropped and counted.
+//! queue is full its records are dropped and counted. TCP inputs take
+//! optional TLS (RFC 5425) with rustls.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tocsin_parse::Format;
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 
 use crate::envelope::{Envelope, now_us};
 use crate::metrics::{InputMetrics, Metrics};
@@ -42,6 +43,47 @@ pub struct SyslogConfig {
     /// Longest record kept whole; longer ones are cut and counted.
     #[serde(default = "default_max_record")]
     pub max_record: usize,
+    /// TLS for a TCP input (RFC 5425, usually port 6514).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// Certificate and key (PEM files) of a TLS syslog input.
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
+
+impl TlsConfig {
+    /// A TLS acceptor from the PEM files; errors name the file and reason.
+    pub fn acceptor(&self) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls;
+        let bad = |p: &std::path::Path, e: &dyn std::fmt::Display| {
+            std::io::Error::other(format!("TLS {}: {e}", p.display()))
+        };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
+            .map_err(|e| bad(&self.cert, &e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(&self.cert, &e))?;
+        if certs.is_empty() {
+            return Err(bad(&self.cert, &"no certificate in the file"));
+        }
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| bad(&self.key, &e))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(&self.cert, &e))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| bad(&self.key, &e))?;
+        Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg)))
+    }
 }
 
 fn default_format() -> Format {
@@ -57,6 +99,7 @@ pub struct SyslogInput {
     cfg: SyslogConfig,
     udp: Option<UdpSocket>,
     tcp: Option<TcpListener>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     m: InputMetrics,
 }
 
@@ -64,6 +107,15 @@ impl SyslogConfig {
     /// Binds the socket (so the caller learns the address at once).
     pub async fn bind(self, metrics: &Metrics) -> std::io::Result<SyslogInput> {
         let m = InputMetrics::new(metrics, &self.name, "syslog");
+        let tls = match (&self.tls, self.protocol) {
+            (Some(_), Protocol::Udp) => {
+                return Err(std::io::Error::other(
+                    "TLS is for TCP inputs (set protocol = \"tcp\")",
+                ));
+            }
+            (Some(t), Protocol::Tcp) => Some(t.acceptor()?),
+            (None, _) => None,
+        };
         let (udp, tcp) = match self.protocol {
             Protocol::Udp => (Some(UdpSocket::bind(self.listen).await?), None),
             Protocol::Tcp => (None, Some(TcpListener::bind(self.listen).await?)),
@@ -72,6 +124,7 @@ impl SyslogConfig {
             cfg: self,
             udp,
             tcp,
+            tls,
             m,
         })
     }
@@ -89,7 +142,13 @@ impl SyslogInput {
 
     /// Serves until the task is dropped.
     pub async fn run(self, queue: Arc<dyn Queue>) {
-        let SyslogInput { cfg, udp, tcp, m } = self;
+        let SyslogInput {
+            cfg,
+            udp,
+            tcp,
+            tls,
+            m,
+        } = self;
         if let Some(sock) = udp {
             udp_loop(cfg, sock, queue, m).await;
         } else if let Some(l) = tcp {
@@ -98,8 +157,21 @@ impl SyslogInput {
                 match l.accept().await {
                     Ok((stream, peer)) => {
                         let (cfg, queue, m) = (cfg.clone(), queue.clone(), m.clone());
+                        let tls = tls.clone();
                         tokio::spawn(async move {
-                            if let Err(e) = tcp_conn(&cfg, stream, peer, queue, &m).await {
+                            let _ = stream.set_nodelay(true);
+                            let res = match tls {
+                                Some(acceptor) => match acceptor.accept(stream).await {
+                                    Ok(s) => tcp_conn(&cfg, s, peer, queue, &m).await,
+                                    Err(e) => {
+                                        m.rejected.inc();
+                                        tracing::warn!(input = %cfg.name, %peer, error = %e, "TLS handshake failed");
+                                        Ok(())
+                                    }
+                                },
+                                None => tcp_conn(&cfg, stream, peer, queue, &m).await,
+                            };
+                            if let Err(e) = res {
                                 tracing::debug!(input = %cfg.name, %peer, error = %e, "syslog connection ended");
                             }
                         });
@@ -175,14 +247,13 @@ fn trim_frame(b: &[u8]) -> &[u8] {
     &b[..e]
 }
 
-async fn tcp_conn(
+async fn tcp_conn<S: tokio::io::AsyncRead + Unpin>(
     cfg: &SyslogConfig,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
     queue: Arc<dyn Queue>,
     m: &InputMetrics,
 ) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(512 * 1024);
     let mut framer = Framer::new(cfg.max_record);
     let mut chunk = vec![0u8; 256 * 1024];

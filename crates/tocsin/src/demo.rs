@@ -23,6 +23,7 @@ fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
         listen: any,
         format: tocsin_parse::Format::Syslog,
         max_record: 64 * 1024,
+        tls: None,
     };
     tocsin_ingest::IngestConfig {
         enabled: true,
