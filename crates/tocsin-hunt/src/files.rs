@@ -13,6 +13,8 @@ pub enum FileKind {
     Json,
     /// gzip around another kind (by the name without `.gz`).
     Gzip(Inner),
+    /// zstd around another kind (Tocsin's raw archive: `.jsonl.zst`).
+    Zstd(Inner),
     /// zip archive (members read by their names).
     Zip,
     /// Not a log file.
@@ -37,6 +39,12 @@ pub fn file_kind(p: &Path) -> FileKind {
         .to_ascii_lowercase();
     if let Some(inner) = name.strip_suffix(".gz") {
         return FileKind::Gzip(match file_kind(Path::new(inner)) {
+            FileKind::Evtx => Inner::Evtx,
+            _ => Inner::Json,
+        });
+    }
+    if let Some(inner) = name.strip_suffix(".zst") {
+        return FileKind::Zstd(match file_kind(Path::new(inner)) {
             FileKind::Evtx => Inner::Evtx,
             _ => Inner::Json,
         });

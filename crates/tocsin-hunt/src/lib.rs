@@ -4,7 +4,7 @@
 //! [`Hunt::run`] walks files and directories (recursively), reads each by
 //! its kind — `.evtx` (Windows event logs), `.json`/`.jsonl`/`.ndjson`/
 //! `.log` (JSON lines, pretty-printed JSON objects or an array of them),
-//! `.gz` (any of these, gzip-compressed), `.zip` (every member) — decodes
+//! `.gz` / `.zst` (any of these, gzip- or zstd-compressed; Tocsin's raw archive is `.jsonl.zst`), `.zip` (every member) — decodes
 //! every record once into the engine's record, evaluates it, feeds the
 //! [`tocsin_sigma::Correlator`], and reports matches to a [`Sink`].
 //!
@@ -156,9 +156,22 @@ impl<'e> Hunt<'e> {
                     Ok(())
                 }
             }),
+            FileKind::Zstd(inner) => {
+                // What decoded before a torn frame is hunted, then the
+                // damage is reported.
+                let (data, torn) = read_zstd(path);
+                let r = match inner {
+                    Inner::Evtx => self.evtx_bytes(path, data, sink),
+                    Inner::Json => {
+                        self.json(path, &data, "", sink);
+                        Ok(())
+                    }
+                };
+                r.and(torn.map_or(Ok(()), Err))
+            }
             FileKind::Zip => self.zip(path, sink),
             FileKind::Other => Err(
-                "not a log file Tocsin reads (.evtx, .json, .jsonl, .ndjson, .log, .gz, .zip)"
+                "not a log file Tocsin reads (.evtx, .json, .jsonl, .ndjson, .log, .gz, .zst, .zip)"
                     .into(),
             ),
         };
@@ -378,6 +391,24 @@ fn evtx_truncation(data: &[u8]) -> Option<String> {
         ))
     } else {
         None
+    }
+}
+
+/// A zstd file; every complete frame is read (the raw archive appends one
+/// per batch), and a torn last frame is an error after what came before.
+fn read_zstd(path: &Path) -> (Vec<u8>, Option<String>) {
+    let mut out = Vec::new();
+    let res = std::fs::File::open(path)
+        .and_then(zstd::Decoder::new)
+        .and_then(|mut d| d.read_to_end(&mut out));
+    match res {
+        Ok(_) => (out, None),
+        // A partial last line is not an event: cut back to the last newline.
+        Err(e) => {
+            let keep = out.iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
+            out.truncate(keep);
+            (out, Some(format!("zstd: {e} (after {keep} bytes)")))
+        }
     }
 }
 

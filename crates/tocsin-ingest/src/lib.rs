@@ -16,6 +16,7 @@
 //! so each queued record is processed exactly once across crashes.
 //! [`metrics::Metrics`] feeds `/metrics`.
 
+pub mod archive;
 pub mod envelope;
 pub mod http;
 pub mod loadgen;
@@ -55,6 +56,8 @@ pub struct IngestConfig {
     pub files: Vec<tail::FileConfig>,
     /// `[ingest.pipeline]`
     pub pipeline: PipelineConfig,
+    /// `[ingest.archive]`
+    pub archive: archive::ArchiveConfig,
 }
 
 /// `[ingest.queue]`: sizes of the embedded queue.
@@ -230,8 +233,17 @@ impl IngestConfig {
                 inputs.push(tokio::spawn(input.run(queue.clone())));
             }
         }
-        let pipeline =
+        let mut pipeline =
             Pipeline::new(self.pipeline.clone(), queue.clone(), store, engine, metrics).await?;
+        if self.archive.enabled {
+            let adir = self
+                .archive
+                .dir
+                .clone()
+                .unwrap_or_else(|| dir.join("archive"));
+            tracing::info!(dir = %adir.display(), "raw archive on");
+            pipeline = pipeline.with_archive(archive::Archive::new(adir));
+        }
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let pipeline = tokio::spawn(pipeline.run(async move {
             let _ = stopped.wait_for(|s| *s).await;

@@ -117,6 +117,7 @@ struct PipelineMetrics {
     alerts: Counter,
     batches: Counter,
     commit_errors: Counter,
+    archive_errors: Counter,
     /// Microseconds spent waiting for/reading the queue, processing, committing.
     phase_us: [Counter; 3],
 }
@@ -134,6 +135,7 @@ pub struct Pipeline {
     /// `min_level`, not suppressed by a `generate: false` correlation).
     alerting: Vec<bool>,
     parser: Parser,
+    archive: Option<crate::archive::Archive>,
     correlator: Correlator,
     inv: InventoryView,
     metrics: Arc<Metrics>,
@@ -179,6 +181,11 @@ impl Pipeline {
                     &[("phase", p)],
                 )
             }),
+            archive_errors: metrics.counter(
+                "tocsin_archive_errors_total",
+                "Batches the raw archive could not store (the events are still processed).",
+                &[],
+            ),
             commit_errors: metrics.counter(
                 "tocsin_pipeline_commit_errors_total",
                 "Failed store commits (the batch is retried).",
@@ -230,6 +237,7 @@ impl Pipeline {
             feeds_correlation,
             alerting,
             parser,
+            archive: None,
             correlator,
             cfg,
             queue,
@@ -333,11 +341,13 @@ impl Pipeline {
         let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse_failed);
         let feeds = &self.feeds_correlation[..];
         let alerting = &self.alerting[..];
+        let archiving = self.archive.is_some();
         let shares: Vec<Share> = if workers == 1 || entries.len() < 64 {
             vec![stage(
                 engine,
                 feeds,
                 alerting,
+                archiving,
                 inv,
                 fails,
                 &mut self.workers[0],
@@ -349,7 +359,9 @@ impl Pipeline {
                     .chunks(share)
                     .zip(self.workers.iter_mut())
                     .map(|(chunk, w)| {
-                        sc.spawn(move || stage(engine, feeds, alerting, inv, fails, w, chunk))
+                        sc.spawn(move || {
+                            stage(engine, feeds, alerting, archiving, inv, fails, w, chunk)
+                        })
                     })
                     .collect();
                 handles.into_iter().filter_map(|h| h.join().ok()).collect()
@@ -361,7 +373,9 @@ impl Pipeline {
         };
         let mut counts: HashMap<(i64, String, String), (i64, i64)> = HashMap::new();
         let mut received = Vec::with_capacity(entries.len());
+        let mut frames = Vec::new();
         for mut sh in shares {
+            frames.append(&mut sh.frames);
             for (hour, input, agency, events, errors) in sh.counts.rows.drain(..) {
                 let c = counts.entry((hour, input, agency)).or_default();
                 c.0 += events;
@@ -385,7 +399,19 @@ impl Pipeline {
                 errors,
             })
             .collect();
+        if let Some(a) = &self.archive
+            && let Err(e) = a.write(&frames)
+        {
+            self.m.archive_errors.inc();
+            tracing::error!(dir = %a.dir().display(), error = %e, "raw archive: cannot write this batch");
+        }
         (batch, received)
+    }
+
+    /// Keeps the raw archive in `archive` (alerts then link to their record).
+    pub fn with_archive(mut self, archive: crate::archive::Archive) -> Self {
+        self.archive = Some(archive);
+        self
     }
 
     fn detect(&mut self, st: &mut Staged, out: &mut Vec<NewAlert>) {
@@ -407,6 +433,16 @@ impl Pipeline {
             None => return,
         };
         let ev = &ev;
+        let archive_ref = self.archive.as_ref().map(|_| {
+            format!(
+                "{}#seq={}",
+                crate::archive::relative_path(
+                    &ev.observer.name,
+                    crate::archive::hour_of(st.received_us)
+                ),
+                st.seq
+            )
+        });
         let at = DateTime::<Utc>::from_timestamp_micros(st.received_us).unwrap_or_default();
         let base =
             |rule_id: String, title: String, level: &str, kind: AlertKind, tags: Vec<String>| {
@@ -431,7 +467,7 @@ impl Pipeline {
                     host: ev.observer.host.clone(),
                     input: ev.observer.name.clone(),
                     stream_seq: st.seq,
-                    archive: None,
+                    archive: archive_ref.clone(),
                     summary: summary(ev),
                     tags,
                     event: serde_json::to_string(ev).unwrap_or_default(),
@@ -565,13 +601,17 @@ struct Share {
     kept: Vec<Staged>,
     counts: Counts,
     received: Vec<i64>,
+    /// Raw-archive frames of this share (when archiving).
+    frames: Vec<crate::archive::Frame>,
 }
 
 /// Decodes, parses, attributes and evaluates a share of a batch.
+#[allow(clippy::too_many_arguments)] // the read-only context of a worker
 fn stage(
     engine: &Engine,
     feeds: &[bool],
     alerting: &[bool],
+    archiving: bool,
     inv: &InventoryView,
     fails: &HashMap<&'static str, Counter>,
     w: &mut Worker,
@@ -581,6 +621,7 @@ fn stage(
         received: Vec::with_capacity(entries.len()),
         ..Share::default()
     };
+    let mut pending = crate::archive::Pending::default();
     for e in entries {
         let env = match Envelope::decode(&e.data) {
             Ok(env) => env,
@@ -608,6 +649,10 @@ fn stage(
             ev.attribution.agency.as_ref().map_or("", |a| a.as_str()),
             failed,
         );
+        if archiving {
+            let line = crate::archive::line(&ev, e.seq, env.received_us);
+            pending.push(env.input, crate::archive::hour_of(env.received_us), &line);
+        }
         let matched = engine.eval_event(&ev, &mut w.scratch);
         if matched.is_empty() && ev.kind != EventKind::Alert {
             continue;
@@ -636,6 +681,9 @@ fn stage(
             matched,
             correlation,
         });
+    }
+    if archiving {
+        out.frames = pending.compress();
     }
     out
 }

@@ -50,6 +50,10 @@ fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
                 },
             ],
         }),
+        archive: tocsin_ingest::archive::ArchiveConfig {
+            enabled: true,
+            dir: None,
+        },
         ..Default::default()
     }
 }
@@ -59,6 +63,7 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     // A fresh database every run: the demo must look the same each time.
     // The queue belongs to the old database: start it afresh too.
     let _ = std::fs::remove_dir_all(args.data_dir.join("queue"));
+    let _ = std::fs::remove_dir_all(args.data_dir.join("archive"));
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", db.display());
         match std::fs::remove_file(&p) {

@@ -77,6 +77,8 @@ rules = ["{rules}"]
 enabled = true
 [ingest.pipeline]
 batch = 500
+[ingest.archive]
+enabled = true
 [[ingest.syslog]]
 name = "syslog-tcp"
 protocol = "tcp"
@@ -453,6 +455,28 @@ fn real_senders_logger_and_curl_reach_alerts() {
     assert!(metric(&m, "tocsin_input_events_total") >= expected, "{m}");
     assert!(metric(&m, "tocsin_http_unauthorized_total") >= 1, "{m}");
     assert!(srv.get("/healthz").contains("ok"));
+    // The raw archive has them too, and `tocsin hunt` reads it.
+    let out = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .env("TOCSIN_LOG", "warn")
+        .env_remove("TOCSIN_CONFIG")
+        .args(["hunt", "-q", "-o", "jsonl", "--rules"])
+        .arg(srv.dir.join("rules"))
+        .arg(srv.dir.join("archive"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let hunted = text.lines().filter(|l| l.contains("Test Marker")).count();
+    assert_eq!(
+        hunted,
+        expected as usize,
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(found.iter().all(|a| {
+        a["archive"]
+            .as_str()
+            .is_some_and(|r| r.contains(".jsonl.zst#seq="))
+    }));
     // The console lists them (Vietnamese by default).
     let page = srv.get("/alerts");
     assert!(
