@@ -170,6 +170,10 @@ impl FileInput {
         for path in expand(&self.cfg.paths) {
             match self.poll_file(&path, queue).await {
                 Ok(c) => changed |= c,
+                // A file that does not exist yet may appear later.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::debug!(input = %self.cfg.name, file = %path.display(), "not there yet")
+                }
                 Err(e) => {
                     tracing::warn!(input = %self.cfg.name, file = %path.display(), error = %e, "cannot read")
                 }

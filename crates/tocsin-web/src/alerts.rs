@@ -57,6 +57,19 @@ impl AlertQuery {
 pub(crate) struct AlertRow {
     pub(crate) a: Alert,
     pub(crate) agency_name: String,
+    /// The event time in the province's zone (UTC+07:00), for people.
+    pub(crate) when: String,
+}
+
+/// `2026-11-24T03:00:00.000000Z` → `24/11/2026 10:00:00` (Vietnam time).
+pub(crate) fn local_time(utc: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(utc)
+        .map(|d| {
+            d.with_timezone(&tocsin_model::vietnam_offset())
+                .format("%d/%m/%Y %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| utc.to_string())
 }
 
 pub(crate) fn rows(st: &AppState, alerts: Vec<Alert>) -> Vec<AlertRow> {
@@ -70,7 +83,11 @@ pub(crate) fn rows(st: &AppState, alerts: Vec<Alert>) -> Vec<AlertRow> {
                 .and_then(|c| snap.inventory.agency(c))
                 .map(|x| x.name.clone())
                 .unwrap_or_default();
-            AlertRow { a, agency_name }
+            AlertRow {
+                when: local_time(&a.event_time),
+                a,
+                agency_name,
+            }
         })
         .collect()
 }
@@ -121,6 +138,7 @@ struct AlertPage {
     nav: &'static str,
     a: Alert,
     agency_name: String,
+    when: String,
     status: &'static str,
     level_label: String,
     status_label: String,
@@ -154,6 +172,7 @@ pub(crate) async fn detail(
         level_label: c.t.t(&format!("level.{}", row.a.level)),
         status_label: c.t.t(&format!("alerts.status_{}", row.a.status.as_str())),
         kind_label: c.t.t(&format!("alerts.kind_{}", row.a.kind.as_str())),
+        when: row.when,
         a: row.a,
         agency_name: row.agency_name,
         event,

@@ -200,3 +200,92 @@ async fn rules_page_and_api() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["rules"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn alerts_pages_api_status_and_metrics() {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    let inv = tocsin_inventory::synth::province();
+    store.replace_inventory(&inv, "test", "demo").await.unwrap();
+    let alert = tocsin_store::NewAlert {
+        event_time: "2026-11-24T03:00:00.000000Z".into(),
+        received_at: "2026-11-24T03:00:00.100000Z".into(),
+        rule_id: "r-1".into(),
+        rule_title: "Request To A Known Web Shell".into(),
+        level: "critical".into(),
+        kind: tocsin_store::AlertKind::Rule,
+        agency: Some("SYT".into()),
+        asset: None,
+        source_ip: Some("45.155.205.233".into()),
+        host: Some("soyte.ngocson.gov.vn".into()),
+        input: "syslog-tcp".into(),
+        stream_seq: 7,
+        archive: Some("syslog-tcp/2026-11-24T03.jsonl.zst#seq=7".into()),
+        summary: "45.155.205.233 · GET /wso.php".into(),
+        tags: vec!["attack.t1505.003".into()],
+        event: r#"{"fields":{"url.original":"/wso.php"}}"#.into(),
+    };
+    store
+        .commit_ingest_batch(&tocsin_store::IngestBatch {
+            stream: "events".into(),
+            position: 8,
+            alerts: vec![alert],
+            counts: vec![],
+        })
+        .await
+        .unwrap();
+    let app = tocsin_web::WebConfig::default()
+        .build(store.clone())
+        .await
+        .unwrap()
+        .with_metrics(std::sync::Arc::new(|| "tocsin_x_total 3\n".to_string()))
+        .router();
+    let (s, body, _) = get(&app, "/alerts", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("Cảnh báo") && body.contains("Request To A Known Web Shell"));
+    assert!(
+        body.contains("24/11/2026 10:00:00"),
+        "shown in Vietnam time: {body}"
+    );
+    assert!(body.contains("Sở Y tế"), "agency name beside the code");
+    let (_, body, _) = get(&app, "/alerts?level=low", None).await;
+    assert!(!body.contains("Known Web Shell"));
+    let (s, _, _) = get(&app, "/alerts?status=bogus", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let list = store.alerts(&Default::default()).await.unwrap();
+    let id = list[0].id;
+    let (s, body, _) = get(&app, &format!("/alerts/{id}?lang=en"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("Evidence") && body.contains("url.original") && body.contains("#seq=7"));
+    // Acknowledge from the page's form.
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::post(format!("/alerts/{id}/status"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("status=acknowledged"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, body, _) = get(&app, &format!("/api/v1/alerts/{id}"), None).await;
+    assert!(body.contains("\"status\":\"acknowledged\""), "{body}");
+    let (_, body, _) = get(&app, "/api/v1/alerts?agency=SYT", None).await;
+    assert!(body.contains("r-1"));
+    let (s, _, _) = get(&app, "/api/v1/alerts/999999", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, body, h) = get(&app, "/metrics", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body, "tocsin_x_total 3\n");
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let (_, body, _) = get(&app, "/", None).await;
+    assert!(body.contains("Cảnh báo mới nhất") && body.contains("Request To A Known Web Shell"));
+}

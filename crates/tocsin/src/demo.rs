@@ -7,7 +7,7 @@ use crate::cli::DemoArgs;
 use crate::config::Config;
 
 /// The demo's HTTP senders' keys (printed at start, for trying curl).
-pub const WINLOGBEAT_KEY: &str = "demo-winlogbeat-SOYTE-7f3a9c";
+pub const WINLOGBEAT_KEY: &str = "demo-winlogbeat-SYT-7f3a9c";
 /// Key of the demo's Suricata sensor.
 pub const SURICATA_KEY: &str = "demo-suricata-TTCNTT-2b81e4";
 
@@ -37,9 +37,9 @@ fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
             max_body: 100 << 20,
             senders: vec![
                 Sender {
-                    name: "winlogbeat-soyte".into(),
+                    name: "winlogbeat-syt".into(),
                     key: WINLOGBEAT_KEY.into(),
-                    agency: Some("SOYTE".into()),
+                    agency: Some("SYT".into()),
                     format: tocsin_parse::Format::Windows,
                 },
                 Sender {
@@ -50,6 +50,13 @@ fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
                 },
             ],
         }),
+        files: vec![tocsin_ingest::tail::FileConfig {
+            name: "nginx-dichvucong".into(),
+            paths: vec![dir.join("demo-logs").join("dichvucong-access.log")],
+            format: tocsin_parse::Format::AccessLog,
+            from_beginning: true,
+            agency: Some(tocsin_inventory::synth::CENTER.into()),
+        }],
         archive: tocsin_ingest::archive::ArchiveConfig {
             enabled: true,
             dir: None,
@@ -64,6 +71,8 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     // The queue belongs to the old database: start it afresh too.
     let _ = std::fs::remove_dir_all(args.data_dir.join("queue"));
     let _ = std::fs::remove_dir_all(args.data_dir.join("archive"));
+    let _ = std::fs::remove_dir_all(args.data_dir.join("demo-logs"));
+    let _ = std::fs::remove_file(args.data_dir.join("file-checkpoints.json"));
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", db.display());
         match std::fs::remove_file(&p) {
@@ -97,6 +106,9 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     };
     let mut config = config.clone();
     config.ingest = demo_ingest(&args.data_dir);
+    let log_dir = args.data_dir.join("demo-logs");
+    std::fs::create_dir_all(&log_dir)
+        .with_context(|| format!("cannot create {}", log_dir.display()))?;
     let feed = Box::new(move |running: &tocsin_ingest::Running| {
         let addr = |n: &str| running.addr(n);
         let (Some(tcp), Some(udp), Some(http)) =
@@ -120,6 +132,7 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
             http,
             winlogbeat_key: WINLOGBEAT_KEY.into(),
             suricata_key: SURICATA_KEY.into(),
+            access_log: log_dir.join("dichvucong-access.log"),
         };
         tokio::spawn(crate::feed::Feeder::new(&inv, targets).run());
     });

@@ -23,6 +23,8 @@ pub struct Targets {
     pub http: SocketAddr,
     pub winlogbeat_key: String,
     pub suricata_key: String,
+    /// An nginx access log the demo's file input follows.
+    pub access_log: std::path::PathBuf,
 }
 
 /// Attackers' addresses (outside the province's ranges).
@@ -221,6 +223,7 @@ impl Feeder {
         self.bulk(&win).await?;
         let eve = vec![self.eve_event()];
         self.ndjson(&eve).await?;
+        self.append_access_log()?;
         if n % 120 == 119 {
             self.ssh_bruteforce().await?;
         }
@@ -442,6 +445,23 @@ impl Feeder {
             "host": "ids-dc-01"
         })
         .to_string()
+    }
+
+    /// The public-service portal's own access log, written to a file.
+    fn append_access_log(&mut self) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.t.access_log)
+            .with_context(|| format!("cannot write {}", self.t.access_log.display()))?;
+        for _ in 0..3 {
+            let line = self.web_line();
+            // The file holds the bare access-log line (no syslog header).
+            let bare = line.split_once(" nginx: ").map_or(line.as_str(), |x| x.1);
+            writeln!(f, "{bare}")?;
+        }
+        Ok(())
     }
 
     async fn send_tcp(&mut self, lines: &[String]) -> anyhow::Result<()> {
