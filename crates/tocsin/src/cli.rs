@@ -35,7 +35,7 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: the console and API (and, as they land, the inputs).
+    /// Run the server: the console and API, and live ingest when `[ingest]` is enabled.
     Serve,
     /// Build the synthetic province "Ngọc Sơn" in a fresh database and serve it.
     Demo(DemoArgs),
