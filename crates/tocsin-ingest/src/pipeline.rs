@@ -113,7 +113,7 @@ impl InventoryView {
 /// Counters the pipeline updates.
 struct PipelineMetrics {
     events: Counter,
-    parse_failed: HashMap<&'static str, Counter>,
+    parse: ParseCounters,
     alerts: Counter,
     batches: Counter,
     commit_errors: Counter,
@@ -154,14 +154,23 @@ impl Pipeline {
         let inventory = store.load_inventory().await?;
         let version = store.inventory_version().await?;
         let min_level = Level::parse(&cfg.min_level).unwrap_or(Level::Low);
-        let mut parse_failed = HashMap::new();
+        let mut parse = ParseCounters::default();
         for f in tocsin_parse::Format::ALL {
-            parse_failed.insert(
+            let l = [("format", f.name())];
+            parse.parsed.insert(
+                f.name(),
+                metrics.counter(
+                    "tocsin_parse_events_total",
+                    "Records parsed, per declared format (failures included).",
+                    &l,
+                ),
+            );
+            parse.failed.insert(
                 f.name(),
                 metrics.counter(
                     "tocsin_parse_failed_total",
                     "Records that did not parse in their format (kept raw with the error).",
-                    &[("format", f.name())],
+                    &l,
                 ),
             );
         }
@@ -171,7 +180,7 @@ impl Pipeline {
                 "Events processed (parsed, attributed, detected, committed).",
                 &[],
             ),
-            parse_failed,
+            parse,
             alerts: metrics.counter("tocsin_alerts_total", "Alerts stored.", &[]),
             batches: metrics.counter("tocsin_pipeline_batches_total", "Batches committed.", &[]),
             phase_us: ["read", "process", "commit"].map(|p| {
@@ -338,7 +347,7 @@ impl Pipeline {
     pub fn process(&mut self, stream: &str, entries: &[Entry]) -> (IngestBatch, Vec<i64>) {
         let workers = self.workers.len().max(1);
         let share = entries.len().div_ceil(workers).max(1);
-        let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse_failed);
+        let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse);
         let feeds = &self.feeds_correlation[..];
         let alerting = &self.alerting[..];
         let archiving = self.archive.is_some();
@@ -385,6 +394,19 @@ impl Pipeline {
             for st in &mut sh.kept {
                 self.detect(st, &mut batch.alerts);
             }
+        }
+        let mut per_input: HashMap<&str, u64> = HashMap::new();
+        for ((_, input, _), (n, _)) in &counts {
+            *per_input.entry(input.as_str()).or_default() += *n as u64;
+        }
+        for (input, n) in per_input {
+            self.metrics
+                .counter(
+                    "tocsin_pipeline_input_events_total",
+                    "Events processed and committed, per input.",
+                    &[("input", input)],
+                )
+                .add(n);
         }
         batch.counts = counts
             .into_iter()
@@ -539,6 +561,13 @@ impl Pipeline {
     }
 }
 
+/// Parse counters per declared format.
+#[derive(Default)]
+struct ParseCounters {
+    parsed: HashMap<&'static str, Counter>,
+    failed: HashMap<&'static str, Counter>,
+}
+
 /// One worker's tools: its own parser and engine buffers.
 struct Worker {
     parser: Parser,
@@ -613,7 +642,7 @@ fn stage(
     alerting: &[bool],
     archiving: bool,
     inv: &InventoryView,
-    fails: &HashMap<&'static str, Counter>,
+    fails: &ParseCounters,
     w: &mut Worker,
     entries: &[Entry],
 ) -> Share {
@@ -638,7 +667,10 @@ fn stage(
         };
         let mut ev = w.parser.parse(env.format, env.raw, &rx);
         let failed = ev.kind == EventKind::PipelineError;
-        if failed && let Some(c) = fails.get(env.format.name()) {
+        if let Some(c) = fails.parsed.get(env.format.name()) {
+            c.inc();
+        }
+        if failed && let Some(c) = fails.failed.get(env.format.name()) {
             c.inc();
         }
         inv.attribute(&mut ev, env.peer, env.sender);

@@ -484,3 +484,78 @@ fn real_senders_logger_and_curl_reach_alerts() {
         "{page}"
     );
 }
+
+#[test]
+fn rsyslog_forwards_over_tcp_with_octet_counting() {
+    if !have("rsyslogd") || !have("logger") {
+        eprintln!("skipped: rsyslogd (Debian package rsyslog) or logger is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = Server::new(dir.path());
+    srv.start();
+    let rs_port = free_port();
+    let work = dir.path().join("rsyslog");
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = format!(
+        r#"global(workDirectory="{work}")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="{rs_port}")
+action(type="omfwd" target="127.0.0.1" port="{tcp}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+"#,
+        work = work.display(),
+        tcp = srv.tcp.port(),
+    );
+    std::fs::write(work.join("rsyslog.conf"), conf).unwrap();
+    let mut rsyslog = Command::new("rsyslogd")
+        .args(["-n", "-f"])
+        .arg(work.join("rsyslog.conf"))
+        .arg("-i")
+        .arg(work.join("rsyslog.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    let found = loop {
+        // UDP into rsyslog may race its start: send until forwarded.
+        let st = Command::new("logger")
+            .args([
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &rs_port.to_string(),
+                "--udp",
+                "-t",
+                "sshd",
+            ])
+            .arg("Failed password for root from 45.155.205.233 port 22 ssh2 tocsin-e2e-marker")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::thread::sleep(Duration::from_millis(300));
+        let found: Vec<serde_json::Value> = alerts(&srv)
+            .into_iter()
+            .filter(|a| a["rule_title"] == "Test Marker")
+            .collect();
+        if !found.is_empty() || t0.elapsed() > Duration::from_secs(20) {
+            break found;
+        }
+    };
+    let _ = rsyslog.kill();
+    let out = rsyslog.wait_with_output().unwrap();
+    assert!(
+        !found.is_empty(),
+        "rsyslog forwarded nothing: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev: serde_json::Value = serde_json::from_str(found[0]["event"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        ev["fields"]["log.syslog.version"], 1,
+        "RFC 5424 from rsyslog: {ev:#}"
+    );
+    assert_eq!(ev["fields"]["process.name"], "sshd");
+    assert_eq!(ev["fields"]["source.ip"], "45.155.205.233");
+    assert_eq!(found[0]["input"], "syslog-tcp");
+}
