@@ -86,6 +86,8 @@ struct DashboardPage {
     audit: Vec<AuditEntry>,
     alert_levels: Vec<(&'static str, String, i64)>,
     events_24h: i64,
+    /// (input, events, unparsed) over the last 24 hours.
+    inputs_24h: Vec<(String, i64, i64)>,
     event_errors_24h: i64,
     latest: Vec<crate::alerts::AlertRow>,
 }
@@ -153,6 +155,17 @@ pub(crate) async fn dashboard(
         audit: st.store.audit_log(10).await?,
         alert_levels,
         events_24h: counts_24h.iter().map(|c| c.events).sum(),
+        inputs_24h: {
+            let mut by: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+            for c in &counts_24h {
+                let e = by.entry(c.input.as_str()).or_default();
+                e.0 += c.events;
+                e.1 += c.errors;
+            }
+            by.into_iter()
+                .map(|(k, (n, e))| (k.to_string(), n, e))
+                .collect()
+        },
         event_errors_24h: counts_24h.iter().map(|c| c.errors).sum(),
         latest,
     };

@@ -232,7 +232,13 @@ async fn alerts_pages_api_status_and_metrics() {
             stream: "events".into(),
             position: 8,
             alerts: vec![alert],
-            counts: vec![],
+            counts: vec![tocsin_store::EventCount {
+                hour: chrono::Utc::now().format("%Y-%m-%dT%H").to_string(),
+                input: "syslog-tcp".into(),
+                agency: "SYT".into(),
+                events: 1234,
+                errors: 5,
+            }],
         })
         .await
         .unwrap();
@@ -288,4 +294,6 @@ async fn alerts_pages_api_status_and_metrics() {
     );
     let (_, body, _) = get(&app, "/", None).await;
     assert!(body.contains("Cảnh báo mới nhất") && body.contains("Request To A Known Web Shell"));
+    assert!(body.contains("Đầu vào trong 24 giờ qua") && body.contains("syslog-tcp"));
+    assert!(body.contains(r#"id="events-24h">1234<"#), "{body}");
 }
