@@ -75,6 +75,7 @@ struct AppState {
     queue: Arc<dyn Queue>,
     senders: Vec<(Sender, InputMetrics)>,
     unauthorized: crate::metrics::Counter,
+    max_body: usize,
 }
 
 impl HttpConfig {
@@ -93,6 +94,7 @@ impl HttpConfig {
                 "HTTP ingest requests refused for a missing or unknown key.",
                 &[],
             ),
+            max_body: self.max_body,
         });
         Router::new()
             .route("/", get(banner).head(banner))
@@ -202,7 +204,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The body, gunzipped when the sender compressed it (Beats do).
-fn body(h: &HeaderMap, b: Bytes) -> Result<Vec<u8>, Response> {
+fn body(h: &HeaderMap, b: Bytes, max: usize) -> Result<Vec<u8>, Response> {
     let gz = h
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -210,16 +212,23 @@ fn body(h: &HeaderMap, b: Bytes) -> Result<Vec<u8>, Response> {
     if !gz {
         return Ok(b.to_vec());
     }
+    // A small body may inflate enormously (a gzip bomb): stop at the limit.
     let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&b[..]), &mut out).map_err(
-        |e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "parse_exception",
-                format!("gzip body: {e}"),
-            )
-        },
-    )?;
+    let limited = std::io::Read::take(flate2::read::MultiGzDecoder::new(&b[..]), max as u64 + 1);
+    std::io::Read::read_to_end(&mut { limited }, &mut out).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "parse_exception",
+            format!("gzip body: {e}"),
+        )
+    })?;
+    if out.len() > max {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "content_too_long_exception",
+            format!("gzip body inflates beyond max_body ({max} bytes)"),
+        ));
+    }
     Ok(out)
 }
 
@@ -249,7 +258,7 @@ async fn bulk(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let data = match body(&h, b) {
+    let data = match body(&h, b, st.max_body) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -335,7 +344,7 @@ async fn ndjson(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let data = match body(&h, b) {
+    let data = match body(&h, b, st.max_body) {
         Ok(d) => d,
         Err(r) => return r,
     };

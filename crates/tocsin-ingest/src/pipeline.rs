@@ -295,8 +295,14 @@ impl Pipeline {
             }
             let t_process = std::time::Instant::now();
             self.m.phase_us[0].add((t_process - t_read).as_micros() as u64);
-            let (mut batch, received) =
-                tokio::task::block_in_place(|| self.process(&stream, &entries));
+            let (mut batch, received) = if tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread
+            {
+                // CPU work: let the runtime move other tasks elsewhere.
+                tokio::task::block_in_place(|| self.process(&stream, &entries))
+            } else {
+                self.process(&stream, &entries)
+            };
             let t_commit = std::time::Instant::now();
             self.m.phase_us[1].add((t_commit - t_process).as_micros() as u64);
             batch.position = last + 1;
