@@ -232,6 +232,16 @@ fn body(h: &HeaderMap, b: Bytes, max: usize) -> Result<Vec<u8>, Response> {
     Ok(out)
 }
 
+/// The sender and its (inflated) body, or the refusal to send back.
+fn accept<'s>(
+    st: &'s AppState,
+    h: &HeaderMap,
+    b: Bytes,
+) -> Result<(&'s (Sender, InputMetrics), Vec<u8>), Response> {
+    let who = authenticate(st, h)?;
+    Ok((who, body(h, b, st.max_body)?))
+}
+
 fn encode(s: &Sender, peer: SocketAddr, format: Format, raw: &[u8]) -> Vec<u8> {
     Envelope {
         received_us: now_us(),
@@ -254,12 +264,8 @@ async fn bulk(
     b: Bytes,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (sender, m) = match authenticate(&st, &h) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let data = match body(&h, b, st.max_body) {
-        Ok(d) => d,
+    let ((sender, m), data) = match accept(&st, &h, b) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let mut records = Vec::new();
@@ -340,12 +346,8 @@ async fn ndjson(
     h: HeaderMap,
     b: Bytes,
 ) -> Response {
-    let (sender, m) = match authenticate(&st, &h) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let data = match body(&h, b, st.max_body) {
-        Ok(d) => d,
+    let ((sender, m), data) = match accept(&st, &h, b) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let format = q.format.unwrap_or(sender.format);

@@ -265,7 +265,7 @@ async fn tcp_conn<S: tokio::io::AsyncRead + Unpin>(
             if let Some(rest) = framer.finish(&buf) {
                 records.push(envelope(cfg, peer, rest));
             }
-            flush(&queue, records, m).await?;
+            crate::queue::deliver(&queue, records, m).await?;
             return Ok(());
         }
         buf.extend_from_slice(&chunk[..n]);
@@ -276,25 +276,8 @@ async fn tcp_conn<S: tokio::io::AsyncRead + Unpin>(
         });
         m.truncated.add(std::mem::take(&mut framer.truncated));
         buf.drain(..used);
-        flush(&queue, records, m).await?;
+        crate::queue::deliver(&queue, records, m).await?;
     }
-}
-
-async fn flush(
-    queue: &Arc<dyn Queue>,
-    records: Vec<Vec<u8>>,
-    m: &InputMetrics,
-) -> std::io::Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let n = records.len() as u64;
-    queue
-        .append(records)
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    m.received.add(n);
-    Ok(())
 }
 
 /// RFC 6587 framing, decided per frame: a frame starting with a digit and

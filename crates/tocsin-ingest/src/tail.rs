@@ -291,7 +291,7 @@ impl FileInput {
                     // A "line" over a megabyte: cut it rather than hold it.
                     self.m.truncated.inc();
                     let rec = self.record(&carry);
-                    self.flush(queue, vec![rec]).await?;
+                    crate::queue::deliver(queue, vec![rec], &self.m).await?;
                     f.offset += carry.len() as u64;
                     carry.clear();
                 }
@@ -303,13 +303,13 @@ impl FileInput {
                 .filter(|l| !l.is_empty())
                 .map(|l| self.record(l))
                 .collect();
-            self.flush(queue, records).await?;
+            crate::queue::deliver(queue, records, &self.m).await?;
             f.offset += last_nl as u64 + 1;
             carry.drain(..=last_nl);
         }
         if eof_is_end && !carry.trim_ascii().is_empty() {
             let rec = self.record(carry.trim_ascii_end());
-            self.flush(queue, vec![rec]).await?;
+            crate::queue::deliver(queue, vec![rec], &self.m).await?;
             f.offset += carry.len() as u64;
         }
         Ok(f.offset - start)
@@ -326,19 +326,6 @@ impl FileInput {
             raw: line,
         }
         .encode()
-    }
-
-    async fn flush(&self, queue: &Arc<dyn Queue>, records: Vec<Vec<u8>>) -> std::io::Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let n = records.len() as u64;
-        queue
-            .append(records)
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        self.m.received.add(n);
-        Ok(())
     }
 }
 

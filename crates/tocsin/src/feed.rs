@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{FixedOffset, Utc};
+use tocsin_inventory::synth::Rng;
 use tocsin_model::{AssetKind, Inventory};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -87,26 +88,6 @@ const ATTACKS: &[&str] = &[
     "/van-ban/download.php?file=..%2f..%2f..%2fwp-config.php",
     "/api/list?id=1;waitfor delay '0:0:5'--",
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len())]
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.next() % 1000 < per_mille
-    }
-}
 
 struct Province {
     servers: Vec<String>,

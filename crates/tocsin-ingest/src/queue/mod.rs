@@ -81,3 +81,22 @@ pub trait Queue: Send + Sync {
     /// Bytes held on disk (or in the server).
     fn bytes(&self) -> u64;
 }
+
+/// Appends an input's records and counts them once durable (an I/O error
+/// for the input's connection when the queue fails).
+pub(crate) async fn deliver(
+    queue: &std::sync::Arc<dyn Queue>,
+    records: Vec<Vec<u8>>,
+    m: &crate::metrics::InputMetrics,
+) -> std::io::Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let n = records.len() as u64;
+    queue
+        .append(records)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    m.received.add(n);
+    Ok(())
+}
