@@ -409,7 +409,7 @@ pub struct Rng(pub u64);
 
 impl Rng {
     /// The next 64 bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -417,7 +417,7 @@ impl Rng {
     }
     /// A number in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
     /// One element of a non-empty slice.
     pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
@@ -425,7 +425,7 @@ impl Rng {
     }
     /// True `per_mille` times in a thousand.
     pub fn chance(&mut self, per_mille: u64) -> bool {
-        self.next() % 1000 < per_mille
+        self.next_u64() % 1000 < per_mille
     }
 }
 
@@ -451,9 +451,9 @@ fn contact(rng: &mut Rng, role: &str, domain: &str) -> Contact {
         emails: vec![format!("{user}@{domain}")],
         phones: vec![format!(
             "09{} {:03} {:03}",
-            rng.next() % 10,
-            rng.next() % 1000,
-            rng.next() % 1000
+            rng.next_u64() % 10,
+            rng.next_u64() % 1000,
+            rng.next_u64() % 1000
         )],
     }
 }
@@ -705,7 +705,7 @@ fn add_assets(inv: &mut Inventory, rng: &mut Rng) {
             format!("Máy trạm {name}"),
             AssetKind::EndpointGroup,
             code,
-            1 + (rng.next() % 2) as u8,
+            1 + (rng.next_u64() % 2) as u8,
         );
         a.addresses.push(v4(10, 36, (i + 1) as u8, 0, 24));
         inv.assets.push(a);

@@ -411,7 +411,7 @@ impl Feeder {
         if self.rng.chance(250) {
             let (dst, sig) = *self.rng.pick(C2);
             return serde_json::json!({
-                "timestamp": ts, "flow_id": self.rng.next() >> 12, "in_iface": "ens19", "event_type": "alert",
+                "timestamp": ts, "flow_id": self.rng.next_u64() >> 12, "in_iface": "ens19", "event_type": "alert",
                 "src_ip": src, "src_port": 49_152 + self.rng.below(10_000), "dest_ip": dst, "dest_port": 443, "proto": "TCP",
                 "alert": {"action": "blocked", "gid": 1, "signature_id": 2_030_000 + self.rng.below(900), "rev": 3,
                     "signature": sig, "category": "A Network Trojan was detected", "severity": 1},
@@ -420,7 +420,7 @@ impl Feeder {
             .to_string();
         }
         serde_json::json!({
-            "timestamp": ts, "flow_id": self.rng.next() >> 12, "event_type": "dns", "src_ip": src, "src_port": 53_000,
+            "timestamp": ts, "flow_id": self.rng.next_u64() >> 12, "event_type": "dns", "src_ip": src, "src_port": 53_000,
             "dest_ip": "10.36.250.53", "dest_port": 53, "proto": "UDP",
             "dns": {"type": "query", "id": self.rng.below(65_000), "rrname": self.rng.pick(&["dichvucong.ngocson.gov.vn", "mail.ngocson.gov.vn", "update.microsoft.com", "zalo.me"]), "rrtype": "A"},
             "host": "ids-dc-01"
