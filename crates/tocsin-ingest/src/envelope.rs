@@ -32,17 +32,13 @@ pub struct Envelope<'a> {
 #[error("queued record is malformed: {0}")]
 pub struct EnvelopeError(&'static str);
 
-fn format_code(f: Format) -> u8 {
-    Format::ALL.iter().position(|x| *x == f).unwrap_or(0) as u8
-}
-
 impl<'a> Envelope<'a> {
     /// Appends the encoding to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.reserve(32 + self.input.len() + self.raw.len());
         out.push(1);
         out.extend_from_slice(&self.received_us.to_le_bytes());
-        out.push(format_code(self.format));
+        out.push(self.format.index() as u8);
         match self.peer {
             None => out.push(0),
             Some(IpAddr::V4(a)) => {

@@ -154,26 +154,19 @@ impl Pipeline {
         let inventory = store.load_inventory().await?;
         let version = store.inventory_version().await?;
         let min_level = Level::parse(&cfg.min_level).unwrap_or(Level::Low);
-        let mut parse = ParseCounters::default();
-        for f in tocsin_parse::Format::ALL {
-            let l = [("format", f.name())];
-            parse.parsed.insert(
-                f.name(),
-                metrics.counter(
-                    "tocsin_parse_events_total",
-                    "Records parsed, per declared format (failures included).",
-                    &l,
-                ),
-            );
-            parse.failed.insert(
-                f.name(),
-                metrics.counter(
-                    "tocsin_parse_failed_total",
-                    "Records that did not parse in their format (kept raw with the error).",
-                    &l,
-                ),
-            );
-        }
+        let per_format = |name, help| {
+            tocsin_parse::Format::ALL.map(|f| metrics.counter(name, help, &[("format", f.name())]))
+        };
+        let parse = ParseCounters {
+            parsed: per_format(
+                "tocsin_parse_events_total",
+                "Records parsed, per declared format (failures included).",
+            ),
+            failed: per_format(
+                "tocsin_parse_failed_total",
+                "Records that did not parse in their format (kept raw with the error).",
+            ),
+        };
         let m = PipelineMetrics {
             events: metrics.counter(
                 "tocsin_pipeline_events_total",
@@ -567,11 +560,10 @@ impl Pipeline {
     }
 }
 
-/// Parse counters per declared format.
-#[derive(Default)]
+/// Parse counters per declared format, by [`tocsin_parse::Format::index`].
 struct ParseCounters {
-    parsed: HashMap<&'static str, Counter>,
-    failed: HashMap<&'static str, Counter>,
+    parsed: [Counter; tocsin_parse::Format::ALL.len()],
+    failed: [Counter; tocsin_parse::Format::ALL.len()],
 }
 
 /// One worker's tools: its own parser and engine buffers.
@@ -673,11 +665,9 @@ fn stage(
         };
         let mut ev = w.parser.parse(env.format, env.raw, &rx);
         let failed = ev.kind == EventKind::PipelineError;
-        if let Some(c) = fails.parsed.get(env.format.name()) {
-            c.inc();
-        }
-        if failed && let Some(c) = fails.failed.get(env.format.name()) {
-            c.inc();
+        fails.parsed[env.format.index()].inc();
+        if failed {
+            fails.failed[env.format.index()].inc();
         }
         inv.attribute(&mut ev, env.peer, env.sender);
         out.received.push(env.received_us);

@@ -69,7 +69,12 @@ impl Format {
         }
     }
 
-    /// Every format, for documentation and tests.
+    /// Its position in [`Format::ALL`] (a stable small code).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Every format, in declaration order (so `ALL[f.index()] == f`).
     pub const ALL: [Format; 7] = [
         Format::Auto,
         Format::Syslog,
