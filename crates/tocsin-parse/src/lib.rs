@@ -287,4 +287,11 @@ mod tests {
             EventKind::PipelineError
         );
     }
+
+    #[test]
+    fn format_index_is_its_place_in_all() {
+        for (i, f) in Format::ALL.iter().enumerate() {
+            assert_eq!(f.index(), i);
+        }
+    }
 }
