@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as J};
 use tocsin_model::Event;
 
+use crate::envelope::hour_text;
+
 /// `[ingest.archive]`
 #[derive(Clone, Debug, Default, serde::Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -38,18 +40,6 @@ fn safe(name: &str) -> String {
             }
         })
         .collect()
-}
-
-/// The hour key of a receipt time (µs since the epoch).
-pub fn hour_of(received_us: i64) -> i64 {
-    received_us.div_euclid(3_600_000_000)
-}
-
-fn hour_text(hour: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(hour * 3600, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H")
-        .to_string()
 }
 
 /// The archive file of an input's hour, relative to the archive directory.
@@ -182,7 +172,7 @@ mod tests {
     fn frames_append_and_read_back_as_one_stream() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = Archive::new(dir.path().to_path_buf());
-        let hour = hour_of(1_795_996_800_000_000);
+        let hour = crate::envelope::hour_of(1_795_996_800_000_000);
         for batch in 0..3 {
             let mut p = Pending::default();
             p.push(

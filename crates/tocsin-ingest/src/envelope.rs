@@ -124,6 +124,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The hour (since the epoch, UTC) of a receipt time in µs: how event
+/// counts and the raw archive are grouped.
+pub fn hour_of(received_us: i64) -> i64 {
+    received_us.div_euclid(3_600_000_000)
+}
+
+/// An hour from [`hour_of`] as text: `2026-11-24T03`.
+pub fn hour_text(hour: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(hour * 3600, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H")
+        .to_string()
+}
+
 /// Microseconds since the epoch, now.
 pub fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -379,24 +379,20 @@ impl Pipeline {
             stream: stream.to_string(),
             ..IngestBatch::default()
         };
-        let mut counts: HashMap<(i64, String, String), (i64, i64)> = HashMap::new();
+        let mut counts = Counts::default();
         let mut received = Vec::with_capacity(entries.len());
         let mut frames = Vec::new();
         for mut sh in shares {
             frames.append(&mut sh.frames);
-            for (hour, input, agency, events, errors) in sh.counts.rows.drain(..) {
-                let c = counts.entry((hour, input, agency)).or_default();
-                c.0 += events;
-                c.1 += errors;
-            }
+            counts.merge(std::mem::take(&mut sh.counts));
             received.append(&mut sh.received);
             for st in &mut sh.kept {
                 self.detect(st, &mut batch.alerts);
             }
         }
-        let mut per_input: HashMap<&str, u64> = HashMap::new();
-        for ((_, input, _), (n, _)) in &counts {
-            *per_input.entry(input.as_str()).or_default() += *n as u64;
+        let mut per_input: HashMap<&str, i64> = HashMap::new();
+        for (_, input, _, n, _) in counts.rows() {
+            *per_input.entry(input).or_default() += n;
         }
         for (input, n) in per_input {
             self.metrics
@@ -405,17 +401,14 @@ impl Pipeline {
                     "Events processed and committed, per input.",
                     &[("input", input)],
                 )
-                .add(n);
+                .add(n as u64);
         }
         batch.counts = counts
-            .into_iter()
-            .map(|((hour, input, agency), (events, errors))| EventCount {
-                hour: DateTime::<Utc>::from_timestamp(hour * 3600, 0)
-                    .unwrap_or_default()
-                    .format("%Y-%m-%dT%H")
-                    .to_string(),
-                input,
-                agency,
+            .rows()
+            .map(|(hour, input, agency, events, errors)| EventCount {
+                hour: crate::envelope::hour_text(hour),
+                input: input.to_string(),
+                agency: agency.to_string(),
                 events,
                 errors,
             })
@@ -459,7 +452,7 @@ impl Pipeline {
                 "{}#seq={}",
                 crate::archive::relative_path(
                     &ev.observer.name,
-                    crate::archive::hour_of(st.received_us)
+                    crate::envelope::hour_of(st.received_us)
                 ),
                 st.seq
             )
@@ -588,35 +581,48 @@ struct Staged {
     correlation: Vec<CorrelationInput>,
 }
 
-/// Event counts by (hour, input, agency), allocating only for new keys.
+/// Event counts (events, unparsed) by hour, input and agency. Lookups by
+/// borrowed names: a key is allocated only the first time it is seen.
 #[derive(Default)]
-struct Counts {
-    rows: Vec<(i64, String, String, i64, i64)>,
-    index: HashMap<(i64, u64), usize>,
+struct Counts(HashMap<i64, HashMap<String, ByAgency>>);
+
+/// (events, unparsed) per agency code ("" when unattributed).
+type ByAgency = HashMap<String, (i64, i64)>;
+
+/// The value under `k`, inserted empty when missing.
+fn slot<'m, V: Default>(m: &'m mut HashMap<String, V>, k: &str) -> &'m mut V {
+    if !m.contains_key(k) {
+        m.insert(k.to_string(), V::default());
+    }
+    m.get_mut(k).expect("inserted just above")
 }
 
 impl Counts {
-    fn add(&mut self, hour: i64, input: &str, agency: &str, failed: bool) {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (input, agency).hash(&mut h);
-        let key = (hour, h.finish());
-        let same =
-            |r: &(i64, String, String, i64, i64)| r.0 == hour && r.1 == input && r.2 == agency;
-        let i = match self.index.get(&key) {
-            Some(&i) if same(&self.rows[i]) => i,
-            _ => match self.rows.iter().position(same) {
-                Some(i) => i,
-                None => {
-                    self.rows
-                        .push((hour, input.to_string(), agency.to_string(), 0, 0));
-                    self.index.insert(key, self.rows.len() - 1);
-                    self.rows.len() - 1
+    fn add(&mut self, hour: i64, input: &str, agency: &str, events: i64, errors: i64) {
+        let c = slot(slot(self.0.entry(hour).or_default(), input), agency);
+        c.0 += events;
+        c.1 += errors;
+    }
+
+    fn merge(&mut self, other: Counts) {
+        for (hour, inputs) in other.0 {
+            for (input, agencies) in inputs {
+                for (agency, (events, errors)) in agencies {
+                    self.add(hour, &input, &agency, events, errors);
                 }
-            },
-        };
-        self.rows[i].3 += 1;
-        self.rows[i].4 += i64::from(failed);
+            }
+        }
+    }
+
+    /// (hour, input, agency, events, unparsed)
+    fn rows(&self) -> impl Iterator<Item = (i64, &str, &str, i64, i64)> {
+        self.0.iter().flat_map(|(hour, inputs)| {
+            inputs.iter().flat_map(move |(input, agencies)| {
+                agencies
+                    .iter()
+                    .map(move |(agency, (e, x))| (*hour, input.as_str(), agency.as_str(), *e, *x))
+            })
+        })
     }
 }
 
@@ -672,14 +678,15 @@ fn stage(
         inv.attribute(&mut ev, env.peer, env.sender);
         out.received.push(env.received_us);
         out.counts.add(
-            env.received_us.div_euclid(3_600_000_000),
+            crate::envelope::hour_of(env.received_us),
             env.input,
             ev.attribution.agency.as_ref().map_or("", |a| a.as_str()),
-            failed,
+            1,
+            i64::from(failed),
         );
         if archiving {
             let line = crate::archive::line(&ev, e.seq, env.received_us);
-            pending.push(env.input, crate::archive::hour_of(env.received_us), &line);
+            pending.push(env.input, crate::envelope::hour_of(env.received_us), &line);
         }
         let matched = engine.eval_event(&ev, &mut w.scratch);
         if matched.is_empty() && ev.kind != EventKind::Alert {
