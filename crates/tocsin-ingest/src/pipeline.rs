@@ -129,8 +129,6 @@ pub struct Pipeline {
     store: Store,
     engine: Arc<Engine>,
     workers: Vec<Worker>,
-    /// Per rule: whether some correlation counts its matches.
-    feeds_correlation: Vec<bool>,
     /// Per rule: whether its own match is an alert (level at least
     /// `min_level`, not suppressed by a `generate: false` correlation).
     alerting: Vec<bool>,
@@ -217,16 +215,6 @@ impl Pipeline {
                 scratch: engine.scratch(),
             })
             .collect();
-        let mut feeds_correlation = vec![false; engine.rules().len()];
-        for c in engine.correlations() {
-            for src in &c.sources {
-                if let tocsin_sigma::Source::Rule(r) = src
-                    && let Some(f) = feeds_correlation.get_mut(*r)
-                {
-                    *f = true;
-                }
-            }
-        }
         let correlator = Correlator::new(&engine, cfg.correlation.clone());
         let alerting = engine
             .rules()
@@ -236,7 +224,6 @@ impl Pipeline {
             .collect();
         Ok(Pipeline {
             workers,
-            feeds_correlation,
             alerting,
             parser,
             archive: None,
@@ -347,13 +334,13 @@ impl Pipeline {
         let workers = self.workers.len().max(1);
         let share = entries.len().div_ceil(workers).max(1);
         let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse);
-        let feeds = &self.feeds_correlation[..];
+        let correlator = &self.correlator;
         let alerting = &self.alerting[..];
         let archiving = self.archive.is_some();
         let shares: Vec<Share> = if workers == 1 || entries.len() < 64 {
             vec![stage(
                 engine,
-                feeds,
+                correlator,
                 alerting,
                 archiving,
                 inv,
@@ -368,7 +355,9 @@ impl Pipeline {
                     .zip(self.workers.iter_mut())
                     .map(|(chunk, w)| {
                         sc.spawn(move || {
-                            stage(engine, feeds, alerting, archiving, inv, fails, w, chunk)
+                            stage(
+                                engine, correlator, alerting, archiving, inv, fails, w, chunk,
+                            )
                         })
                     })
                     .collect();
@@ -642,7 +631,7 @@ struct Share {
 #[allow(clippy::too_many_arguments)] // the read-only context of a worker
 fn stage(
     engine: &Engine,
-    feeds: &[bool],
+    correlator: &Correlator,
     alerting: &[bool],
     archiving: bool,
     inv: &InventoryView,
@@ -693,7 +682,7 @@ fn stage(
             continue;
         }
         let matched = matched.to_vec();
-        let correlation = if matched.iter().any(|r| feeds[*r as usize]) {
+        let correlation = if matched.iter().any(|r| correlator.feeds(*r as usize)) {
             Correlator::extract(engine, &w.scratch.record, &matched)
         } else {
             Vec::new()

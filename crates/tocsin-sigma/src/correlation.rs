@@ -464,22 +464,25 @@ pub struct Correlator {
     stats: CorrelatorStats,
     /// Rules whose own matches are suppressed (referenced with generate: false).
     suppressed: Vec<bool>,
+    /// Rules some correlation counts.
+    feeds: Vec<bool>,
 }
 
 impl Correlator {
     /// State for `engine`'s correlations.
     pub fn new(engine: &Engine, config: CorrelatorConfig) -> Self {
         let mut suppressed = vec![false; engine.rules().len()];
+        let mut feeds = vec![false; engine.rules().len()];
         for c in engine.correlations() {
-            if !c.generate {
-                for s in &c.sources {
-                    if let Source::Rule(r) = s {
-                        suppressed[*r] = true;
-                    }
+            for s in &c.sources {
+                if let Source::Rule(r) = s {
+                    feeds[*r] = true;
+                    suppressed[*r] |= !c.generate;
                 }
             }
         }
         Correlator {
+            feeds,
             config,
             groups: engine
                 .correlations()
@@ -489,6 +492,12 @@ impl Correlator {
             stats: CorrelatorStats::default(),
             suppressed,
         }
+    }
+
+    /// Whether some correlation counts this rule's matches (events matching
+    /// no such rule need not reach [`Correlator::extract`]).
+    pub fn feeds(&self, rule: usize) -> bool {
+        self.feeds.get(rule).copied().unwrap_or(false)
     }
 
     /// Whether a rule's own match should not alert (it only feeds a
