@@ -132,10 +132,9 @@ pub fn hour_of(received_us: i64) -> i64 {
 
 /// An hour from [`hour_of`] as text: `2026-11-24T03`.
 pub fn hour_text(hour: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(hour * 3600, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H")
-        .to_string()
+    tocsin_store::hour_text(
+        chrono::DateTime::<chrono::Utc>::from_timestamp(hour * 3600, 0).unwrap_or_default(),
+    )
 }
 
 /// Microseconds since the epoch, now.

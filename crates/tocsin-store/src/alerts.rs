@@ -208,6 +208,12 @@ pub struct LevelCount {
 
 const ALERT_COLUMNS: &str = "id, created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event";
 
+/// The hour key of `event_counts` (`2026-11-24T03`, UTC): fixed width, so
+/// text order is time order.
+pub fn hour_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H").to_string()
+}
+
 /// Times as stored: fixed width, so text order is time order.
 pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -367,7 +373,7 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// Event counts from hour `since` (`2026-11-24T10`) on.
+    /// Event counts from hour `since` ([`hour_text`]) on.
     pub async fn event_counts(&self, since: &str) -> Result<Vec<EventCount>, StoreError> {
         let rows = sqlx::query(
             "SELECT hour, input, agency, events, errors FROM event_counts WHERE hour >= $1 ORDER BY hour, input, agency",

@@ -29,7 +29,7 @@ pub mod testkit;
 
 pub use alerts::{
     Alert, AlertFilter, AlertKind, AlertStatus, EventCount, IngestBatch, LevelCount, NewAlert,
-    time_text,
+    hour_text, time_text,
 };
 pub use error::StoreError;
 pub use inventory::{AuditEntry, InventoryCounts};

@@ -220,9 +220,7 @@ pub(crate) async fn api_one(
 }
 
 pub(crate) async fn api_event_counts(State(st): State<AppState>) -> Result<Json<Value>, AppError> {
-    let since = (chrono::Utc::now() - chrono::Duration::hours(24))
-        .format("%Y-%m-%dT%H")
-        .to_string();
+    let since = tocsin_store::hour_text(chrono::Utc::now() - chrono::Duration::hours(24));
     Ok(Json(
         json!({ "since": since, "counts": st.store.event_counts(&since).await? }),
     ))

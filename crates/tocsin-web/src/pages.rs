@@ -126,7 +126,7 @@ pub(crate) async fn dashboard(
         .collect();
     let counts_24h = st
         .store
-        .event_counts(&day_ago.format("%Y-%m-%dT%H").to_string())
+        .event_counts(&tocsin_store::hour_text(day_ago))
         .await?;
     let latest = crate::alerts::rows(
         &st,

@@ -303,8 +303,7 @@ impl Feeder {
     }
 
     fn cef_line(&mut self) -> String {
-        let (agency, lan) = self.rng.pick(&self.p.lans).clone();
-        let _ = agency;
+        let (_, lan) = self.rng.pick(&self.p.lans).clone();
         let src = format!("{lan}{}", self.rng.below(200) + 20);
         let (dst, name) = *self.rng.pick(C2);
         let deny = self.rng.chance(700);
