@@ -164,6 +164,11 @@ impl Pipeline {
                 "tocsin_parse_failed_total",
                 "Records that did not parse in their format (kept raw with the error).",
             ),
+            unreadable: metrics.counter(
+                "tocsin_queue_unreadable_records_total",
+                "Queued records lost to disk corruption or undecodable (counted under input `queue`).",
+                &[],
+            ),
         };
         let m = PipelineMetrics {
             events: metrics.counter(
@@ -546,6 +551,9 @@ impl Pipeline {
 struct ParseCounters {
     parsed: [Counter; tocsin_parse::Format::ALL.len()],
     failed: [Counter; tocsin_parse::Format::ALL.len()],
+    /// Queued records that could not be read back (disk corruption, or an
+    /// envelope this version cannot decode).
+    unreadable: Counter,
 }
 
 /// One worker's tools: its own parser and engine buffers.
@@ -615,6 +623,9 @@ impl Counts {
     }
 }
 
+/// The input name under which unreadable queued records are counted.
+pub const UNREADABLE_INPUT: &str = "queue";
+
 /// What a worker hands back for its share of a batch: only the events that
 /// need the sequential stage (matches, sensor alerts) are kept; the rest
 /// are counted and freed on the worker's own thread.
@@ -645,10 +656,26 @@ fn stage(
     };
     let mut pending = crate::archive::Pending::default();
     for e in entries {
-        let env = match Envelope::decode(&e.data) {
-            Ok(env) => env,
-            Err(err) => {
-                tracing::error!(seq = e.seq, error = %err, "pipeline: skipping an unreadable queued record");
+        let env = match (&e.damaged, Envelope::decode(&e.data)) {
+            (None, Ok(env)) => env,
+            (damaged, decoded) => {
+                let (n, why) = match (damaged, decoded) {
+                    (Some(d), _) => (d.records, d.reason.clone()),
+                    (None, Err(err)) => (1, err.to_string()),
+                    (None, Ok(_)) => (0, String::new()),
+                };
+                // Its content is gone; say so where operators look (the log,
+                // /metrics, the event counts of the console) and go on.
+                tracing::error!(seq = e.seq, records = n, reason = %why, "pipeline: queued records could not be read; counted as lost");
+                fails.unreadable.add(n);
+                let now = crate::envelope::now_us();
+                out.counts.add(
+                    crate::envelope::hour_of(now),
+                    UNREADABLE_INPUT,
+                    "",
+                    n as i64,
+                    n as i64,
+                );
                 continue;
             }
         };

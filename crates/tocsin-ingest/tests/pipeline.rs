@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tocsin_ingest::queue::{Entry, Queue};
+use tocsin_ingest::queue::{Damage, Entry, Queue};
 use tocsin_ingest::{DiskQueueConfig, Envelope, Metrics, Pipeline, PipelineConfig};
 use tocsin_parse::Format;
 use tocsin_sigma::{EngineBuilder, EngineConfig};
@@ -42,9 +42,9 @@ level: critical
 "#;
 
 fn entry(seq: u64, format: Format, raw: &str) -> Entry {
-    Entry {
+    Entry::new(
         seq,
-        data: Envelope {
+        Envelope {
             received_us: 1_795_996_800_000_000 + seq as i64,
             input: "test",
             format,
@@ -53,7 +53,7 @@ fn entry(seq: u64, format: Format, raw: &str) -> Entry {
             raw: raw.as_bytes(),
         }
         .encode(),
-    }
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,12 +84,13 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
         .unwrap(),
     );
     let archive_dir = dir.path().join("archive");
+    let metrics = Arc::new(Metrics::default());
     let mut p = Pipeline::new(
         PipelineConfig::default(),
         queue,
         store,
         Arc::new(engine),
-        Arc::new(Metrics::default()),
+        metrics.clone(),
     )
     .await
     .unwrap()
@@ -122,12 +123,33 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
     entries.push(entry(200, Format::AccessLog, r#"45.155.205.233 - - [24/Nov/2026:10:00:00 +0700] "GET /up/shell.php?cmd=whoami HTTP/1.1" 200 10 "-" "curl""#));
     entries.push(entry(201, Format::SuricataEve, r#"{"timestamp":"2026-11-24T10:00:00+0700","event_type":"alert","src_ip":"10.36.12.7","dest_ip":"185.220.101.4","alert":{"signature":"ET MALWARE Test CnC","signature_id":2000001,"severity":1}}"#));
     entries.push(entry(202, Format::Json, "{broken"));
+    // What the disk gave back damaged (three records lost), and a record
+    // whose envelope does not decode: counted as lost, never a stall.
+    entries.push(Entry::new(203, b"not an envelope".to_vec()));
+    entries.push(Entry {
+        seq: 206,
+        data: Vec::new(),
+        damaged: Some(Damage {
+            records: 3,
+            reason: "q/00.q: torn record at record 204".into(),
+        }),
+    });
 
     let (batch, received) = p.process("events", &entries);
     assert_eq!(received.len(), 203);
     let total: i64 = batch.counts.iter().map(|c| c.events).sum();
-    assert_eq!(total, 203);
-    assert_eq!(batch.counts.iter().map(|c| c.errors).sum::<i64>(), 1);
+    assert_eq!(total, 207);
+    assert_eq!(batch.counts.iter().map(|c| c.errors).sum::<i64>(), 5);
+    let lost: Vec<_> = batch.counts.iter().filter(|c| c.input == "queue").collect();
+    assert_eq!(lost.len(), 1);
+    assert_eq!((lost[0].events, lost[0].errors), (4, 4));
+    assert!(
+        metrics
+            .render()
+            .contains("tocsin_queue_unreadable_records_total 4"),
+        "{}",
+        metrics.render()
+    );
 
     let corr: Vec<_> = batch
         .alerts

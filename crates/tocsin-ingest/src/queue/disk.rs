@@ -9,8 +9,14 @@
 //! One writer thread takes every append waiting at that moment, writes them,
 //! `fdatasync`s once and then answers all of them (group commit), so
 //! throughput grows with concurrency while each answer still means "on
-//! disk". On open, the last segment is checked record by record and cut at
-//! the first torn or corrupt record — those were never acknowledged.
+//! disk". On open, the last segment is checked record by record and cut
+//! after its last valid record — a torn write was never acknowledged.
+//!
+//! Disk corruption found later does not stop the stream: a record failing
+//! its checksum is handed to the reader as damaged (its position consumed),
+//! and a broken header, after which the next record cannot be found, loses
+//! the rest of its segment, reported as one damaged range up to the next
+//! segment's first position.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -21,7 +27,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{BoxFuture, Entry, Queue, QueueError};
+use super::{BoxFuture, Damage, Entry, Queue, QueueError};
 
 /// Largest record accepted (a syslog record is far smaller).
 const MAX_RECORD: usize = 16 << 20;
@@ -66,6 +72,9 @@ struct Shared {
     room: Condvar,
     room_lock: Mutex<()>,
     closed: AtomicBool,
+    /// A reader met a broken record in the segment being written: start a
+    /// new segment, so the reader can skip to it.
+    roll: AtomicBool,
 }
 
 /// The embedded, file-backed [`Queue`].
@@ -161,6 +170,7 @@ impl DiskQueueConfig {
             room: Condvar::new(),
             room_lock: Mutex::new(()),
             closed: AtomicBool::new(false),
+            roll: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(self.pending.max(1));
         let max_bytes = self.max_bytes;
@@ -221,35 +231,70 @@ fn scan(path: &Path) -> Result<(u64, u64, u64), QueueError> {
     })?;
     let file_len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = BufReader::with_capacity(1 << 20, f);
+    // (records, end) up to the last whole, valid record: a record failing
+    // its checksum *before* a valid one was acknowledged and damaged later
+    // (it is kept, and reported when read); at the very end it is a torn
+    // write (cut).
     let (mut count, mut pos) = (0u64, 0u64);
+    let (mut seen, mut at) = (0u64, 0u64);
     let mut buf = Vec::new();
-    while let Ok(Some(())) = read_record(&mut r, &mut buf) {
-        count += 1;
-        pos += 8 + buf.len() as u64;
+    loop {
+        match read_record(&mut r, &mut buf) {
+            Ok(Some(())) => {
+                seen += 1;
+                at += 8 + buf.len() as u64;
+                (count, pos) = (seen, at);
+            }
+            Err(Bad::Checksum) => {
+                seen += 1;
+                at += 8 + buf.len() as u64;
+            }
+            Ok(None) | Err(Bad::Framing(_)) => break,
+        }
     }
     Ok((count, pos, file_len))
 }
 
-/// Reads one record into `buf`: Ok(None) at a clean end, Err at a torn or
-/// corrupt one.
-fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, String> {
+/// Why a stored record could not be read.
+#[derive(Debug)]
+enum Bad {
+    /// Its payload was read whole but fails its checksum: the next record
+    /// starts right after it.
+    Checksum,
+    /// Its header or payload is cut short or impossible: where the next
+    /// record starts is unknown.
+    Framing(String),
+}
+
+impl std::fmt::Display for Bad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bad::Checksum => f.write_str("checksum mismatch"),
+            Bad::Framing(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Reads one record into `buf`: Ok(None) at a clean end.
+fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> {
     let mut head = [0u8; 8];
     match r.read_exact(&mut head[..1]) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(Bad::Framing(e.to_string())),
     }
     r.read_exact(&mut head[1..])
-        .map_err(|_| "torn record header".to_string())?;
+        .map_err(|_| Bad::Framing("torn record header".into()))?;
     let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
     let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
     if len > MAX_RECORD {
-        return Err(format!("record length {len} is impossible"));
+        return Err(Bad::Framing(format!("record length {len} is impossible")));
     }
     buf.resize(len, 0);
-    r.read_exact(buf).map_err(|_| "torn record".to_string())?;
+    r.read_exact(buf)
+        .map_err(|_| Bad::Framing("torn record".into()))?;
     if crc32fast::hash(buf) != crc {
-        return Err("checksum mismatch".into());
+        return Err(Bad::Checksum);
     }
     Ok(Some(()))
 }
@@ -313,7 +358,8 @@ impl Writer {
     }
 
     fn write(&mut self, batch: &[Request], out: &mut Vec<u8>) -> Result<u64, String> {
-        if self.seg_len >= self.cfg.segment_bytes {
+        let asked = self.shared.roll.swap(false, Ordering::Relaxed);
+        if self.seg_len >= self.cfg.segment_bytes || (asked && self.seg_len > 0) {
             self.roll().map_err(|e| e.to_string())?;
         }
         out.clear();
@@ -366,6 +412,8 @@ struct Cursor {
     segment: u64,
     path: PathBuf,
     reader: BufReader<File>,
+    /// Stopped inside a broken record: reopen before reading on.
+    broken: bool,
 }
 
 impl DiskQueue {
@@ -392,12 +440,19 @@ impl DiskQueue {
             segment: first,
             path,
             reader: BufReader::with_capacity(1 << 20, f),
+            broken: false,
         };
         let mut buf = Vec::new();
         while c.next < pos {
             match read_record(&mut c.reader, &mut buf) {
-                Ok(Some(())) => c.next += 1,
-                _ => break,
+                Ok(Some(())) | Err(Bad::Checksum) => c.next += 1,
+                Err(Bad::Framing(_)) => match self.segment_after(c.segment) {
+                    // Already behind the reader: skip the broken part.
+                    Some((first, path)) if first <= pos => self.enter(&mut c, first, path)?,
+                    // `read_now` reports it.
+                    _ => break,
+                },
+                Ok(None) => break,
             }
         }
         Ok(c)
@@ -409,7 +464,7 @@ impl DiskQueue {
             let mut data = Vec::new();
             match read_record(&mut c.reader, &mut data) {
                 Ok(Some(())) => {
-                    out.push(Entry { seq: c.next, data });
+                    out.push(Entry::new(c.next, data));
                     c.next += 1;
                 }
                 Ok(None) => {
@@ -418,24 +473,94 @@ impl DiskQueue {
                     if c.segment == c.next || !next_path.exists() {
                         break;
                     }
-                    let f = File::open(&next_path).map_err(|e| QueueError::Io {
-                        path: next_path.display().to_string(),
-                        source: e,
-                    })?;
-                    c.segment = c.next;
-                    c.path = next_path;
-                    c.reader = BufReader::with_capacity(1 << 20, f);
+                    self.enter(c, c.next, next_path)?;
                 }
-                Err(reason) => {
-                    return Err(QueueError::Corrupt {
-                        path: c.path.display().to_string(),
+                Err(Bad::Checksum) => {
+                    out.push(Entry {
                         seq: c.next,
-                        reason,
+                        data: Vec::new(),
+                        damaged: Some(Damage {
+                            records: 1,
+                            reason: format!(
+                                "{}: record {} fails its checksum",
+                                c.path.display(),
+                                c.next
+                            ),
+                        }),
                     });
+                    c.next += 1;
+                }
+                Err(Bad::Framing(why)) => {
+                    // Where the next record starts is unknown: the rest of
+                    // this segment is lost, up to the next segment (whose
+                    // name is its first position).
+                    let next = self.segment_after(c.segment);
+                    let Some((first, path)) = next else {
+                        // The segment being written: have the writer start
+                        // a new one, and skip to it once it exists.
+                        self.shared.roll.store(true, Ordering::Relaxed);
+                        c.broken = true;
+                        // Wake the writer (an empty append) so it rolls now.
+                        let _ = self.tx.try_send(Request {
+                            records: Vec::new(),
+                            reply: None,
+                        });
+                        return if out.is_empty() {
+                            Err(QueueError::Corrupt {
+                                path: c.path.display().to_string(),
+                                seq: c.next,
+                                reason: format!(
+                                    "{why}; skipping to the next segment once it starts"
+                                ),
+                            })
+                        } else {
+                            Ok(out)
+                        };
+                    };
+                    if first > c.next {
+                        out.push(Entry {
+                            seq: first - 1,
+                            data: Vec::new(),
+                            damaged: Some(Damage {
+                                records: first - c.next,
+                                reason: format!(
+                                    "{}: {why} at record {}; records {}..{} are lost",
+                                    c.path.display(),
+                                    c.next,
+                                    c.next,
+                                    first
+                                ),
+                            }),
+                        });
+                    }
+                    self.enter(c, first, path)?;
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The segment after the one starting at `first`, if any.
+    fn segment_after(&self, first: u64) -> Option<(u64, PathBuf)> {
+        let segs = self
+            .shared
+            .segments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        segs.range(first + 1..).next().map(|(k, v)| (*k, v.clone()))
+    }
+
+    /// Moves the cursor to the start of the segment `first` at `path`.
+    fn enter(&self, c: &mut Cursor, first: u64, path: PathBuf) -> Result<(), QueueError> {
+        let f = File::open(&path).map_err(|e| QueueError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        c.next = first;
+        c.segment = first;
+        c.path = path;
+        c.reader = BufReader::with_capacity(1 << 20, f);
+        Ok(())
     }
 
     /// Stops the writer after what it holds (tests, shutdown).
@@ -495,7 +620,12 @@ impl Queue for DiskQueue {
                 let end = *durable.borrow_and_update();
                 if from < end {
                     let c = match guard.as_mut() {
-                        Some(c) if c.next == from.max(self.oldest.load(Ordering::Relaxed)) => c,
+                        Some(c)
+                            if !c.broken
+                                && c.next == from.max(self.oldest.load(Ordering::Relaxed)) =>
+                        {
+                            c
+                        }
                         _ => guard.insert(self.open_at(from)?),
                     };
                     let got = self.read_now(c, end, max.max(1))?;
@@ -632,6 +762,130 @@ mod tests {
         assert_eq!(q.append(recs(12..13)).await.unwrap(), 13);
         let got = read_all(&q, 0, 13).await;
         assert_eq!(got[12].data, b"record 12");
+    }
+
+    /// The segment files in order, and the byte offset of record `k` of `file`.
+    fn segments(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn offset_of(file: &Path, k: usize) -> u64 {
+        let bytes = std::fs::read(file).unwrap();
+        let mut at = 0usize;
+        for _ in 0..k {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            at += 8 + len;
+        }
+        at as u64
+    }
+
+    fn overwrite(file: &Path, at: u64, with: &[u8]) {
+        let mut f = OpenOptions::new().write(true).open(file).unwrap();
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(with).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_record_failing_its_checksum_is_reported_and_the_rest_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        q.append(recs(0..40)).await.unwrap();
+        // Flip a payload byte of the second record of the first segment.
+        let first = &segments(dir.path())[0];
+        overwrite(first, offset_of(first, 1) + 8, b"X");
+        let got = read_all(&q, 0, 40).await;
+        assert_eq!(got.len(), 40);
+        let d = got[1].damaged.as_ref().expect("record 1 is damaged");
+        assert_eq!((got[1].seq, d.records), (1, 1));
+        assert!(d.reason.contains("checksum"), "{}", d.reason);
+        assert!(
+            d.reason.contains(&first.display().to_string()),
+            "{}",
+            d.reason
+        );
+        for (i, e) in got.iter().enumerate().filter(|(i, _)| *i != 1) {
+            assert_eq!(
+                (e.seq, &e.data),
+                (i as u64, &format!("record {i}").into_bytes())
+            );
+            assert!(e.damaged.is_none());
+        }
+        // Reopening keeps every acknowledged record (only a torn end is cut).
+        drop(q);
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        assert_eq!(q.bounds().1, 40);
+    }
+
+    #[tokio::test]
+    async fn a_broken_header_loses_the_rest_of_its_segment_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        for k in 0..4 {
+            q.append(recs(k * 10..k * 10 + 10)).await.unwrap();
+        }
+        let segs = segments(dir.path());
+        let second_first: u64 = segs[1]
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(second_first > 3, "the first segment holds several records");
+        // An impossible length in record 2: where record 3 starts is unknown.
+        overwrite(&segs[0], offset_of(&segs[0], 2), &u32::MAX.to_le_bytes());
+        let got = read_all(&q, 0, 40).await;
+        assert_eq!(got[0].data, b"record 0");
+        assert_eq!(got[1].data, b"record 1");
+        let d = got[2].damaged.as_ref().expect("a damaged range");
+        assert_eq!(got[2].seq, second_first - 1);
+        assert_eq!(d.records, second_first - 2);
+        assert!(d.reason.contains("impossible"), "{}", d.reason);
+        assert_eq!(got[3].seq, second_first);
+        assert_eq!(got[3].data, format!("record {second_first}").into_bytes());
+        assert_eq!(got.last().unwrap().seq, 39);
+    }
+
+    #[tokio::test]
+    async fn a_broken_header_in_the_live_segment_makes_the_writer_roll() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg(dir.path());
+        c.segment_bytes = 1 << 20;
+        let q = c.build("main", 0).unwrap();
+        q.append(recs(0..10)).await.unwrap();
+        let live = segments(dir.path()).pop().unwrap();
+        overwrite(&live, offset_of(&live, 4), &u32::MAX.to_le_bytes());
+        let first = q.read(0, 100).await.unwrap();
+        assert_eq!(first.len(), 4, "the records before the break");
+        // The next read meets the break: the writer is asked to roll.
+        let mut got = Vec::new();
+        for _ in 0..50 {
+            match q.read(4, 100).await {
+                Ok(v) => {
+                    got = v;
+                    break;
+                }
+                Err(QueueError::Corrupt { seq, .. }) => {
+                    assert_eq!(seq, 4);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let d = got[0]
+            .damaged
+            .as_ref()
+            .expect("the rest of the segment is lost");
+        assert_eq!((got[0].seq, d.records), (9, 6));
+        // New records land in the new segment and are read after it.
+        assert_eq!(q.append(recs(10..12)).await.unwrap(), 12);
+        let after = q.read(10, 100).await.unwrap();
+        assert_eq!(after[0].data, b"record 10");
     }
 
     #[tokio::test]

@@ -45,10 +45,35 @@ pub enum QueueError {
 /// One record read back, with its position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// Position in the stream (consecutive, from 0).
+    /// Position in the stream (consecutive, from 0). For a damaged range,
+    /// its last position.
     pub seq: u64,
-    /// The bytes appended.
+    /// The bytes appended (empty when damaged).
     pub data: Vec<u8>,
+    /// Set when stored records could not be read back (disk corruption):
+    /// which, where and why. Their content is lost; the positions are
+    /// consumed so the stream goes on instead of stopping at them.
+    pub damaged: Option<Damage>,
+}
+
+/// Records lost to disk corruption, as a reader found them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// How many positions (ending at the entry's `seq`).
+    pub records: u64,
+    /// The file and what was wrong, for the operator.
+    pub reason: String,
+}
+
+impl Entry {
+    /// A record read back whole.
+    pub fn new(seq: u64, data: Vec<u8>) -> Entry {
+        Entry {
+            seq,
+            data,
+            damaged: None,
+        }
+    }
 }
 
 /// A durable, ordered stream of records with one consumer position.
