@@ -27,6 +27,9 @@ pub struct ArchiveConfig {
     pub enabled: bool,
     /// Where; default `<data dir>/archive`.
     pub dir: Option<PathBuf>,
+    /// Hourly files older than this many days are deleted (checked every
+    /// hour); unset keeps everything.
+    pub keep_days: Option<u32>,
 }
 
 /// A file name for an input: letters, digits, `-`, `_` and `.` kept.
@@ -129,12 +132,65 @@ pub struct Frame {
 #[derive(Clone, Debug)]
 pub struct Archive {
     dir: PathBuf,
+    keep_hours: Option<i64>,
+}
+
+/// The hour (as [`crate::envelope::hour_of`]) of an archive file name.
+fn hour_of_name(name: &str) -> Option<i64> {
+    let stem = name.strip_suffix(".jsonl.zst")?;
+    let (day, hour) = stem.split_once('T')?;
+    let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    let hour: u32 = hour.parse().ok().filter(|h| *h < 24)?;
+    let t = day.and_hms_opt(hour, 0, 0)?.and_utc().timestamp();
+    Some(t.div_euclid(3600))
 }
 
 impl Archive {
-    /// An archive in `dir`.
+    /// An archive in `dir`, keeping everything.
     pub fn new(dir: PathBuf) -> Self {
-        Archive { dir }
+        Archive {
+            dir,
+            keep_hours: None,
+        }
+    }
+
+    /// Deletes hourly files once older than `days` days (see [`Archive::prune`]).
+    pub fn keeping_days(mut self, days: Option<u32>) -> Self {
+        self.keep_hours = days.map(|d| i64::from(d) * 24);
+        self
+    }
+
+    /// Deletes the files of hours more than the kept days before `now_hour`;
+    /// returns how many. Other files in the directory are left alone.
+    pub fn prune(&self, now_hour: i64) -> std::io::Result<u64> {
+        let Some(keep) = self.keep_hours else {
+            return Ok(0);
+        };
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for input in entries {
+            let input = input?.path();
+            if !input.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(&input)? {
+                let path = f?.path();
+                let old = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(hour_of_name)
+                    .is_some_and(|h| h < now_hour - keep);
+                if old {
+                    std::fs::remove_file(&path)?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// The directory.
@@ -167,6 +223,36 @@ impl Archive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_deletes_only_archive_hours_past_the_kept_days() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = crate::envelope::hour_of(1_795_996_800_000_000);
+        let make = |input: &str, hour: i64| {
+            let p = dir.path().join(relative_path(input, hour));
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, b"x").expect("write");
+            p
+        };
+        let gone = [make("syslog", now - 50), make("http", now - 49)];
+        let kept = [
+            make("syslog", now - 48),
+            make("syslog", now - 1),
+            make("http", now),
+        ];
+        let other = dir.path().join("syslog/notes.txt");
+        std::fs::write(&other, b"operator notes").expect("write");
+
+        let forever = Archive::new(dir.path().to_path_buf());
+        assert_eq!(forever.prune(now).expect("prune"), 0);
+        let a = forever.keeping_days(Some(2));
+        assert_eq!(a.prune(now).expect("prune"), 2);
+        assert!(gone.iter().all(|p| !p.exists()));
+        assert!(kept.iter().all(|p| p.exists()));
+        assert!(other.exists());
+        assert_eq!(hour_of_name("2026-11-30T00.jsonl.zst"), Some(now));
+        assert_eq!(hour_of_name("2026-11-30T24.jsonl.zst"), None);
+    }
 
     #[test]
     fn frames_append_and_read_back_as_one_stream() {

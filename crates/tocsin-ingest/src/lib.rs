@@ -242,7 +242,8 @@ impl IngestConfig {
                 .clone()
                 .unwrap_or_else(|| dir.join("archive"));
             tracing::info!(dir = %adir.display(), "raw archive on");
-            pipeline = pipeline.with_archive(archive::Archive::new(adir));
+            pipeline = pipeline
+                .with_archive(archive::Archive::new(adir).keeping_days(self.archive.keep_days));
         }
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let pipeline = tokio::spawn(pipeline.run(async move {

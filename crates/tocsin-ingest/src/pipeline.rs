@@ -118,6 +118,7 @@ struct PipelineMetrics {
     batches: Counter,
     commit_errors: Counter,
     archive_errors: Counter,
+    archive_pruned: Counter,
     /// Microseconds spent waiting for/reading the queue, processing, committing.
     phase_us: [Counter; 3],
 }
@@ -191,6 +192,11 @@ impl Pipeline {
                 "Batches the raw archive could not store (the events are still processed).",
                 &[],
             ),
+            archive_pruned: metrics.counter(
+                "tocsin_archive_pruned_files_total",
+                "Hourly raw-archive files deleted past `keep_days`.",
+                &[],
+            ),
             commit_errors: metrics.counter(
                 "tocsin_pipeline_commit_errors_total",
                 "Failed store commits (the batch is retried).",
@@ -257,6 +263,7 @@ impl Pipeline {
             }
         };
         let mut last_inventory_check = std::time::Instant::now();
+        let mut pruned_hour = i64::MIN;
         loop {
             let t_read = std::time::Instant::now();
             let entries = tokio::select! {
@@ -277,6 +284,7 @@ impl Pipeline {
             if last_inventory_check.elapsed() > Duration::from_secs(5) {
                 self.refresh_inventory().await;
                 last_inventory_check = std::time::Instant::now();
+                self.prune_archive(&mut pruned_hour);
             }
             let t_process = std::time::Instant::now();
             self.m.phase_us[0].add((t_process - t_read).as_micros() as u64);
@@ -414,6 +422,26 @@ impl Pipeline {
             tracing::error!(dir = %a.dir().display(), error = %e, "raw archive: cannot write this batch");
         }
         (batch, received)
+    }
+
+    /// Applies the archive's retention once per hour.
+    fn prune_archive(&self, pruned_hour: &mut i64) {
+        let Some(a) = &self.archive else { return };
+        let now = crate::envelope::hour_of(crate::envelope::now_us());
+        if *pruned_hour == now {
+            return;
+        }
+        *pruned_hour = now;
+        match a.prune(now) {
+            Ok(0) => {}
+            Ok(n) => {
+                self.m.archive_pruned.add(n);
+                tracing::info!(dir = %a.dir().display(), files = n, "raw archive: deleted hours past keep_days");
+            }
+            Err(e) => {
+                tracing::error!(dir = %a.dir().display(), error = %e, "raw archive: retention failed")
+            }
+        }
     }
 
     /// Keeps the raw archive in `archive` (alerts then link to their record).

@@ -60,6 +60,7 @@ fn demo_ingest(dir: &std::path::Path) -> tocsin_ingest::IngestConfig {
         archive: tocsin_ingest::archive::ArchiveConfig {
             enabled: true,
             dir: None,
+            keep_days: Some(180),
         },
         ..Default::default()
     }
