@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use envelope::Envelope;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, Sample};
 pub use pipeline::{Pipeline, PipelineConfig};
 pub use queue::{DiskQueue, DiskQueueConfig, Queue};
 

@@ -79,6 +79,27 @@ impl Histogram {
 
 type Labels = Vec<(&'static str, String)>;
 
+/// One series and its value now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The series' name (`tocsin_input_events_total`).
+    pub name: &'static str,
+    /// Its labels, in the order the series was created with.
+    pub labels: Vec<(&'static str, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+impl Sample {
+    /// The value of label `key`, or "".
+    pub fn label(&self, key: &str) -> &str {
+        self.labels
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
 /// (name, help, read).
 type Gauge = (
     &'static str,
@@ -137,6 +158,31 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((name, help, Box::new(f)));
+    }
+
+    /// Every counter and gauge's current value (for the console's tables;
+    /// the latency histogram is read through [`Metrics::latency`]).
+    pub fn samples(&self) -> Vec<Sample> {
+        let mut out = Vec::new();
+        let fams = self.families.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, fam) in fams.iter() {
+            for (labels, c) in &fam.counters {
+                out.push(Sample {
+                    name,
+                    labels: labels.clone(),
+                    value: c.get() as f64,
+                });
+            }
+        }
+        drop(fams);
+        for (name, _, f) in self.gauges.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            out.push(Sample {
+                name,
+                labels: Vec::new(),
+                value: f(),
+            });
+        }
+        out
     }
 
     /// The Prometheus text exposition.

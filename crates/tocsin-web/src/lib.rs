@@ -10,7 +10,8 @@
 //!   in a cookie); every string comes from `locales/{vi,en}.toml`;
 //! * `/api/v1/…`, JSON for scripts and other tools, with one error shape
 //!   (`{"error": {"code", "message"}}`);
-//! * `/healthz` and `/metrics` (Prometheus).
+//! * `/healthz` and `/metrics` (Prometheus), and the inputs page that shows
+//!   the same ingest figures to people.
 //!
 //! The console reads an in-memory snapshot of the inventory (with its
 //! [`tocsin_model::Attributor`]) that is reloaded when the stored inventory
@@ -20,11 +21,13 @@ mod alerts;
 mod api;
 mod error;
 mod i18n;
+mod inputs;
 mod pages;
 mod snapshot;
 
 pub use error::AppError;
 pub use i18n::{Lang, check_locales};
+pub use inputs::{FormatStatus, IngestStatus, IngestStatusFn, InputStatus};
 pub use snapshot::Snapshot;
 
 /// A detection rule as the console lists it (kept free of the engine's
@@ -96,6 +99,7 @@ impl WebConfig {
                 snap: Arc::new(snap),
                 rules: Arc::new(Vec::new()),
                 metrics: None,
+                ingest: None,
             },
             config: self.clone(),
         })
@@ -109,6 +113,7 @@ pub(crate) struct AppState {
     pub(crate) snap: Arc<snapshot::Shared>,
     pub(crate) rules: Arc<Vec<RuleInfo>>,
     pub(crate) metrics: Option<MetricsFn>,
+    pub(crate) ingest: Option<IngestStatusFn>,
 }
 
 /// Renders the Prometheus text for `/metrics` (the ingest stage's counters).
@@ -133,6 +138,13 @@ impl Web {
         self
     }
 
+    /// What the inputs page and `/api/v1/ingest/status` show (the ingest
+    /// stage's state; without it they say the stage is not running here).
+    pub fn with_ingest_status(mut self, f: IngestStatusFn) -> Self {
+        self.state.ingest = Some(f);
+        self
+    }
+
     /// Every route.
     pub fn router(&self) -> Router {
         Router::new()
@@ -145,6 +157,8 @@ impl Web {
             .route("/rules", get(pages::rules))
             .route("/alerts", get(alerts::page))
             .route("/alerts/{id}", get(alerts::detail))
+            .route("/inputs", get(inputs::page))
+            .route("/api/v1/ingest/status", get(inputs::api))
             .route(
                 "/alerts/{id}/status",
                 axum::routing::post(alerts::set_status),

@@ -297,3 +297,94 @@ async fn alerts_pages_api_status_and_metrics() {
     assert!(body.contains("Đầu vào trong 24 giờ qua") && body.contains("syslog-tcp"));
     assert!(body.contains(r#"id="events-24h">1234<"#), "{body}");
 }
+
+#[tokio::test]
+async fn inputs_page_and_status_api() {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    let hour = chrono::Utc::now().format("%Y-%m-%dT%H").to_string();
+    let count = |input: &str, events, errors| tocsin_store::EventCount {
+        hour: hour.clone(),
+        input: input.into(),
+        agency: String::new(),
+        events,
+        errors,
+    };
+    store
+        .commit_ingest_batch(&tocsin_store::IngestBatch {
+            stream: "events".into(),
+            position: 1,
+            alerts: Vec::new(),
+            // One input this server runs, and lost queue records.
+            counts: vec![count("syslog-udp", 9000, 12), count("queue", 3, 3)],
+        })
+        .await
+        .unwrap();
+    let web = tocsin_web::WebConfig::default().build(store).await.unwrap();
+    // Without the ingest stage: the stored counts only, and a notice.
+    let off = web.router();
+    let (s, body, _) = get(&off, "/inputs", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains(r#"id="ingest-off""#), "{body}");
+    assert!(
+        body.contains(">queue<") && body.contains(">9000<"),
+        "{body}"
+    );
+    let (s, _, _) = get(&off, "/api/v1/ingest/status", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let status = tocsin_web::IngestStatus {
+        inputs: vec![tocsin_web::InputStatus {
+            name: "syslog-udp".into(),
+            kind: "syslog-udp".into(),
+            received: 10_500,
+            bytes: 3 << 20,
+            dropped: 17,
+            truncated: 0,
+            rejected: 0,
+            processed: 10_400,
+        }],
+        formats: vec![tocsin_web::FormatStatus {
+            format: "syslog".into(),
+            parsed: 10_400,
+            failed: 52,
+        }],
+        queue_depth: 100,
+        queue_bytes: 1 << 20,
+        processed: 10_400,
+        alerts: 31,
+        latency_p50: 0.0025,
+        latency_p99: 0.1,
+        commit_errors: 0,
+        archive_errors: 0,
+        unreadable: 3,
+    };
+    let expected = status.clone();
+    let on = web
+        .with_ingest_status(std::sync::Arc::new(move || status.clone()))
+        .router();
+    let (s, body, _) = get(&on, "/inputs", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains(r#"id="ingest-off""#));
+    assert!(body.contains("Nguồn dữ liệu và đường ống xử lý"), "{body}");
+    // The live counters, the day's stored counts beside them, the dropped
+    // records flagged.
+    assert!(body.contains(">10500<") && body.contains(">9000<") && body.contains(">12<"));
+    assert!(body.contains(r#"<td class="num bad">17</td>"#), "{body}");
+    assert!(body.contains(">3.0<"), "3 MiB received");
+    assert!(body.contains(">0.50<"), "52 of 10,400 failed: 0.50 %");
+    assert!(
+        body.contains(">2.5 ms<") && body.contains(">100 ms<"),
+        "{body}"
+    );
+    assert!(body.contains(">queue<"), "lost queue records are listed");
+    let (_, en, _) = get(&on, "/inputs?lang=en", None).await;
+    assert!(en.contains("Inputs and the processing pipeline"));
+    assert!(en.contains("Damaged queue records, unreadable"));
+    let (s, json, _) = get(&on, "/api/v1/ingest/status", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, serde_json::to_value(&expected).unwrap());
+}

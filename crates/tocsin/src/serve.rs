@@ -70,11 +70,15 @@ pub async fn serve_with(
         None
     };
     let m = metrics.clone();
-    let server = web
+    let mut server = web
         .build(store.clone())
         .await?
         .with_rules(rule_infos)
         .with_metrics(Arc::new(move || m.render()));
+    if ingest.is_some() {
+        let m = metrics.clone();
+        server = server.with_ingest_status(Arc::new(move || ingest_status(&m)));
+    }
     let served = server.serve(shutdown_signal()).await;
     if let Some(r) = ingest {
         r.shutdown().await;
@@ -103,4 +107,127 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The console's view of the ingest metrics.
+pub(crate) fn ingest_status(m: &tocsin_ingest::Metrics) -> tocsin_web::IngestStatus {
+    use std::collections::BTreeMap;
+    let mut st = tocsin_web::IngestStatus::default();
+    let mut inputs: BTreeMap<String, tocsin_web::InputStatus> = BTreeMap::new();
+    let mut formats: BTreeMap<String, tocsin_web::FormatStatus> = BTreeMap::new();
+    for s in m.samples() {
+        let v = s.value as u64;
+        let input = |inputs: &mut BTreeMap<String, tocsin_web::InputStatus>| {
+            let name = s.label("input").to_string();
+            let e = inputs.entry(name.clone()).or_default();
+            e.name = name;
+            if e.kind.is_empty() {
+                e.kind = s.label("kind").to_string();
+            }
+        };
+        match s.name {
+            "tocsin_input_events_total"
+            | "tocsin_input_bytes_total"
+            | "tocsin_input_dropped_total"
+            | "tocsin_input_truncated_total"
+            | "tocsin_input_rejected_total"
+            | "tocsin_pipeline_input_events_total" => {
+                input(&mut inputs);
+                let Some(e) = inputs.get_mut(s.label("input")) else {
+                    continue;
+                };
+                match s.name {
+                    "tocsin_input_events_total" => e.received = v,
+                    "tocsin_input_bytes_total" => e.bytes = v,
+                    "tocsin_input_dropped_total" => e.dropped = v,
+                    "tocsin_input_truncated_total" => e.truncated = v,
+                    "tocsin_input_rejected_total" => e.rejected = v,
+                    _ => e.processed = v,
+                }
+            }
+            "tocsin_parse_events_total" | "tocsin_parse_failed_total" => {
+                let f = formats.entry(s.label("format").to_string()).or_default();
+                f.format = s.label("format").to_string();
+                if s.name == "tocsin_parse_events_total" {
+                    f.parsed = v;
+                } else {
+                    f.failed = v;
+                }
+            }
+            "tocsin_queue_depth" => st.queue_depth = v,
+            "tocsin_queue_bytes" => st.queue_bytes = v,
+            "tocsin_pipeline_events_total" => st.processed = v,
+            "tocsin_alerts_total" => st.alerts = v,
+            "tocsin_pipeline_commit_errors_total" => st.commit_errors = v,
+            "tocsin_archive_errors_total" => st.archive_errors = v,
+            "tocsin_queue_unreadable_records_total" => st.unreadable = v,
+            _ => {}
+        }
+    }
+    st.inputs = inputs.into_values().collect();
+    st.formats = formats.into_values().collect();
+    st.latency_p50 = m.latency.quantile(0.5);
+    st.latency_p99 = m.latency.quantile(0.99);
+    st
+}
+
+#[cfg(test)]
+mod tests {
+    use tocsin_ingest::metrics::InputMetrics;
+
+    #[test]
+    fn ingest_status_reads_every_series_the_console_shows() {
+        let m = tocsin_ingest::Metrics::default();
+        let udp = InputMetrics::new(&m, "fw-udp", "syslog-udp");
+        udp.received.add(500);
+        udp.bytes.add(64_000);
+        udp.dropped.add(7);
+        let http = InputMetrics::new(&m, "winlogbeat", "http");
+        http.received.add(40);
+        http.rejected.add(2);
+        let c = |name, labels: &[(&'static str, &str)], n| m.counter(name, "help", labels).add(n);
+        c(
+            "tocsin_pipeline_input_events_total",
+            &[("input", "fw-udp")],
+            493,
+        );
+        c("tocsin_parse_events_total", &[("format", "cef")], 493);
+        c("tocsin_parse_failed_total", &[("format", "cef")], 4);
+        c("tocsin_pipeline_events_total", &[], 533);
+        c("tocsin_alerts_total", &[], 9);
+        c("tocsin_queue_unreadable_records_total", &[], 1);
+        m.gauge("tocsin_queue_depth", "help", || 12.0);
+        m.latency.observe_us(1_800);
+        let s = super::ingest_status(&m);
+        assert_eq!(s.inputs.len(), 2);
+        let fw = &s.inputs[0];
+        assert_eq!(
+            (
+                fw.name.as_str(),
+                fw.kind.as_str(),
+                fw.received,
+                fw.bytes,
+                fw.dropped,
+                fw.processed
+            ),
+            ("fw-udp", "syslog-udp", 500, 64_000, 7, 493)
+        );
+        assert_eq!(
+            (s.inputs[1].kind.as_str(), s.inputs[1].rejected),
+            ("http", 2)
+        );
+        assert_eq!(
+            (
+                s.formats[0].format.as_str(),
+                s.formats[0].parsed,
+                s.formats[0].failed
+            ),
+            ("cef", 493, 4)
+        );
+        assert_eq!(
+            (s.processed, s.alerts, s.unreadable, s.queue_depth),
+            (533, 9, 1, 12)
+        );
+        assert_eq!(s.latency_p50, 0.0025);
+    }
 }
