@@ -6,10 +6,11 @@
 //! names a new inode the old file (renamed by logrotate) is read to its end
 //! through the handle still open, then the new one from its start. A file
 //! shorter than our offset was truncated in place (copytruncate): start
-//! again at 0. Checkpoints (inode, offset) are written after the records
-//! before them are durably queued; after a restart a rotated-away file is
-//! found by its inode in the same directory and finished first. A crash
-//! between queueing and checkpointing re-reads those lines (at least once).
+//! again at 0. Checkpoints (inode, offset) are written after every chunk
+//! (up to 1 MiB of lines) is durably queued; after a restart a rotated-away
+//! file is found by its inode in the same directory and finished first. A
+//! crash between queueing a chunk and its checkpoint re-reads that chunk
+//! (at least once, at most one chunk per file).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -199,7 +200,7 @@ impl FileInput {
         {
             // Rotated: finish the old file through the handle we hold.
             if let Some(mut old) = self.open.remove(path) {
-                self.read_new(&mut old, queue, true).await?;
+                self.read_new(&key, &mut old, queue, true).await?;
                 // The old file is done: the new one starts at 0.
                 self.checkpoints.set(
                     &key,
@@ -227,7 +228,7 @@ impl FileInput {
                             offset: c.offset,
                         };
                         tracing::info!(file = %old_path.display(), "finishing a file rotated while Tocsin was stopped");
-                        self.read_new(&mut old, queue, true).await?;
+                        self.read_new(&key, &mut old, queue, true).await?;
                     }
                 }
                 None if !self.cfg.from_beginning => offset = meta.len(),
@@ -252,7 +253,7 @@ impl FileInput {
             f.offset = 0;
             changed = true;
         }
-        let res = self.read_new(&mut f, queue, false).await;
+        let res = self.read_new(&key, &mut f, queue, false).await;
         let moved = res.as_ref().map(|n| *n > 0).unwrap_or(false);
         self.checkpoints.set(
             &key,
@@ -267,11 +268,26 @@ impl FileInput {
         Ok(changed || moved)
     }
 
+    /// Records that `f` was queued up to its offset, durably: after every
+    /// chunk, so a crash re-reads at most one chunk (1 MiB) per file.
+    fn advance(&self, key: &str, f: &Followed) -> std::io::Result<()> {
+        self.checkpoints.set(
+            key,
+            Checkpoint {
+                dev: f.dev,
+                inode: f.inode,
+                offset: f.offset,
+            },
+        );
+        self.checkpoints.save()
+    }
+
     /// Queues the whole lines after `f.offset`; at `eof_is_end` (a rotated
     /// file that will not grow) the unterminated last line too. Returns the
     /// bytes consumed.
     async fn read_new(
         &self,
+        key: &str,
         f: &mut Followed,
         queue: &Arc<dyn Queue>,
         eof_is_end: bool,
@@ -294,6 +310,7 @@ impl FileInput {
                     crate::queue::deliver(queue, vec![rec], &self.m).await?;
                     f.offset += carry.len() as u64;
                     carry.clear();
+                    self.advance(key, f)?;
                 }
                 continue;
             };
@@ -306,11 +323,13 @@ impl FileInput {
             crate::queue::deliver(queue, records, &self.m).await?;
             f.offset += last_nl as u64 + 1;
             carry.drain(..=last_nl);
+            self.advance(key, f)?;
         }
         if eof_is_end && !carry.trim_ascii().is_empty() {
             let rec = self.record(carry.trim_ascii_end());
             crate::queue::deliver(queue, vec![rec], &self.m).await?;
             f.offset += carry.len() as u64;
+            self.advance(key, f)?;
         }
         Ok(f.offset - start)
     }
@@ -428,6 +447,94 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A queue whose appends fail after `left` of them (a crash mid-file).
+    struct FailAfter {
+        inner: Arc<dyn Queue>,
+        left: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Queue for FailAfter {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+        fn append(
+            &self,
+            records: Vec<Vec<u8>>,
+        ) -> crate::queue::BoxFuture<'_, Result<u64, crate::queue::QueueError>> {
+            use std::sync::atomic::Ordering::Relaxed;
+            if self
+                .left
+                .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+                .is_err()
+            {
+                return Box::pin(async { Err(crate::queue::QueueError::Closed) });
+            }
+            self.inner.append(records)
+        }
+        fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>> {
+            Err(records)
+        }
+        fn read(
+            &self,
+            from: u64,
+            max: usize,
+        ) -> crate::queue::BoxFuture<'_, Result<Vec<crate::queue::Entry>, crate::queue::QueueError>>
+        {
+            self.inner.read(from, max)
+        }
+        fn release(&self, upto: u64) {
+            self.inner.release(upto);
+        }
+        fn bounds(&self) -> (u64, u64) {
+            self.inner.bounds()
+        }
+        fn bytes(&self) -> u64 {
+            self.inner.bytes()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_mid_file_re_reads_nothing_already_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let q: Arc<dyn Queue> = Arc::new(
+            DiskQueueConfig {
+                dir: dir.path().join("q"),
+                ..Default::default()
+            }
+            .build("t", 0)
+            .unwrap(),
+        );
+        // 3.4 MiB of lines: four chunks.
+        let want: Vec<String> = (0..40_000)
+            .map(|i| format!("line {i:06} {}", "x".repeat(80)))
+            .collect();
+        std::fs::write(dir.path().join("big.log"), want.join("\n") + "\n").unwrap();
+        let cfg = FileConfig {
+            name: "big".into(),
+            paths: vec![dir.path().join("big.log")],
+            format: Format::AccessLog,
+            from_beginning: true,
+            agency: None,
+        };
+        let metrics = Metrics::default();
+        let failing: Arc<dyn Queue> = Arc::new(FailAfter {
+            inner: q.clone(),
+            left: 2.into(),
+        });
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let mut input = cfg.clone().build(ck, &metrics);
+        // The file's error is logged; the pass over the other files goes on.
+        input.poll(&failing).await.unwrap();
+        let queued = lines(&q).await.len();
+        assert!(queued > 0 && queued < want.len(), "{queued}");
+        // Restart from the saved checkpoint: the rest, and nothing twice.
+        drop(input);
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let mut input = cfg.build(ck, &metrics);
+        input.poll(&q).await.unwrap();
+        assert_eq!(lines(&q).await, want);
     }
 
     #[tokio::test]
