@@ -40,6 +40,9 @@ impl Default for PipelineConfig {
     }
 }
 
+/// How often the pipeline saves its correlation windows (and at stop).
+const CORRELATION_SAVE_EVERY: Duration = Duration::from_secs(30);
+
 /// The inventory as the pipeline uses it; swapped when the store's version
 /// changes.
 struct InventoryView {
@@ -262,13 +265,19 @@ impl Pipeline {
                 }
             }
         };
+        self.restore_correlations(&stream).await;
         let mut last_inventory_check = std::time::Instant::now();
         let mut pruned_hour = i64::MIN;
+        let mut saved = (std::time::Instant::now(), from);
         loop {
+            if saved.1 != from && saved.0.elapsed() >= CORRELATION_SAVE_EVERY {
+                self.save_correlations(&stream, from).await;
+                saved = (std::time::Instant::now(), from);
+            }
             let t_read = std::time::Instant::now();
             let entries = tokio::select! {
                 r = self.queue.read(from, self.cfg.batch) => r,
-                () = &mut stop => return,
+                () = &mut stop => break,
             };
             let entries = match entries {
                 Ok(e) => e,
@@ -319,6 +328,55 @@ impl Pipeline {
             self.m.phase_us[2].add(t_commit.elapsed().as_micros() as u64);
             from = batch.position;
             self.queue.release(from);
+        }
+        if saved.1 != from {
+            self.save_correlations(&stream, from).await;
+        }
+    }
+
+    /// Brings back the correlation windows saved before a restart.
+    async fn restore_correlations(&mut self, stream: &str) {
+        let saved = match self.store.correlation_state(stream).await {
+            Ok(Some((_, text))) => text,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "pipeline: cannot read the saved correlation windows; starting them empty");
+                return;
+            }
+        };
+        match serde_json::from_str(&saved) {
+            Ok(snap) => {
+                let r = self.correlator.restore(&self.engine, snap);
+                tracing::info!(
+                    groups = r.groups,
+                    dropped = r.dropped,
+                    "pipeline: correlation windows restored"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pipeline: saved correlation windows are unreadable; starting them empty")
+            }
+        }
+    }
+
+    /// Saves the correlation windows as of queue position `position` (every
+    /// [`CORRELATION_SAVE_EVERY`] and at stop): a restart then continues an
+    /// attack in progress instead of counting it from zero.
+    async fn save_correlations(&self, stream: &str, position: u64) {
+        let snap = self.correlator.snapshot(&self.engine);
+        let text = match serde_json::to_string(&snap) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "pipeline: cannot encode the correlation windows");
+                return;
+            }
+        };
+        if let Err(e) = self
+            .store
+            .save_correlation_state(stream, position, &text)
+            .await
+        {
+            tracing::warn!(error = %e, "pipeline: cannot save the correlation windows");
         }
     }
 

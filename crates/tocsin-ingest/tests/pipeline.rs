@@ -302,3 +302,84 @@ async fn batches_commit_on_every_backend_and_replays_add_no_alert() {
         db.cleanup().await;
     }
 }
+
+/// A brute force split by a restart: ten failures before, five after. The
+/// pipeline saves its correlation windows when stopped and the next one
+/// restores them, so the fifteenth failure still raises the alert.
+#[tokio::test]
+async fn correlation_windows_survive_a_pipeline_restart() {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    let mut b = EngineBuilder::new(EngineConfig::default());
+    b.add_text(RULES, Path::new("rules.yml"));
+    let engine = Arc::new(b.build().0);
+    let dir = tempfile::tempdir().unwrap();
+    let failure = |i: u64| {
+        Envelope {
+            received_us: tocsin_ingest::envelope::now_us(),
+            input: "test",
+            format: Format::Syslog,
+            peer: None,
+            sender: None,
+            raw: format!(
+                "<38>Nov 24 10:00:{i:02} web01 sshd[1]: Failed password for root from 45.155.205.233 port {} ssh2",
+                1000 + i
+            )
+            .as_bytes(),
+        }
+        .encode()
+    };
+    let run = |queue: Arc<dyn Queue>, upto: u64| {
+        let (store, engine) = (store.clone(), engine.clone());
+        async move {
+            let p = Pipeline::new(
+                PipelineConfig::default(),
+                queue,
+                store.clone(),
+                engine,
+                Arc::new(Metrics::default()),
+            )
+            .await
+            .unwrap();
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(p.run(async move {
+                let _ = rx.await;
+            }));
+            for _ in 0..500 {
+                if store.ingest_position("events").await.unwrap() >= upto {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert_eq!(store.ingest_position("events").await.unwrap(), upto);
+            tx.send(()).unwrap();
+            task.await.unwrap();
+        }
+    };
+    let open = || -> Arc<dyn Queue> {
+        Arc::new(
+            DiskQueueConfig {
+                dir: dir.path().into(),
+                ..Default::default()
+            }
+            .build("events", 0)
+            .unwrap(),
+        )
+    };
+    let q = open();
+    q.append((0..10).map(failure).collect()).await.unwrap();
+    run(q, 10).await;
+    assert_eq!(store.alert_total().await.unwrap(), 0);
+    let (at, saved) = store.correlation_state("events").await.unwrap().unwrap();
+    assert_eq!(at, 10);
+    assert!(saved.contains("web01"), "{saved}");
+
+    let q = open();
+    q.append((10..15).map(failure).collect()).await.unwrap();
+    run(q, 15).await;
+    let alerts = store.alerts(&Default::default()).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].rule_title, "SSH Brute Force");
+}

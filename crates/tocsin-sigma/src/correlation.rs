@@ -444,11 +444,74 @@ pub struct CorrelationMatch {
     pub last_ms: i64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Entry {
     ts: i64,
     source: usize,
     value: Option<String>,
+}
+
+/// Correlation windows kept across a restart ([`Correlator::snapshot`],
+/// [`Correlator::restore`]). Correlations are named by their rule's id (not
+/// their place in the engine) with a fingerprint of what their state means
+/// (kind, window, group-by, sources): the state of a rule that changed or
+/// was removed is dropped on restore rather than misread.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CorrelatorSnapshot {
+    correlations: Vec<SnapshotCorrelation>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct SnapshotCorrelation {
+    rule: String,
+    shape: String,
+    groups: Vec<(String, Vec<Entry>)>,
+}
+
+impl CorrelatorSnapshot {
+    /// Groups held.
+    pub fn groups(&self) -> usize {
+        self.correlations.iter().map(|c| c.groups.len()).sum()
+    }
+}
+
+/// What [`Correlator::restore`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Groups brought back.
+    pub groups: usize,
+    /// Groups dropped: their rule is gone or changed, or the bounds are full.
+    pub dropped: usize,
+}
+
+/// A rule's identity across restarts: its id, else its name, else its title.
+fn identity(meta: &RuleMeta) -> &str {
+    meta.id
+        .as_deref()
+        .or(meta.name.as_deref())
+        .unwrap_or(&meta.title)
+}
+
+/// What a correlation's state means; a change makes saved state unusable.
+fn shape(engine: &Engine, def: &CorrelationDef) -> String {
+    let sources: Vec<&str> = def
+        .sources
+        .iter()
+        .map(|s| match s {
+            Source::Rule(r) => engine.rules().get(*r).map_or("?", |x| identity(&x.meta)),
+            Source::Correlation(c) => engine
+                .correlations()
+                .get(*c)
+                .map_or("?", |x| identity(&x.meta)),
+        })
+        .collect();
+    format!(
+        "{:?}|{}|{}|{}",
+        def.kind,
+        def.timespan_ms,
+        def.group_by.join(","),
+        sources.join(",")
+    )
 }
 
 #[derive(Debug, Default)]
@@ -512,6 +575,66 @@ impl Correlator {
             groups: self.groups.iter().map(HashMap::len).sum(),
             ..self.stats.clone()
         }
+    }
+
+    /// The windows now, to keep across a restart.
+    pub fn snapshot(&self, engine: &Engine) -> CorrelatorSnapshot {
+        let correlations = engine
+            .correlations()
+            .iter()
+            .zip(&self.groups)
+            .filter(|(_, groups)| !groups.is_empty())
+            .map(|(def, groups)| SnapshotCorrelation {
+                rule: identity(&def.meta).to_string(),
+                shape: shape(engine, def),
+                groups: groups
+                    .iter()
+                    .map(|(k, g)| (k.clone(), g.entries.iter().cloned().collect()))
+                    .collect(),
+            })
+            .collect();
+        CorrelatorSnapshot { correlations }
+    }
+
+    /// Brings back windows from [`Correlator::snapshot`] (of this engine or
+    /// an earlier one), within this correlator's bounds; groups already held
+    /// are kept as they are.
+    pub fn restore(&mut self, engine: &Engine, snap: CorrelatorSnapshot) -> RestoreReport {
+        let mut report = RestoreReport::default();
+        for sc in snap.correlations {
+            let found = engine
+                .correlations()
+                .iter()
+                .position(|d| identity(&d.meta) == sc.rule && shape(engine, d) == sc.shape);
+            let Some(ci) = found else {
+                report.dropped += sc.groups.len();
+                continue;
+            };
+            let sources = engine.correlations()[ci].sources.len();
+            let groups = &mut self.groups[ci];
+            for (key, mut entries) in sc.groups {
+                entries.retain(|e| e.source < sources);
+                let excess = entries
+                    .len()
+                    .saturating_sub(self.config.max_events_per_group);
+                entries.drain(..excess);
+                if entries.is_empty()
+                    || groups.contains_key(&key)
+                    || groups.len() >= self.config.max_groups
+                {
+                    report.dropped += 1;
+                    continue;
+                }
+                groups.insert(
+                    key,
+                    Group {
+                        entries: entries.into(),
+                    },
+                );
+                report.groups += 1;
+            }
+        }
+        report
     }
 
     /// Drops state older than every window at `now_ms`.

@@ -49,7 +49,7 @@ mod value;
 
 pub use correlation::{
     CondOp, CorrKind, CorrelationDef, CorrelationInput, CorrelationMatch, Correlator,
-    CorrelatorConfig, CorrelatorStats, Source,
+    CorrelatorConfig, CorrelatorSnapshot, CorrelatorStats, RestoreReport, Source,
 };
 pub use engine::{Engine, EngineBuilder, EngineConfig, LoadReport, Rule, Scratch, parse_time_ms};
 pub use json::{JsonError, JsonScratch, decode as decode_json, unescape as json_unescape};

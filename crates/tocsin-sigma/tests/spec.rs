@@ -453,3 +453,39 @@ fn correlation_errors_are_reported() {
     assert!(msgs.iter().any(|m| m.contains("`nope`")));
     assert!(msgs.iter().any(|m| m.contains("timespan")));
 }
+
+#[test]
+fn correlation_windows_survive_a_restart_through_a_snapshot() {
+    let corr = "---\ntitle: Brute force\nname: brute\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [IpAddress]\n  timespan: 1m\n  condition: {gte: 3}\n";
+    let yaml = format!("{BASE}{corr}");
+    let ev = |ip: &str| format!(r#"{{"EventID":4625,"IpAddress":"{ip}"}}"#);
+    let feed = |e: &Engine, c: &mut Correlator, json: &str, ts| {
+        let mut s = e.scratch();
+        let m = e.eval_json(json.as_bytes(), &mut s).unwrap().to_vec();
+        c.process(e, &s.record, &m, ts)
+    };
+    let e = engine_with(&yaml, EngineConfig::default());
+    let mut before = Correlator::new(&e, CorrelatorConfig::default());
+    assert!(feed(&e, &mut before, &ev("10.0.0.1"), 0).is_empty());
+    assert!(feed(&e, &mut before, &ev("10.0.0.1"), 1_000).is_empty());
+    let snap = before.snapshot(&e);
+    assert_eq!(snap.groups(), 1);
+    // Through its stored form, into a fresh engine and correlator.
+    let text = serde_json::to_string(&snap).unwrap();
+    let e2 = engine_with(&yaml, EngineConfig::default());
+    let mut after = Correlator::new(&e2, CorrelatorConfig::default());
+    let r = after.restore(&e2, serde_json::from_str(&text).unwrap());
+    assert_eq!((r.groups, r.dropped), (1, 0));
+    let fired = feed(&e2, &mut after, &ev("10.0.0.1"), 2_000);
+    assert_eq!(fired.len(), 1, "the third failure fires across the restart");
+    assert_eq!(fired[0].events, 3);
+    assert_eq!(fired[0].first_ms, 0);
+
+    // A changed rule (another window) does not take the old state.
+    let changed = format!("{BASE}{}", corr.replace("timespan: 1m", "timespan: 10m"));
+    let e3 = engine_with(&changed, EngineConfig::default());
+    let mut other = Correlator::new(&e3, CorrelatorConfig::default());
+    let r = other.restore(&e3, serde_json::from_str(&text).unwrap());
+    assert_eq!((r.groups, r.dropped), (0, 1));
+    assert!(feed(&e3, &mut other, &ev("10.0.0.1"), 2_000).is_empty());
+}

@@ -291,6 +291,46 @@ impl Store {
         })
     }
 
+    /// Keeps the correlation windows of the pipeline consuming `stream`, as
+    /// of queue `position` (the pipeline's own encoding), so a restart does
+    /// not forget an attack in progress. Replaces the previous copy.
+    pub async fn save_correlation_state(
+        &self,
+        stream: &str,
+        position: u64,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO correlation_state (stream, position, saved_at, state) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (stream) DO UPDATE SET position = excluded.position, saved_at = excluded.saved_at, state = excluded.state",
+        )
+        .bind(stream)
+        .bind(position as i64)
+        .bind(crate::inventory::now())
+        .bind(state)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The correlation windows last saved for `stream`: (position, state).
+    pub async fn correlation_state(
+        &self,
+        stream: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let row = sqlx::query("SELECT position, state FROM correlation_state WHERE stream = $1")
+            .bind(stream)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<i64, _>("position")?.max(0) as u64,
+                r.try_get::<String, _>("state")?,
+            ))
+        })
+        .transpose()
+    }
+
     /// Alerts, newest first.
     pub async fn alerts(&self, f: &AlertFilter) -> Result<Vec<Alert>, StoreError> {
         let sql = format!(

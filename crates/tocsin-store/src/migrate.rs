@@ -96,6 +96,18 @@ CREATE TABLE event_counts (
 );
 "#,
     },
+    Migration {
+        version: 3,
+        name: "correlation state",
+        sql: r#"
+CREATE TABLE correlation_state (
+    stream TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    saved_at TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -109,3 +109,27 @@ async fn batches_commit_alerts_counts_and_position_together() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn correlation_state_is_kept_per_stream_and_replaced() {
+    for db in backends("correlation_state").await.unwrap() {
+        let s = &db.store;
+        assert_eq!(s.correlation_state("events").await.unwrap(), None);
+        s.save_correlation_state("events", 10, r#"{"v":1}"#)
+            .await
+            .unwrap();
+        s.save_correlation_state("other", 3, "{}").await.unwrap();
+        s.save_correlation_state("events", 25, r#"{"v":2}"#)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.correlation_state("events").await.unwrap(),
+            Some((25, r#"{"v":2}"#.to_string()))
+        );
+        assert_eq!(
+            s.correlation_state("other").await.unwrap(),
+            Some((3, "{}".to_string()))
+        );
+        db.cleanup().await;
+    }
+}
