@@ -6,9 +6,10 @@
 //! Each pipeline batch appends one complete zstd frame per file it touches
 //! (compressed on the workers, appended in order, fsynced before the batch
 //! commits), so a file is readable while it grows and a crash can only
-//! leave a torn last frame, which readers report and skip. A batch replayed
-//! after a crash is archived again: lines carry `tocsin.seq`, the queue
-//! position, to tell the copies apart.
+//! leave a torn last frame, which readers report and skip. The archive
+//! remembers how far in the queue it got (`.position`), so a batch replayed
+//! after a crash is not archived twice; lines carry `tocsin.seq`, the queue
+//! position, all the same.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -129,11 +130,18 @@ pub struct Frame {
 }
 
 /// Appends frames to the archive's files.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Archive {
     dir: PathBuf,
     keep_hours: Option<i64>,
+    /// Queue positions below this are archived already (kept in
+    /// `<dir>/.position`): a batch replayed after a crash is not archived a
+    /// second time.
+    upto: std::sync::atomic::AtomicU64,
 }
+
+/// The file that remembers how far the archive got.
+const POSITION_FILE: &str = ".position";
 
 /// The hour (as [`crate::envelope::hour_of`]) of an archive file name.
 fn hour_of_name(name: &str) -> Option<i64> {
@@ -148,10 +156,20 @@ fn hour_of_name(name: &str) -> Option<i64> {
 impl Archive {
     /// An archive in `dir`, keeping everything.
     pub fn new(dir: PathBuf) -> Self {
+        let upto = std::fs::read_to_string(dir.join(POSITION_FILE))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
         Archive {
             dir,
             keep_hours: None,
+            upto: upto.into(),
         }
+    }
+
+    /// Queue positions below this are in the archive already.
+    pub fn archived_upto(&self) -> u64 {
+        self.upto.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Deletes hourly files once older than `days` days (see [`Archive::prune`]).
@@ -198,8 +216,11 @@ impl Archive {
         &self.dir
     }
 
-    /// Appends every frame, then makes them durable.
-    pub fn write(&self, frames: &[Frame]) -> std::io::Result<()> {
+    /// Appends every frame, makes them durable, then records that the
+    /// queue positions below `upto` are archived. (That note is not fsynced:
+    /// a process crash keeps it, only a power loss can make a replay archive
+    /// a batch twice — its lines carry `tocsin.seq` to tell them apart.)
+    pub fn write(&self, frames: &[Frame], upto: u64) -> std::io::Result<()> {
         let mut touched: Vec<std::fs::File> = Vec::new();
         for f in frames {
             if f.bytes.is_empty() {
@@ -215,6 +236,12 @@ impl Archive {
         }
         for f in touched {
             f.sync_data()?;
+        }
+        if upto > self.archived_upto() {
+            std::fs::create_dir_all(&self.dir)?;
+            std::fs::write(self.dir.join(POSITION_FILE), upto.to_string())?;
+            self.upto
+                .fetch_max(upto, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }
@@ -268,7 +295,7 @@ mod tests {
             );
             p.push("other", hour, b"{\"x\":1}\n");
             p.push("syslog tcp", hour, b"{\"y\":2}\n");
-            a.write(&p.compress()).expect("write");
+            a.write(&p.compress(), batch + 1).expect("write");
         }
         let path = dir.path().join(relative_path("syslog tcp", hour));
         assert!(

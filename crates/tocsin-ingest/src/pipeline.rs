@@ -407,13 +407,14 @@ impl Pipeline {
         let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse);
         let correlator = &self.correlator;
         let alerting = &self.alerting[..];
-        let archiving = self.archive.is_some();
+        // Positions below this are archived already (a replayed batch).
+        let archive_from = self.archive.as_ref().map(|a| a.archived_upto());
         let shares: Vec<Share> = if workers == 1 || entries.len() < 64 {
             vec![stage(
                 engine,
                 correlator,
                 alerting,
-                archiving,
+                archive_from,
                 inv,
                 fails,
                 &mut self.workers[0],
@@ -427,7 +428,14 @@ impl Pipeline {
                     .map(|(chunk, w)| {
                         sc.spawn(move || {
                             stage(
-                                engine, correlator, alerting, archiving, inv, fails, w, chunk,
+                                engine,
+                                correlator,
+                                alerting,
+                                archive_from,
+                                inv,
+                                fails,
+                                w,
+                                chunk,
                             )
                         })
                     })
@@ -473,8 +481,9 @@ impl Pipeline {
                 errors,
             })
             .collect();
+        let upto = entries.last().map_or(0, |e| e.seq + 1);
         if let Some(a) = &self.archive
-            && let Err(e) = a.write(&frames)
+            && let Err(e) = a.write(&frames, upto)
         {
             self.m.archive_errors.inc();
             tracing::error!(dir = %a.dir().display(), error = %e, "raw archive: cannot write this batch");
@@ -730,7 +739,7 @@ fn stage(
     engine: &Engine,
     correlator: &Correlator,
     alerting: &[bool],
-    archiving: bool,
+    archive_from: Option<u64>,
     inv: &InventoryView,
     fails: &ParseCounters,
     w: &mut Worker,
@@ -786,7 +795,7 @@ fn stage(
             1,
             i64::from(failed),
         );
-        if archiving {
+        if archive_from.is_some_and(|from| e.seq >= from) {
             let line = crate::archive::line(&ev, e.seq, env.received_us);
             pending.push(env.input, crate::envelope::hour_of(env.received_us), &line);
         }
@@ -819,7 +828,7 @@ fn stage(
             correlation,
         });
     }
-    if archiving {
+    if archive_from.is_some() {
         out.frames = pending.compress();
     }
     out

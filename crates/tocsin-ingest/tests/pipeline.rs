@@ -201,17 +201,33 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
     let at = tocsin_model::Attributor::build(&inv).lookup("10.36.12.7".parse().unwrap());
     let lan = at.agency.map(|i| inv.agencies[i].code.as_str().to_string());
     // The raw archive holds every record of the batch, and alerts link to it.
-    let mut lines = 0;
-    for input in std::fs::read_dir(&archive_dir).unwrap() {
-        for f in std::fs::read_dir(input.unwrap().path()).unwrap() {
-            let text = zstd::decode_all(std::fs::File::open(f.unwrap().path()).unwrap()).unwrap();
-            lines += text
-                .split(|c| *c == b'\n')
-                .filter(|l| !l.is_empty())
-                .count();
+    let lines = || {
+        let mut n = 0;
+        for input in std::fs::read_dir(&archive_dir).unwrap() {
+            let input = input.unwrap().path();
+            if !input.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(input).unwrap() {
+                let text =
+                    zstd::decode_all(std::fs::File::open(f.unwrap().path()).unwrap()).unwrap();
+                n += text
+                    .split(|c| *c == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count();
+            }
         }
-    }
-    assert_eq!(lines, 203);
+        n
+    };
+    assert_eq!(lines(), 203);
+    // The same batch again (a replay after a crash before its commit) is
+    // not archived twice, in this process or the next.
+    let _ = p.process("events", &entries);
+    assert_eq!(lines(), 203);
+    assert_eq!(
+        tocsin_ingest::archive::Archive::new(archive_dir.clone()).archived_upto(),
+        207
+    );
     assert!(
         web[0].archive.as_deref().unwrap().ends_with("#seq=200"),
         "{:?}",
