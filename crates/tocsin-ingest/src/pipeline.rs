@@ -43,6 +43,11 @@ impl Default for PipelineConfig {
 /// How often the pipeline saves its correlation windows (and at stop).
 const CORRELATION_SAVE_EVERY: Duration = Duration::from_secs(30);
 
+/// At most this many correlation matches are saved (the most recently
+/// active groups first): a flood of distinct sources must not make each
+/// save as large as the state.
+const CORRELATION_SAVE_ENTRIES: usize = 200_000;
+
 /// The inventory as the pipeline uses it; swapped when the store's version
 /// changes.
 struct InventoryView {
@@ -139,6 +144,9 @@ pub struct Pipeline {
     parser: Parser,
     archive: Option<crate::archive::Archive>,
     correlator: Correlator,
+    /// The latest event time fed to the correlator (ms): its clock for
+    /// expiring windows.
+    latest_ms: i64,
     inv: InventoryView,
     metrics: Arc<Metrics>,
     m: PipelineMetrics,
@@ -242,6 +250,7 @@ impl Pipeline {
             parser,
             archive: None,
             correlator,
+            latest_ms: i64::MIN,
             cfg,
             queue,
             store,
@@ -362,8 +371,18 @@ impl Pipeline {
     /// Saves the correlation windows as of queue position `position` (every
     /// [`CORRELATION_SAVE_EVERY`] and at stop): a restart then continues an
     /// attack in progress instead of counting it from zero.
-    async fn save_correlations(&self, stream: &str, position: u64) {
-        let snap = self.correlator.snapshot(&self.engine);
+    async fn save_correlations(&mut self, stream: &str, position: u64) {
+        // Windows that have passed are dropped first (memory, and the copy).
+        // The clock is event time, but a sender's clock far ahead must not
+        // expire every window: never past the wall clock (plus slack).
+        if self.latest_ms > i64::MIN {
+            let wall = crate::envelope::now_us() / 1000 + 300_000;
+            self.correlator
+                .expire(&self.engine, self.latest_ms.min(wall));
+        }
+        let snap = self
+            .correlator
+            .snapshot(&self.engine, CORRELATION_SAVE_ENTRIES);
         let text = match serde_json::to_string(&snap) {
             Ok(t) => t,
             Err(e) => {
@@ -523,6 +542,7 @@ impl Pipeline {
         let fired = if inputs.is_empty() {
             Vec::new()
         } else {
+            self.latest_ms = self.latest_ms.max(st.ts_ms);
             self.correlator.feed(&engine, inputs, st.ts_ms)
         };
         let ev = match st.ev.take() {

@@ -577,20 +577,50 @@ impl Correlator {
         }
     }
 
-    /// The windows now, to keep across a restart.
-    pub fn snapshot(&self, engine: &Engine) -> CorrelatorSnapshot {
+    /// The windows now, to keep across a restart: at most `max_entries`
+    /// matches in all, from the most recently active groups and, within a
+    /// group, its newest matches (a flood of distinct sources must not make
+    /// the copy as large as the state).
+    pub fn snapshot(&self, engine: &Engine, max_entries: usize) -> CorrelatorSnapshot {
+        let mut recent: Vec<(i64, usize, &String)> = self
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(ci, groups)| {
+                groups
+                    .iter()
+                    .map(move |(k, g)| (g.entries.back().map_or(i64::MIN, |e| e.ts), ci, k))
+            })
+            .collect();
+        recent.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
+        let mut budget = max_entries;
+        let mut per: Vec<Vec<(String, Vec<Entry>)>> = vec![Vec::new(); self.groups.len()];
+        for (_, ci, key) in recent {
+            if budget == 0 {
+                break;
+            }
+            let Some(g) = self.groups[ci].get(key) else {
+                continue;
+            };
+            let take = g.entries.len().min(budget);
+            budget -= take;
+            let entries = g
+                .entries
+                .iter()
+                .skip(g.entries.len() - take)
+                .cloned()
+                .collect();
+            per[ci].push((key.clone(), entries));
+        }
         let correlations = engine
             .correlations()
             .iter()
-            .zip(&self.groups)
+            .zip(per)
             .filter(|(_, groups)| !groups.is_empty())
             .map(|(def, groups)| SnapshotCorrelation {
                 rule: identity(&def.meta).to_string(),
                 shape: shape(engine, def),
-                groups: groups
-                    .iter()
-                    .map(|(k, g)| (k.clone(), g.entries.iter().cloned().collect()))
-                    .collect(),
+                groups,
             })
             .collect();
         CorrelatorSnapshot { correlations }

@@ -468,7 +468,9 @@ fn correlation_windows_survive_a_restart_through_a_snapshot() {
     let mut before = Correlator::new(&e, CorrelatorConfig::default());
     assert!(feed(&e, &mut before, &ev("10.0.0.1"), 0).is_empty());
     assert!(feed(&e, &mut before, &ev("10.0.0.1"), 1_000).is_empty());
-    let snap = before.snapshot(&e);
+    assert!(feed(&e, &mut before, &ev("10.0.0.9"), 500).is_empty());
+    // A budget of two matches keeps the most recently active group whole.
+    let snap = before.snapshot(&e, 2);
     assert_eq!(snap.groups(), 1);
     // Through its stored form, into a fresh engine and correlator.
     let text = serde_json::to_string(&snap).unwrap();
