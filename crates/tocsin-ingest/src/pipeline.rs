@@ -423,40 +423,25 @@ impl Pipeline {
     pub fn process(&mut self, stream: &str, entries: &[Entry]) -> (IngestBatch, Vec<i64>) {
         let workers = self.workers.len().max(1);
         let share = entries.len().div_ceil(workers).max(1);
-        let (engine, inv, fails) = (&*self.engine, &self.inv, &self.m.parse);
-        let correlator = &self.correlator;
-        let alerting = &self.alerting[..];
-        // Positions below this are archived already (a replayed batch).
-        let archive_from = self.archive.as_ref().map(|a| a.archived_upto());
+        let cx = StageContext {
+            engine: &self.engine,
+            correlator: &self.correlator,
+            alerting: &self.alerting,
+            // Positions below this are archived already (a replayed batch).
+            archive_from: self.archive.as_ref().map(|a| a.archived_upto()),
+            inv: &self.inv,
+            fails: &self.m.parse,
+        };
         let shares: Vec<Share> = if workers == 1 || entries.len() < 64 {
-            vec![stage(
-                engine,
-                correlator,
-                alerting,
-                archive_from,
-                inv,
-                fails,
-                &mut self.workers[0],
-                entries,
-            )]
+            vec![stage(&cx, &mut self.workers[0], entries)]
         } else {
             std::thread::scope(|sc| {
                 let handles: Vec<_> = entries
                     .chunks(share)
                     .zip(self.workers.iter_mut())
                     .map(|(chunk, w)| {
-                        sc.spawn(move || {
-                            stage(
-                                engine,
-                                correlator,
-                                alerting,
-                                archive_from,
-                                inv,
-                                fails,
-                                w,
-                                chunk,
-                            )
-                        })
+                        let cx = &cx;
+                        sc.spawn(move || stage(cx, w, chunk))
                     })
                     .collect();
                 handles.into_iter().filter_map(|h| h.join().ok()).collect()
@@ -753,18 +738,28 @@ struct Share {
     frames: Vec<crate::archive::Frame>,
 }
 
-/// Decodes, parses, attributes and evaluates a share of a batch.
-#[allow(clippy::too_many_arguments)] // the read-only context of a worker
-fn stage(
-    engine: &Engine,
-    correlator: &Correlator,
-    alerting: &[bool],
+/// What every worker reads while staging its share of a batch.
+struct StageContext<'a> {
+    engine: &'a Engine,
+    correlator: &'a Correlator,
+    /// Per rule: whether its matches alert on their own.
+    alerting: &'a [bool],
+    /// Archive the records from this queue position on (None: no archive).
     archive_from: Option<u64>,
-    inv: &InventoryView,
-    fails: &ParseCounters,
-    w: &mut Worker,
-    entries: &[Entry],
-) -> Share {
+    inv: &'a InventoryView,
+    fails: &'a ParseCounters,
+}
+
+/// Decodes, parses, attributes and evaluates a share of a batch.
+fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) -> Share {
+    let StageContext {
+        engine,
+        correlator,
+        alerting,
+        archive_from,
+        inv,
+        fails,
+    } = *cx;
     let mut out = Share {
         received: Vec::with_capacity(entries.len()),
         ..Share::default()
