@@ -10,8 +10,9 @@
 //! Memory is bounded: a group's state only holds matches inside its window
 //! (older ones are dropped on every update and by [`Correlator::expire`]),
 //! at most [`CorrelatorConfig::max_groups`] groups are tracked per
-//! correlation and at most `max_events_per_group` matches per group; what
-//! does not fit is dropped and counted in [`CorrelatorStats`].
+//! correlation and at most `max_events_per_group` entries per group
+//! (identical matches share an entry unless their values are summed or
+//! ranked); what does not fit is dropped and counted in [`CorrelatorStats`].
 
 use std::collections::{HashMap, VecDeque};
 
@@ -392,7 +393,8 @@ pub(crate) fn resolve_chains(
 pub struct CorrelatorConfig {
     /// Groups tracked per correlation rule.
     pub max_groups: usize,
-    /// Matches kept per group.
+    /// Entries kept per group (identical matches — same time, source and
+    /// value — share one where the aggregate allows).
     pub max_events_per_group: usize,
 }
 
@@ -449,6 +451,26 @@ struct Entry {
     ts: i64,
     source: usize,
     value: Option<String>,
+    /// Identical matches (same time, source and value) folded into this
+    /// one where the aggregate does not weigh values: a flood logged with
+    /// one-second times keeps one entry per second, not one per request.
+    #[serde(default = "one")]
+    count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl CorrKind {
+    /// Whether identical matches can share an entry (the aggregate counts
+    /// them or ignores repeats, but never sums or ranks their values).
+    fn folds(self) -> bool {
+        !matches!(
+            self,
+            CorrKind::ValueSum | CorrKind::ValueAvg | CorrKind::ValuePercentile
+        )
+    }
 }
 
 /// Correlation windows kept across a restart ([`Correlator::snapshot`],
@@ -762,6 +784,7 @@ impl Correlator {
                     ts: ts_ms,
                     source: inp.source,
                     value: inp.value,
+                    count: 1,
                 },
             ) {
                 fired.push(m);
@@ -793,7 +816,15 @@ impl Correlator {
         }
         let g = groups.entry(key.clone()).or_default();
         let now = e.ts;
-        g.entries.push_back(e);
+        match g.entries.back_mut() {
+            Some(last)
+                if def.kind.folds()
+                    && (last.ts, last.source, &last.value) == (e.ts, e.source, &e.value) =>
+            {
+                last.count += e.count;
+            }
+            _ => g.entries.push_back(e),
+        }
         while g
             .entries
             .front()
@@ -802,8 +833,9 @@ impl Correlator {
             g.entries.pop_front();
         }
         while g.entries.len() > self.config.max_events_per_group {
-            g.entries.pop_front();
-            self.stats.events_dropped += 1;
+            if let Some(x) = g.entries.pop_front() {
+                self.stats.events_dropped += x.count;
+            }
         }
         let value = aggregate(def, g)?;
         if !def.condition.iter().all(|(op, n)| op.holds(value, *n)) {
@@ -813,7 +845,7 @@ impl Correlator {
             correlation: ci,
             group,
             value,
-            events: g.entries.len(),
+            events: g.entries.iter().map(|e| e.count as usize).sum(),
             first_ms: g.entries.front().map_or(now, |x| x.ts),
             last_ms: g.entries.back().map_or(now, |x| x.ts),
         };
@@ -831,7 +863,7 @@ fn aggregate(def: &CorrelationDef, g: &Group) -> Option<f64> {
             .filter_map(|e| e.value.as_deref()?.trim().parse::<f64>().ok())
     };
     Some(match def.kind {
-        CorrKind::EventCount => g.entries.len() as f64,
+        CorrKind::EventCount => g.entries.iter().map(|e| e.count).sum::<u64>() as f64,
         CorrKind::ValueCount => {
             let mut vals: Vec<&str> = g
                 .entries

@@ -491,3 +491,31 @@ fn correlation_windows_survive_a_restart_through_a_snapshot() {
     assert_eq!((r.groups, r.dropped), (0, 1));
     assert!(feed(&e3, &mut other, &ev("10.0.0.1"), 2_000).is_empty());
 }
+
+#[test]
+fn identical_matches_share_an_entry_but_count_each() {
+    // A flood logged with one-second times: 700 requests in the same second
+    // from one address, then 100 more a second later.
+    let yaml = "title: Request\nname: req\nlogsource: {category: webserver}\ndetection:\n  sel: {cs-method: GET}\n  condition: sel\n---\ntitle: Flood\ncorrelation:\n  type: event_count\n  rules: [req]\n  group-by: [c-ip]\n  timespan: 1m\n  condition: {gte: 800}\n";
+    let ev = r#"{"cs-method":"GET","c-ip":"203.0.113.7"}"#;
+    let e = engine_with(yaml, EngineConfig::default());
+    let mut c = Correlator::new(
+        &e,
+        CorrelatorConfig {
+            // Far fewer entries than requests: folding must keep them all.
+            max_events_per_group: 4,
+            ..CorrelatorConfig::default()
+        },
+    );
+    let mut s = e.scratch();
+    let mut fired = Vec::new();
+    for i in 0..800 {
+        let m = e.eval_json(ev.as_bytes(), &mut s).unwrap().to_vec();
+        let ts = if i < 700 { 5_000 } else { 6_000 };
+        fired.extend(c.process(&e, &s.record, &m, ts));
+    }
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].events, 800);
+    assert_eq!((fired[0].first_ms, fired[0].last_ms), (5_000, 6_000));
+    assert_eq!(c.stats().events_dropped, 0);
+}
