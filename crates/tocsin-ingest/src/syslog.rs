@@ -106,7 +106,12 @@ pub struct SyslogInput {
 impl SyslogConfig {
     /// Binds the socket (so the caller learns the address at once).
     pub async fn bind(self, metrics: &Metrics) -> std::io::Result<SyslogInput> {
-        let m = InputMetrics::new(metrics, &self.name, "syslog");
+        let kind = match (self.protocol, self.tls.is_some()) {
+            (Protocol::Udp, _) => "syslog-udp",
+            (Protocol::Tcp, false) => "syslog-tcp",
+            (Protocol::Tcp, true) => "syslog-tls",
+        };
+        let m = InputMetrics::new(metrics, &self.name, kind);
         let tls = match (&self.tls, self.protocol) {
             (Some(_), Protocol::Udp) => {
                 return Err(std::io::Error::other(

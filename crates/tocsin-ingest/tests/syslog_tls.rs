@@ -88,7 +88,7 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
     assert_eq!(got, vec![msg.to_string()]);
     let m = metrics.render();
     assert!(
-        m.contains("tocsin_input_rejected_total{input=\"syslog-tls\",kind=\"syslog\"} 1"),
+        m.contains("tocsin_input_rejected_total{input=\"syslog-tls\",kind=\"syslog-tls\"} 1"),
         "{m}"
     );
 
