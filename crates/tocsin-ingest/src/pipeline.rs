@@ -274,7 +274,7 @@ impl Pipeline {
                 }
             }
         };
-        self.restore_correlations(&stream).await;
+        self.restore_correlations(&stream, from).await;
         let mut last_inventory_check = std::time::Instant::now();
         let mut pruned_hour = i64::MIN;
         let mut saved = (std::time::Instant::now(), from);
@@ -343,10 +343,11 @@ impl Pipeline {
         }
     }
 
-    /// Brings back the correlation windows saved before a restart.
-    async fn restore_correlations(&mut self, stream: &str) {
-        let saved = match self.store.correlation_state(stream).await {
-            Ok(Some((_, text))) => text,
+    /// Brings back the correlation windows saved before a restart
+    /// (`committed`: where processing resumes).
+    async fn restore_correlations(&mut self, stream: &str, committed: u64) {
+        let (position, saved) = match self.store.correlation_state(stream).await {
+            Ok(Some(state)) => state,
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "pipeline: cannot read the saved correlation windows; starting them empty");
@@ -359,8 +360,18 @@ impl Pipeline {
                 tracing::info!(
                     groups = r.groups,
                     dropped = r.dropped,
+                    position,
                     "pipeline: correlation windows restored"
                 );
+                if position < committed {
+                    // A crash since the last save: those matches are not in
+                    // the windows.
+                    tracing::warn!(
+                        from = position,
+                        to = committed,
+                        "pipeline: correlation windows miss the matches of these queue positions"
+                    );
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "pipeline: saved correlation windows are unreadable; starting them empty")
@@ -587,7 +598,7 @@ impl Pipeline {
             }
             let meta = &engine.rules()[r as usize].meta;
             out.push(base(
-                rule_key(meta),
+                meta.key().to_string(),
                 meta.title.clone(),
                 meta.level.as_str(),
                 AlertKind::Rule,
@@ -597,7 +608,7 @@ impl Pipeline {
         for m in fired {
             let def = &engine.correlations()[m.correlation];
             let mut a = base(
-                rule_key(&def.meta),
+                def.meta.key().to_string(),
                 def.meta.title.clone(),
                 def.meta.level.as_str(),
                 AlertKind::Correlation,
@@ -766,14 +777,13 @@ fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) -> Share {
     };
     let mut pending = crate::archive::Pending::default();
     for e in entries {
-        let env = match (&e.damaged, Envelope::decode(&e.data)) {
-            (None, Ok(env)) => env,
-            (damaged, decoded) => {
-                let (n, why) = match (damaged, decoded) {
-                    (Some(d), _) => (d.records, d.reason.clone()),
-                    (None, Err(err)) => (1, err.to_string()),
-                    (None, Ok(_)) => (0, String::new()),
-                };
+        let readable = match &e.damaged {
+            Some(d) => Err((d.records, d.reason.clone())),
+            None => Envelope::decode(&e.data).map_err(|err| (1, err.to_string())),
+        };
+        let env = match readable {
+            Ok(env) => env,
+            Err((n, why)) => {
                 // Its content is gone; say so where operators look (the log,
                 // /metrics, the event counts of the console) and go on.
                 tracing::error!(seq = e.seq, records = n, reason = %why, "pipeline: queued records could not be read; counted as lost");
@@ -847,13 +857,6 @@ fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) -> Share {
         out.frames = pending.compress();
     }
     out
-}
-
-fn rule_key(meta: &tocsin_sigma::RuleMeta) -> String {
-    meta.id
-        .clone()
-        .or_else(|| meta.name.clone())
-        .unwrap_or_else(|| meta.title.clone())
 }
 
 /// One line for alert lists: who did what to what.

@@ -506,25 +506,14 @@ pub struct RestoreReport {
     pub dropped: usize,
 }
 
-/// A rule's identity across restarts: its id, else its name, else its title.
-fn identity(meta: &RuleMeta) -> &str {
-    meta.id
-        .as_deref()
-        .or(meta.name.as_deref())
-        .unwrap_or(&meta.title)
-}
-
 /// What a correlation's state means; a change makes saved state unusable.
 fn shape(engine: &Engine, def: &CorrelationDef) -> String {
     let sources: Vec<&str> = def
         .sources
         .iter()
         .map(|s| match s {
-            Source::Rule(r) => engine.rules().get(*r).map_or("?", |x| identity(&x.meta)),
-            Source::Correlation(c) => engine
-                .correlations()
-                .get(*c)
-                .map_or("?", |x| identity(&x.meta)),
+            Source::Rule(r) => engine.rules().get(*r).map_or("?", |x| x.meta.key()),
+            Source::Correlation(c) => engine.correlations().get(*c).map_or("?", |x| x.meta.key()),
         })
         .collect();
     format!(
@@ -604,26 +593,23 @@ impl Correlator {
     /// group, its newest matches (a flood of distinct sources must not make
     /// the copy as large as the state).
     pub fn snapshot(&self, engine: &Engine, max_entries: usize) -> CorrelatorSnapshot {
-        let mut recent: Vec<(i64, usize, &String)> = self
+        let mut recent: Vec<(i64, usize, &String, &Group)> = self
             .groups
             .iter()
             .enumerate()
             .flat_map(|(ci, groups)| {
                 groups
                     .iter()
-                    .map(move |(k, g)| (g.entries.back().map_or(i64::MIN, |e| e.ts), ci, k))
+                    .map(move |(k, g)| (g.entries.back().map_or(i64::MIN, |e| e.ts), ci, k, g))
             })
             .collect();
         recent.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
         let mut budget = max_entries;
         let mut per: Vec<Vec<(String, Vec<Entry>)>> = vec![Vec::new(); self.groups.len()];
-        for (_, ci, key) in recent {
+        for (_, ci, key, g) in recent {
             if budget == 0 {
                 break;
             }
-            let Some(g) = self.groups[ci].get(key) else {
-                continue;
-            };
             let take = g.entries.len().min(budget);
             budget -= take;
             let entries = g
@@ -640,7 +626,7 @@ impl Correlator {
             .zip(per)
             .filter(|(_, groups)| !groups.is_empty())
             .map(|(def, groups)| SnapshotCorrelation {
-                rule: identity(&def.meta).to_string(),
+                rule: def.meta.key().to_string(),
                 shape: shape(engine, def),
                 groups,
             })
@@ -657,7 +643,7 @@ impl Correlator {
             let found = engine
                 .correlations()
                 .iter()
-                .position(|d| identity(&d.meta) == sc.rule && shape(engine, d) == sc.shape);
+                .position(|d| d.meta.key() == sc.rule && shape(engine, d) == sc.shape);
             let Some(ci) = found else {
                 report.dropped += sc.groups.len();
                 continue;

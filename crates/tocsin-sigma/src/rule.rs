@@ -105,6 +105,17 @@ pub struct RuleMeta {
     pub line: usize,
 }
 
+impl RuleMeta {
+    /// The rule's identity across runs and rule-set changes: its id, else
+    /// its name, else its title.
+    pub fn key(&self) -> &str {
+        self.id
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or(&self.title)
+    }
+}
+
 /// A document that could not be loaded, and exactly why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadError {
