@@ -173,10 +173,9 @@ impl IngestConfig {
         let position = store.ingest_position(stream).await?;
         let queue: Arc<dyn Queue> = Arc::new(
             DiskQueueConfig {
-                dir: dir.join("queue"),
                 segment_bytes: self.queue.segment_mib.max(1) << 20,
                 max_bytes: self.queue.max_mib.max(1) << 20,
-                ..Default::default()
+                ..DiskQueueConfig::in_dir(dir.join("queue"))
             }
             .build(stream, position)?,
         );

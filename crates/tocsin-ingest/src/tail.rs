@@ -499,12 +499,9 @@ mod tests {
     async fn a_failure_mid_file_re_reads_nothing_already_queued() {
         let dir = tempfile::tempdir().unwrap();
         let q: Arc<dyn Queue> = Arc::new(
-            DiskQueueConfig {
-                dir: dir.path().join("q"),
-                ..Default::default()
-            }
-            .build("t", 0)
-            .unwrap(),
+            DiskQueueConfig::in_dir(dir.path().join("q"))
+                .build("t", 0)
+                .unwrap(),
         );
         // 3.4 MiB of lines: four chunks.
         let want: Vec<String> = (0..40_000)
@@ -542,14 +539,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("access.log");
         let qdir = dir.path().join("q");
-        let q: Arc<dyn Queue> = Arc::new(
-            DiskQueueConfig {
-                dir: qdir,
-                ..Default::default()
-            }
-            .build("t", 0)
-            .unwrap(),
-        );
+        let q: Arc<dyn Queue> = Arc::new(DiskQueueConfig::in_dir(qdir).build("t", 0).unwrap());
         let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
         let metrics = Metrics::default();
         let cfg = FileConfig {

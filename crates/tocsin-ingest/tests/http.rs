@@ -16,14 +16,7 @@ use tower::ServiceExt;
 const KEY: &str = "http-test-key-0123456789";
 
 fn app(dir: &std::path::Path, max_body: usize) -> (axum::Router, Arc<dyn Queue>) {
-    let q: Arc<dyn Queue> = Arc::new(
-        DiskQueueConfig {
-            dir: dir.into(),
-            ..Default::default()
-        }
-        .build("t", 0)
-        .unwrap(),
-    );
+    let q: Arc<dyn Queue> = Arc::new(DiskQueueConfig::in_dir(dir).build("t", 0).unwrap());
     let cfg = HttpConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body,

@@ -75,14 +75,8 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
     let (engine, report) = b.build();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let dir = tempfile::tempdir().unwrap();
-    let queue: Arc<dyn Queue> = Arc::new(
-        DiskQueueConfig {
-            dir: dir.path().into(),
-            ..Default::default()
-        }
-        .build("t", 0)
-        .unwrap(),
-    );
+    let queue: Arc<dyn Queue> =
+        Arc::new(DiskQueueConfig::in_dir(dir.path()).build("t", 0).unwrap());
     let archive_dir = dir.path().join("archive");
     let metrics = Arc::new(Metrics::default());
     let mut p = Pipeline::new(
@@ -279,12 +273,9 @@ async fn batches_commit_on_every_backend_and_replays_add_no_alert() {
         let (engine, _) = b.build();
         let dir = tempfile::tempdir().unwrap();
         let queue: Arc<dyn Queue> = Arc::new(
-            DiskQueueConfig {
-                dir: dir.path().into(),
-                ..Default::default()
-            }
-            .build("events", 0)
-            .unwrap(),
+            DiskQueueConfig::in_dir(dir.path())
+                .build("events", 0)
+                .unwrap(),
         );
         let mut p = Pipeline::new(
             PipelineConfig::default(),
@@ -376,12 +367,9 @@ async fn correlation_windows_survive_a_pipeline_restart() {
     };
     let open = || -> Arc<dyn Queue> {
         Arc::new(
-            DiskQueueConfig {
-                dir: dir.path().into(),
-                ..Default::default()
-            }
-            .build("events", 0)
-            .unwrap(),
+            DiskQueueConfig::in_dir(dir.path())
+                .build("events", 0)
+                .unwrap(),
         )
     };
     let q = open();

@@ -47,12 +47,9 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
     let input = cfg.clone().bind(&metrics).await.unwrap();
     let addr = input.local_addr().unwrap();
     let q: Arc<dyn Queue> = Arc::new(
-        DiskQueueConfig {
-            dir: dir.path().join("q"),
-            ..Default::default()
-        }
-        .build("t", 0)
-        .unwrap(),
+        DiskQueueConfig::in_dir(dir.path().join("q"))
+            .build("t", 0)
+            .unwrap(),
     );
     tokio::spawn(input.run(q.clone()));
 

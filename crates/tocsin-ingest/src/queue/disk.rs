@@ -77,6 +77,13 @@ struct Shared {
     roll: AtomicBool,
 }
 
+impl Shared {
+    /// The segment files by first position.
+    fn segments(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, PathBuf>> {
+        self.segments.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The embedded, file-backed [`Queue`].
 pub struct DiskQueue {
     name: String,
@@ -91,6 +98,14 @@ pub struct DiskQueue {
 }
 
 impl DiskQueueConfig {
+    /// The default settings with the segment files in `dir`.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        DiskQueueConfig {
+            dir: dir.into(),
+            ..Default::default()
+        }
+    }
+
     /// Opens (or creates) the queue. `min_next` is the consumer's committed
     /// position: a queue found shorter than that (its files were removed)
     /// continues from there, so new records are never taken for old ones.
@@ -396,11 +411,7 @@ impl Writer {
         let path = segment_path(&self.shared.dir, self.next);
         self.file = create_segment(&path, &self.shared.dir)?;
         self.seg_len = 0;
-        self.shared
-            .segments
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(self.next, path);
+        self.shared.segments().insert(self.next, path);
         Ok(())
     }
 }
@@ -418,11 +429,7 @@ struct Cursor {
 
 impl DiskQueue {
     fn segment_for(&self, pos: u64) -> Option<(u64, PathBuf)> {
-        let segs = self
-            .shared
-            .segments
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let segs = self.shared.segments();
         segs.range(..=pos)
             .next_back()
             .or_else(|| segs.first_key_value())
@@ -467,14 +474,11 @@ impl DiskQueue {
                     out.push(Entry::new(c.next, data));
                     c.next += 1;
                 }
-                Ok(None) => {
+                Ok(None) => match self.segment_after(c.segment) {
                     // End of this segment: the next one starts here.
-                    let next_path = segment_path(&self.shared.dir, c.next);
-                    if c.segment == c.next || !next_path.exists() {
-                        break;
-                    }
-                    self.enter(c, c.next, next_path)?;
-                }
+                    Some((first, path)) if first == c.next => self.enter(c, first, path)?,
+                    _ => break,
+                },
                 Err(Bad::Checksum) => {
                     out.push(Entry {
                         seq: c.next,
@@ -542,12 +546,11 @@ impl DiskQueue {
 
     /// The segment after the one starting at `first`, if any.
     fn segment_after(&self, first: u64) -> Option<(u64, PathBuf)> {
-        let segs = self
-            .shared
-            .segments
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        segs.range(first + 1..).next().map(|(k, v)| (*k, v.clone()))
+        self.shared
+            .segments()
+            .range(first + 1..)
+            .next()
+            .map(|(k, v)| (*k, v.clone()))
     }
 
     /// Moves the cursor to the start of the segment `first` at `path`.
@@ -644,11 +647,7 @@ impl Queue for DiskQueue {
         self.released.fetch_max(upto, Ordering::Relaxed);
         let mut freed = 0;
         {
-            let mut segs = self
-                .shared
-                .segments
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut segs = self.shared.segments();
             // A segment can go when the next one starts at or before `upto`.
             let firsts: Vec<u64> = segs.keys().copied().collect();
             for w in firsts.windows(2) {
@@ -696,9 +695,8 @@ mod tests {
 
     fn cfg(dir: &Path) -> DiskQueueConfig {
         DiskQueueConfig {
-            dir: dir.to_path_buf(),
             segment_bytes: 200,
-            ..Default::default()
+            ..DiskQueueConfig::in_dir(dir)
         }
     }
 
