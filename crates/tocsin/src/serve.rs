@@ -117,34 +117,31 @@ pub(crate) fn ingest_status(m: &tocsin_ingest::Metrics) -> tocsin_web::IngestSta
     let mut formats: BTreeMap<String, tocsin_web::FormatStatus> = BTreeMap::new();
     for s in m.samples() {
         let v = s.value as u64;
-        let input = |inputs: &mut BTreeMap<String, tocsin_web::InputStatus>| {
-            let name = s.label("input").to_string();
-            let e = inputs.entry(name.clone()).or_default();
-            e.name = name;
+        let per_input: Option<fn(&mut tocsin_web::InputStatus) -> &mut u64> = match s.name {
+            "tocsin_input_events_total" => Some(|e| &mut e.received),
+            "tocsin_input_bytes_total" => Some(|e| &mut e.bytes),
+            "tocsin_input_dropped_total" => Some(|e| &mut e.dropped),
+            "tocsin_input_truncated_total" => Some(|e| &mut e.truncated),
+            "tocsin_input_rejected_total" => Some(|e| &mut e.rejected),
+            "tocsin_pipeline_input_events_total" => Some(|e| &mut e.processed),
+            _ => None,
+        };
+        if let Some(field) = per_input {
+            let name = s.label("input");
+            let e = inputs
+                .entry(name.to_string())
+                .or_insert_with(|| tocsin_web::InputStatus {
+                    name: name.to_string(),
+                    ..Default::default()
+                });
+            // The pipeline's per-input series has no kind label.
             if e.kind.is_empty() {
                 e.kind = s.label("kind").to_string();
             }
-        };
+            *field(e) = v;
+            continue;
+        }
         match s.name {
-            "tocsin_input_events_total"
-            | "tocsin_input_bytes_total"
-            | "tocsin_input_dropped_total"
-            | "tocsin_input_truncated_total"
-            | "tocsin_input_rejected_total"
-            | "tocsin_pipeline_input_events_total" => {
-                input(&mut inputs);
-                let Some(e) = inputs.get_mut(s.label("input")) else {
-                    continue;
-                };
-                match s.name {
-                    "tocsin_input_events_total" => e.received = v,
-                    "tocsin_input_bytes_total" => e.bytes = v,
-                    "tocsin_input_dropped_total" => e.dropped = v,
-                    "tocsin_input_truncated_total" => e.truncated = v,
-                    "tocsin_input_rejected_total" => e.rejected = v,
-                    _ => e.processed = v,
-                }
-            }
             "tocsin_parse_events_total" | "tocsin_parse_failed_total" => {
                 let f = formats.entry(s.label("format").to_string()).or_default();
                 f.format = s.label("format").to_string();
