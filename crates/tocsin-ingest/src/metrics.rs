@@ -228,6 +228,15 @@ impl Metrics {
     }
 }
 
+/// The sum of every series named `name` in a Prometheus text exposition
+/// (all label sets), for clients of `/metrics`: the benchmark and tests.
+pub fn sum_in_text(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn label_text(labels: &Labels) -> String {
     if labels.is_empty() {
         return String::new();

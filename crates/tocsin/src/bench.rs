@@ -32,13 +32,6 @@ fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 /// The bucket bound holding quantile `q` of the latency histogram.
 fn histogram_quantile(text: &str, q: f64) -> f64 {
     let name = "tocsin_detection_latency_seconds_bucket{le=\"";
@@ -145,7 +138,7 @@ fn serve_run(args: &BenchIngestArgs, rate: Option<u64>) -> anyhow::Result<ServeR
     let sent_at = start.elapsed();
     let (processed, all_at) = loop {
         let m = http_get(web, "/metrics")?;
-        let done = metric(&m, "tocsin_pipeline_events_total") as u64;
+        let done = tocsin_ingest::metrics::sum_in_text(&m, "tocsin_pipeline_events_total") as u64;
         if done >= sent.events {
             break (done, start.elapsed());
         }
@@ -162,10 +155,10 @@ fn serve_run(args: &BenchIngestArgs, rate: Option<u64>) -> anyhow::Result<ServeR
     let run = ServeRun {
         sent,
         all_at,
-        received: metric(&m, "tocsin_input_events_total") as u64,
+        received: tocsin_ingest::metrics::sum_in_text(&m, "tocsin_input_events_total") as u64,
         processed,
-        alerts: metric(&m, "tocsin_alerts_total") as u64,
-        failed: metric(&m, "tocsin_parse_failed_total") as u64,
+        alerts: tocsin_ingest::metrics::sum_in_text(&m, "tocsin_alerts_total") as u64,
+        failed: tocsin_ingest::metrics::sum_in_text(&m, "tocsin_parse_failed_total") as u64,
         p50_bucket: histogram_quantile(&m, 0.5),
         p99_bucket: histogram_quantile(&m, 0.99),
         alert_latency_ms,

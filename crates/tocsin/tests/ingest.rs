@@ -168,10 +168,7 @@ impl Drop for Server {
 }
 
 fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    tocsin_ingest::metrics::sum_in_text(text, name) as u64
 }
 
 /// A blocking HTTP/1.1 exchange; returns the whole response.
