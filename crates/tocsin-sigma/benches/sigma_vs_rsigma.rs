@@ -50,8 +50,10 @@ struct Run {
     build: Duration,
 }
 
-/// Evaluates one JSON line, adding its match count.
-type EvalFn = Box<dyn Fn(&[u8], &mut u64) + Sync>;
+/// Evaluates a batch of JSON lines as worker `n`, returning the match count.
+/// Worker `n` is the same thread slot for the whole run, as a long-lived
+/// worker of `tocsin hunt` or the ingest pipeline would be.
+type EvalFn = Box<dyn Fn(usize, &[&[u8]]) -> u64 + Sync>;
 
 fn mib(b: usize) -> f64 {
     b as f64 / (1024.0 * 1024.0)
@@ -81,15 +83,10 @@ fn run(name: &str, zips: &[std::path::PathBuf], threads: usize, build: &dyn Fn()
         let counts: Vec<u64> = std::thread::scope(|s| {
             let handles: Vec<_> = lines
                 .chunks(chunk)
-                .map(|part| {
+                .enumerate()
+                .map(|(n, part)| {
                     let f = &eval_fn;
-                    s.spawn(move || {
-                        let mut m = 0u64;
-                        for l in part {
-                            f(l, &mut m);
-                        }
-                        m
-                    })
+                    s.spawn(move || f(n, part))
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -132,27 +129,36 @@ fn main() {
 
     let tocsin = |threads| {
         run("tocsin", &zips, threads, &|| {
-            let e = std::sync::Arc::new(support::tocsin_engine(&texts, false));
-            thread_local! {
-                static S: std::cell::RefCell<Option<tocsin_sigma::Scratch>> = const { std::cell::RefCell::new(None) };
-            }
-            Box::new(move |line: &[u8], m: &mut u64| {
-                S.with(|s| {
-                    let mut s = s.borrow_mut();
-                    let s = s.get_or_insert_with(|| e.scratch());
-                    *m += e.eval_json(line, s).map_or(0, |h| h.len() as u64);
-                })
+            let e = support::tocsin_engine(&texts, false);
+            // One scratch per worker, kept for the whole run.
+            let pool: Vec<std::sync::Mutex<tocsin_sigma::Scratch>> = (0..threads)
+                .map(|_| std::sync::Mutex::new(e.scratch()))
+                .collect();
+            Box::new(move |n: usize, lines: &[&[u8]]| {
+                let mut s = pool[n].lock().unwrap();
+                let mut m = 0u64;
+                for l in lines {
+                    m += e.eval_json(l, &mut s).map_or(0, |h| h.len() as u64);
+                }
+                if std::env::var_os("TOCSIN_BENCH_CACHE_STATS").is_some() {
+                    eprintln!("worker {n}: {:?}", e.scan_cache_stats(&s));
+                }
+                m
             })
         })
     };
     let rsigma = |threads| {
         run("rsigma", &zips, threads, &|| {
             let e = support::rsigma_engine(&texts);
-            Box::new(move |line: &[u8], m: &mut u64| {
-                // A line that is not JSON counts for neither engine.
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
-                    *m += e.evaluate(&rsigma_eval::event::JsonEvent::borrow(&v)).len() as u64;
+            Box::new(move |_n: usize, lines: &[&[u8]]| {
+                let mut m = 0u64;
+                for l in lines {
+                    // A line that is not JSON counts for neither engine.
+                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(l) {
+                        m += e.evaluate(&rsigma_eval::event::JsonEvent::borrow(&v)).len() as u64;
+                    }
                 }
+                m
             })
         })
     };

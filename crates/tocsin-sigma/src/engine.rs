@@ -12,9 +12,10 @@ use crate::matcher::Detection;
 use crate::prefilter::{Prefilter, PrefilterScratch, cond_guard};
 use crate::record::{FieldIndex, Record, Scalar};
 use crate::rule::{Doc, LoadError, RuleMeta, parse_file};
+use crate::scan_cache::ScanCacheStats;
 
 /// How to build an engine.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// Route each rule only to the events its `logsource` applies to (by the
@@ -22,6 +23,19 @@ pub struct EngineConfig {
     pub routing: bool,
     /// Values for `|expand` placeholders: `known_cdcs = ["DC1", "10.0.0.5"]`.
     pub placeholders: HashMap<String, Vec<String>>,
+    /// Memory for remembering what the prefilter found in lines of text
+    /// already seen, per evaluating thread, in MiB (0: scan every line).
+    pub scan_cache_mib: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            routing: false,
+            placeholders: HashMap::new(),
+            scan_cache_mib: 16,
+        }
+    }
 }
 
 /// A compiled detection rule.
@@ -244,6 +258,7 @@ impl EngineBuilder {
                 keep_strings,
                 correlations,
                 time_fields,
+                scan_cache_mib: self.config.scan_cache_mib,
             },
             report,
         )
@@ -375,6 +390,7 @@ pub struct Engine {
     keep_strings: bool,
     correlations: Vec<CorrelationDef>,
     time_fields: Vec<u32>,
+    scan_cache_mib: usize,
 }
 
 /// Fields holding an event's time, in order of preference.
@@ -424,10 +440,17 @@ impl Engine {
         Scratch {
             record: Record::new(self.fields.len(), self.keep_strings),
             json: JsonScratch::default(),
-            pre: self.prefilter.scratch(self.rules.len()),
+            pre: self
+                .prefilter
+                .scratch(self.rules.len(), self.scan_cache_mib << 20),
             cands: Vec::new(),
             matched: Vec::new(),
         }
+    }
+
+    /// How this thread's scan cache has done so far.
+    pub fn scan_cache_stats(&self, s: &Scratch) -> ScanCacheStats {
+        Prefilter::cache_stats(&s.pre)
     }
 
     /// The rules, by index (matches are indices into this).

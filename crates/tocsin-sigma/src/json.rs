@@ -184,14 +184,13 @@ impl P<'_, '_> {
                 let (st, en, escaped) = self.string_span()?;
                 let field = self.idx.lookup(&self.scratch.path);
                 if escaped {
-                    let mut tmp = std::mem::take(&mut self.scratch.unescaped);
-                    tmp.clear();
-                    unescape(&self.s[st..en], &mut tmp).map_err(|o| JsonError {
-                        offset: st + o,
-                        reason: "bad escape in string",
-                    })?;
-                    self.rec.push(field, Scalar::Str(&tmp));
-                    self.scratch.unescaped = tmp;
+                    let raw = &self.s[st..en];
+                    self.rec
+                        .push_str_with(field, |out| unescape(raw, out))
+                        .map_err(|o| JsonError {
+                            offset: st + o,
+                            reason: "bad escape in string",
+                        })?;
                 } else {
                     self.rec.push(field, Scalar::Str(&self.s[st..en]));
                 }
@@ -261,11 +260,8 @@ pub fn unescape(raw: &str, out: &mut String) -> Result<(), usize> {
     let b = raw.as_bytes();
     let mut i = 0;
     let mut lit_start = 0;
-    while i < b.len() {
-        if b[i] != b'\\' {
-            i += 1;
-            continue;
-        }
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        i += k;
         out.push_str(&raw[lit_start..i]);
         let c = *b.get(i + 1).ok_or(i)?;
         i += 2;

@@ -45,6 +45,7 @@ mod modifier;
 mod prefilter;
 mod record;
 mod rule;
+mod scan_cache;
 mod value;
 
 pub use correlation::{
@@ -57,3 +58,4 @@ pub use mapping::{Format, Mappings};
 pub use matcher::Matcher;
 pub use record::{FieldId, FieldIndex, FieldVal, Kind, Record, Scalar};
 pub use rule::{Level, LoadError, Logsource, RuleMeta};
+pub use scan_cache::ScanCacheStats;

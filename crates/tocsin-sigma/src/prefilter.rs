@@ -18,6 +18,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use crate::condition::Cond;
 use crate::matcher::{Detection, Item, Matcher, NumOp, parse_num};
 use crate::record::{FieldId, FxMap, Record, push_lower};
+use crate::scan_cache::{MAX_LINE, ScanCache, ScanCacheStats};
 
 /// Needles shorter than this are not worth scanning for.
 pub(crate) const MIN_NEEDLE: usize = 3;
@@ -54,9 +55,7 @@ fn matcher_needle(m: &Matcher) -> Option<String> {
         Matcher::Glob { hint, .. } => hint.to_string(),
         _ => return None,
     };
-    // NUL separates strings in the keyword scan; a needle holding one could
-    // match across two values, so it guards nothing.
-    (n.len() >= MIN_NEEDLE && !n.contains('\0')).then_some(n)
+    (n.len() >= MIN_NEEDLE).then_some(n)
 }
 
 fn item_guard(item: &Item) -> Guard {
@@ -153,6 +152,11 @@ fn mark_all(marks: &mut [u32], epoch: u32, rules: &[u32], out: &mut Vec<u32>) {
 
 struct FieldScan {
     ac: AhoCorasick,
+    /// No pattern holds a line break: lines can be scanned (and remembered)
+    /// one by one.
+    by_line: bool,
+    /// The shortest pattern's length: shorter text holds none.
+    min_len: usize,
     /// Pattern → rules it guards.
     rules: Vec<Vec<u32>>,
     /// The patterns, sorted (pattern id = index).
@@ -179,6 +183,8 @@ pub struct PrefilterScratch {
     kw_mark: Vec<u32>,
     epoch: u32,
     lower: String,
+    cache: ScanCache,
+    found: Vec<u32>,
 }
 
 fn build_scan(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<FieldScan> {
@@ -212,7 +218,62 @@ fn build_scan(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<FieldScan> 
         .kind(kind)
         .build(&pats)
         .ok()?;
-    Some(FieldScan { ac, rules, pats })
+    Some(FieldScan {
+        ac,
+        by_line: !pats.iter().any(|p| p.contains('\n')),
+        min_len: pats.iter().map(String::len).min().unwrap_or(0),
+        rules,
+        pats,
+    })
+}
+
+/// The automaton tag of the keyword scan in the cache (fields use their id).
+const KEYWORD_TAG: u32 = u32::MAX;
+
+/// Calls `hit` with each pattern of `scan` that occurs in `text` (one may
+/// be reported more than once), scanning only lines the cache has not seen.
+#[inline]
+fn scan_text(
+    scan: &FieldScan,
+    tag: u32,
+    text: &str,
+    cache: &mut ScanCache,
+    found: &mut Vec<u32>,
+    mut hit: impl FnMut(usize),
+) {
+    if text.len() < scan.min_len {
+        return;
+    }
+    let mut line = |line: &str| {
+        if line.len() < scan.min_len {
+            return;
+        }
+        if line.len() > MAX_LINE {
+            cache.count_uncached(line.len());
+            for m in scan.ac.find_overlapping_iter(line) {
+                hit(m.pattern().as_usize());
+            }
+            return;
+        }
+        if let Some(ps) = cache.get(tag, line.as_bytes()) {
+            ps.iter().for_each(|&p| hit(p as usize));
+            return;
+        }
+        found.clear();
+        for m in scan.ac.find_overlapping_iter(line) {
+            let p = m.pattern().as_u32();
+            if !found.contains(&p) {
+                found.push(p);
+                hit(p as usize);
+            }
+        }
+        cache.insert(tag, line.as_bytes(), found);
+    };
+    if scan.by_line {
+        text.split('\n').for_each(line);
+    } else {
+        line(text);
+    }
 }
 
 impl Prefilter {
@@ -293,7 +354,7 @@ impl Prefilter {
         self.keywords.is_some()
     }
 
-    pub(crate) fn scratch(&self, rules: usize) -> PrefilterScratch {
+    pub(crate) fn scratch(&self, rules: usize, cache_bytes: usize) -> PrefilterScratch {
         PrefilterScratch {
             rule_mark: vec![0; rules],
             pat_mark: self
@@ -307,6 +368,8 @@ impl Prefilter {
                 .map_or(Vec::new(), |s| vec![0; s.rules.len()]),
             epoch: 0,
             lower: String::new(),
+            cache: ScanCache::new(cache_bytes),
+            found: Vec::new(),
         }
     }
 
@@ -314,6 +377,11 @@ impl Prefilter {
     #[inline]
     pub(crate) fn keyword_seen(s: &PrefilterScratch, p: u32) -> bool {
         s.kw_mark.get(p as usize) == Some(&s.epoch)
+    }
+
+    /// How the scan cache of this scratch has done.
+    pub(crate) fn cache_stats(s: &PrefilterScratch) -> ScanCacheStats {
+        s.cache.stats()
     }
 
     /// Pushes the guarded rules whose needles occur in `rec` onto `out`.
@@ -350,15 +418,14 @@ impl Prefilter {
                 continue;
             };
             let marks = &mut s.pat_mark[f as usize];
+            let rule_mark = &mut s.rule_mark;
             for v in rec.get(f) {
-                for m in scan.ac.find_overlapping_iter(v.lower) {
-                    let p = m.pattern().as_usize();
-                    if marks[p] == epoch {
-                        continue;
+                scan_text(scan, f, v.lower, &mut s.cache, &mut s.found, |p| {
+                    if marks[p] != epoch {
+                        marks[p] = epoch;
+                        mark_all(rule_mark, epoch, &scan.rules[p], out);
                     }
-                    marks[p] = epoch;
-                    mark_all(&mut s.rule_mark, epoch, &scan.rules[p], out);
-                }
+                });
             }
         }
     }
@@ -368,32 +435,30 @@ impl Prefilter {
     fn scan_keywords(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
         let epoch = s.epoch;
         let Some(scan) = &self.keywords else { return };
-        // One scan over every string, joined by NUL: no needle contains NUL,
-        // so no match can span two strings, and one pass costs far less
-        // than one automaton call per string.
-        s.lower.clear();
+        let kw_mark = &mut s.kw_mark;
+        let rule_mark = &mut s.rule_mark;
         for (text, lowered) in rec.strings() {
             // The keyword automaton is ASCII case-insensitive: ASCII text is
             // scanned as it is; other text is lowercased first (its
             // lowercase may differ beyond ASCII).
-            match lowered {
-                Some(l) => s.lower.push_str(l),
-                None if text.is_ascii() => s.lower.push_str(text),
+            let text = match lowered {
+                Some(l) => l,
+                None if text.is_ascii() => text,
                 None => {
-                    if !push_lower(text, &mut s.lower) {
-                        s.lower.push_str(text);
+                    s.lower.clear();
+                    if push_lower(text, &mut s.lower) {
+                        s.lower.as_str()
+                    } else {
+                        text
                     }
                 }
-            }
-            s.lower.push('\0');
-        }
-        for m in scan.ac.find_overlapping_iter(s.lower.as_str()) {
-            let p = m.pattern().as_usize();
-            if s.kw_mark[p] == epoch {
-                continue;
-            }
-            s.kw_mark[p] = epoch;
-            mark_all(&mut s.rule_mark, epoch, &scan.rules[p], out);
+            };
+            scan_text(scan, KEYWORD_TAG, text, &mut s.cache, &mut s.found, |p| {
+                if kw_mark[p] != epoch {
+                    kw_mark[p] = epoch;
+                    mark_all(rule_mark, epoch, &scan.rules[p], out);
+                }
+            });
         }
     }
 }

@@ -266,55 +266,92 @@ impl Record {
     /// (JSON arrays); a field seen again later keeps its first value.
     #[inline]
     pub fn push(&mut self, field: Option<FieldId>, v: Scalar<'_>) {
-        let is_str = matches!(v, Scalar::Str(_));
-        let Some(id) = field else {
-            if is_str
-                && self.keep_strings
-                && let Scalar::Str(s) = v
-            {
-                // Strings of fields no rule names serve keyword search only;
-                // their lowercase is made on demand (rarely needed).
-                let start = self.text.len() as u32;
-                self.text.push_str(s);
-                self.strings
-                    .push((start, self.text.len() as u32, 0, 0, LowerState::NotMade));
-            }
-            return;
-        };
-        let slot = self.slots[id as usize];
-        let n = self.vals.len() as u32;
-        if slot.epoch == self.epoch && slot.start + slot.len != n {
-            return; // a later, separate occurrence: first value wins
-        }
         let (kind, text) = match v {
-            Scalar::Str(s) => (Kind::Str, s),
+            Scalar::Str(s) => {
+                let start = self.text.len();
+                self.text.push_str(s);
+                self.commit_str(field, start);
+                return;
+            }
             Scalar::Num(s) => (Kind::Num, s),
             Scalar::Bool(true) => (Kind::Bool, "true"),
             Scalar::Bool(false) => (Kind::Bool, "false"),
             Scalar::Null => (Kind::Null, ""),
         };
-        let start = self.text.len() as u32;
+        let Some(id) = field else { return };
+        if !self.accepts(id) {
+            return;
+        }
+        let start = self.text.len();
         self.text.push_str(text);
+        self.commit(id, kind, start);
+    }
+
+    /// Adds a string leaf that `build` writes in place (a decoder unescaping
+    /// straight into the record, saving a copy). On error nothing is added.
+    #[inline]
+    pub fn push_str_with<E>(
+        &mut self,
+        field: Option<FieldId>,
+        build: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let start = self.text.len();
+        if let Err(e) = build(&mut self.text) {
+            self.text.truncate(start);
+            return Err(e);
+        }
+        self.commit_str(field, start);
+        Ok(())
+    }
+
+    /// Whether a value for `id` would be kept: not a later, separate
+    /// occurrence of a field already set (the first value wins).
+    #[inline]
+    fn accepts(&self, id: FieldId) -> bool {
+        let slot = self.slots[id as usize];
+        slot.epoch != self.epoch || slot.start + slot.len == self.vals.len() as u32
+    }
+
+    /// Files the string just written at `text[start..]`.
+    #[inline]
+    fn commit_str(&mut self, field: Option<FieldId>, start: usize) {
+        let end = self.text.len() as u32;
+        let start32 = start as u32;
+        match field {
+            Some(id) if self.accepts(id) => {
+                let lstart = self.lower.len() as u32;
+                let lowered = self.commit(id, Kind::Str, start);
+                if self.keep_strings {
+                    let state = if lowered {
+                        LowerState::Made
+                    } else {
+                        LowerState::Same
+                    };
+                    let lend = self.lower.len() as u32;
+                    self.strings.push((start32, end, lstart, lend, state));
+                }
+            }
+            // Strings of fields no rule names serve keyword search only;
+            // their lowercase is made on demand (rarely needed).
+            None if self.keep_strings => {
+                self.strings.push((start32, end, 0, 0, LowerState::NotMade));
+            }
+            _ => self.text.truncate(start),
+        }
+    }
+
+    /// Files the value just written at `text[start..]` under `id` (which
+    /// accepts it), lowercasing it; returns whether the lowercase differs.
+    #[inline]
+    fn commit(&mut self, id: FieldId, kind: Kind, start: usize) -> bool {
+        let n = self.vals.len() as u32;
         let end = self.text.len() as u32;
         let lstart = self.lower.len() as u32;
-        let lowered = push_lower(text, &mut self.lower);
+        let lowered = push_lower(&self.text[start..], &mut self.lower);
         let lend = self.lower.len() as u32;
-        if is_str && self.keep_strings {
-            self.strings.push((
-                start,
-                end,
-                lstart,
-                lend,
-                if lowered {
-                    LowerState::Made
-                } else {
-                    LowerState::Same
-                },
-            ));
-        }
         self.vals.push(Val {
             kind,
-            start,
+            start: start as u32,
             end,
             lstart,
             lend,
@@ -331,6 +368,7 @@ impl Record {
             };
             self.present.push(id);
         }
+        lowered
     }
 
     #[inline]
