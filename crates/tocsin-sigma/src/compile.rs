@@ -7,6 +7,7 @@ use yaml_serde::{Mapping, Value};
 
 use crate::condition::{self, Cond};
 use crate::encode;
+use crate::glob::StarGlob;
 use crate::matcher::{Detection, Item, Matcher, NumOp, StrOp};
 use crate::modifier::{Cmp, Modifiers};
 use crate::record::{FieldIndex, lower};
@@ -494,10 +495,18 @@ fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<
         push_str(out, op, lits[0], ci);
         return Ok(());
     }
+    if ci {
+        for p in &mut s.pieces {
+            if let Piece::Lit(l) = p {
+                *l = lower(l);
+            }
+        }
+    }
+    let star = StarGlob::new(&s.pieces).map(Box::new);
     let mut pat = String::from("(?s)\\A");
     for p in &s.pieces {
         match p {
-            Piece::Lit(l) => pat.push_str(&regex::escape(&if ci { lower(l) } else { l.clone() })),
+            Piece::Lit(l) => pat.push_str(&regex::escape(l)),
             Piece::Star => pat.push_str(".*"),
             Piece::One => pat.push('.'),
         }
@@ -506,7 +515,7 @@ fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<
     let re = regex::Regex::new(&pat)
         .map_err(|e| format!("wildcard pattern `{raw}` does not compile: {e}"))?;
     let hint = lower(s.longest_literal().unwrap_or("")).into();
-    out.push(Matcher::Glob { re, ci, hint });
+    out.push(Matcher::Glob { re, star, ci, hint });
     Ok(())
 }
 

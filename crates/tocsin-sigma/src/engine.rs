@@ -33,7 +33,7 @@ impl Default for EngineConfig {
         EngineConfig {
             routing: false,
             placeholders: HashMap::new(),
-            scan_cache_mib: 16,
+            scan_cache_mib: 4,
         }
     }
 }
@@ -212,7 +212,7 @@ impl EngineBuilder {
                         ..
                     } = m
                         && !needle.is_empty()
-                        && needle.len() >= crate::prefilter::MIN_NEEDLE
+                        && needle.len() >= crate::prefilter::MIN_KEYWORD_NEEDLE
                         && !needle.contains('\0')
                     {
                         deciders.push(needle.to_string());

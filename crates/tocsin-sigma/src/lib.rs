@@ -38,6 +38,7 @@ mod condition;
 mod correlation;
 mod encode;
 mod engine;
+mod glob;
 mod json;
 mod mapping;
 mod matcher;

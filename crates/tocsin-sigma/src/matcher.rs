@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use memchr::memmem;
 use tocsin_model::Cidr;
 
+use crate::glob::StarGlob;
 use crate::modifier::TimePart;
 use crate::prefilter::{Prefilter, PrefilterScratch};
 use crate::record::{FieldId, FieldVal, Kind, Record, push_lower};
@@ -59,6 +60,8 @@ pub enum Matcher {
     Glob {
         /// The regex.
         re: regex::Regex,
+        /// The same pattern without a regex, when it has only `*` wildcards.
+        star: Option<Box<StarGlob>>,
         /// Whether it runs on the lowercase text.
         ci: bool,
         /// The longest literal piece, lowercased: any match contains it.
@@ -215,7 +218,13 @@ impl Matcher {
                 needle,
                 finder.as_deref(),
             ),
-            Matcher::Glob { re, ci, .. } => re.is_match(if *ci { lowered } else { text }),
+            Matcher::Glob { re, star, ci, .. } => {
+                let hay = if *ci { lowered } else { text };
+                match star {
+                    Some(g) => g.is_match(hay),
+                    None => re.is_match(hay),
+                }
+            }
             Matcher::Re(re) => re.is_match(text),
             _ => false,
         }

@@ -20,8 +20,11 @@ use crate::matcher::{Detection, Item, Matcher, NumOp, parse_num};
 use crate::record::{FieldId, FxMap, Record, push_lower};
 use crate::scan_cache::{MAX_LINE, ScanCache, ScanCacheStats};
 
-/// Needles shorter than this are not worth scanning for.
-pub(crate) const MIN_NEEDLE: usize = 3;
+/// Keyword needles (searched in every string of the event) shorter than
+/// this would be found almost everywhere: not worth scanning for. A field's
+/// needles may be as short as one byte: `Image|endswith: /w` is rare in
+/// Windows paths, and scans of repeated lines are remembered anyway.
+pub(crate) const MIN_KEYWORD_NEEDLE: usize = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Atom {
@@ -43,7 +46,7 @@ pub(crate) enum AtomKind {
 
 type Guard = Option<Vec<Atom>>;
 
-fn matcher_needle(m: &Matcher) -> Option<String> {
+fn matcher_needle(m: &Matcher, keyword: bool) -> Option<String> {
     let n = match m {
         Matcher::Str { needle, ci, .. } => {
             if *ci {
@@ -55,7 +58,8 @@ fn matcher_needle(m: &Matcher) -> Option<String> {
         Matcher::Glob { hint, .. } => hint.to_string(),
         _ => return None,
     };
-    (n.len() >= MIN_NEEDLE).then_some(n)
+    let min = if keyword { MIN_KEYWORD_NEEDLE } else { 1 };
+    (n.len() >= min).then_some(n)
 }
 
 fn item_guard(item: &Item) -> Guard {
@@ -69,7 +73,7 @@ fn item_guard(item: &Item) -> Guard {
             {
                 Some(AtomKind::Int(*n as i64))
             }
-            _ => matcher_needle(m).map(AtomKind::Needle),
+            _ => matcher_needle(m, item.field.is_none()).map(AtomKind::Needle),
         };
         kind.map(|kind| Atom {
             field: item.field,

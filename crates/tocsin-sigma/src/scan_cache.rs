@@ -27,6 +27,9 @@ pub(crate) const MAX_LINE: usize = 16 * 1024;
 /// entry itself and its share of the hash table).
 const ENTRY_OVERHEAD: usize = 40;
 
+/// Where a remembered line and its patterns are. One entry per hash: two
+/// lines sharing a 64-bit hash take turns (the later replaces the earlier),
+/// which costs a rescan, never a wrong answer.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     tag: u32,
@@ -34,8 +37,6 @@ struct Entry {
     key_len: u32,
     hits_start: u32,
     hits_len: u32,
-    /// Next entry with the same hash (`u32::MAX`: none).
-    next: u32,
 }
 
 /// Counters, for tuning and the benchmark's report.
@@ -56,8 +57,7 @@ pub struct ScanCacheStats {
 /// The memo itself (one per thread, inside the engine's scratch).
 #[derive(Debug, Default)]
 pub(crate) struct ScanCache {
-    heads: FxMap<u64, u32>,
-    entries: Vec<Entry>,
+    entries: FxMap<u64, Entry>,
     keys: Vec<u8>,
     hits: Vec<u32>,
     budget: usize,
@@ -65,22 +65,43 @@ pub(crate) struct ScanCache {
     stats: ScanCacheStats,
 }
 
-/// The hash of a line under an automaton's tag (FxHash-style, a word at a time).
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+#[inline]
+fn word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(w)
+}
+
+#[inline]
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(5) ^ w).wrapping_mul(K)
+}
+
+/// The hash of a line under an automaton's tag (FxHash-style, a word at a
+/// time; four independent lanes over long lines so the multiplications
+/// overlap instead of waiting on each other).
 #[inline]
 fn hash(tag: u32, line: &[u8]) -> u64 {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h = (u64::from(tag) ^ (line.len() as u64).rotate_left(32)).wrapping_mul(K);
-    let mut chunks = line.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    let mut h = mix(u64::from(tag), line.len() as u64);
+    let mut blocks = line.chunks_exact(32);
+    if line.len() >= 64 {
+        let mut lanes = [h, h ^ 1, h ^ 2, h ^ 3];
+        for b in &mut blocks {
+            for (lane, w) in lanes.iter_mut().zip(b.chunks_exact(8)) {
+                *lane = mix(*lane, word(w));
+            }
+        }
+        h = lanes.iter().fold(h, |h, &l| mix(h, l));
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    let rest = if line.len() >= 64 {
+        blocks.remainder()
+    } else {
+        line
+    };
+    for w in rest.chunks(8) {
+        h = mix(h, word(w));
     }
     h
 }
@@ -114,15 +135,11 @@ impl ScanCache {
     fn get_hashed(&mut self, tag: u32, line: &[u8], h: u64) -> Option<&[u32]> {
         self.stats.lookups += 1;
         self.stats.bytes += line.len() as u64;
-        if let Some(&first) = self.heads.get(&h) {
-            let mut i = first;
-            while let Some(e) = self.entries.get(i as usize) {
-                let k = e.key_start as usize..(e.key_start + e.key_len) as usize;
-                if e.tag == tag && self.keys.get(k) == Some(line) {
-                    let h = e.hits_start as usize..(e.hits_start + e.hits_len) as usize;
-                    return self.hits.get(h);
-                }
-                i = e.next;
+        if let Some(e) = self.entries.get(&h) {
+            let k = e.key_start as usize..(e.key_start + e.key_len) as usize;
+            if e.tag == tag && self.keys.get(k) == Some(line) {
+                let h = e.hits_start as usize..(e.hits_start + e.hits_len) as usize;
+                return self.hits.get(h);
             }
         }
         self.stats.misses += 1;
@@ -141,25 +158,22 @@ impl ScanCache {
             return;
         }
         if self.used + cost > self.budget || self.keys.len() + line.len() > u32::MAX as usize {
-            self.heads.clear();
             self.entries.clear();
             self.keys.clear();
             self.hits.clear();
             self.used = 0;
             self.stats.resets += 1;
         }
-        let id = self.entries.len() as u32;
-        let head = self.heads.entry(h).or_insert(u32::MAX);
-        let next = *head;
-        *head = id;
-        self.entries.push(Entry {
-            tag,
-            key_start: self.keys.len() as u32,
-            key_len: line.len() as u32,
-            hits_start: self.hits.len() as u32,
-            hits_len: found.len() as u32,
-            next,
-        });
+        self.entries.insert(
+            h,
+            Entry {
+                tag,
+                key_start: self.keys.len() as u32,
+                key_len: line.len() as u32,
+                hits_start: self.hits.len() as u32,
+                hits_len: found.len() as u32,
+            },
+        );
         self.keys.extend_from_slice(line);
         self.hits.extend_from_slice(found);
         self.used += cost;
@@ -187,17 +201,13 @@ mod tests {
     #[test]
     fn colliding_hashes_still_compare_the_text() {
         let mut c = ScanCache::new(1 << 20);
-        // Every line under one hash: each lookup must walk the chain to its
-        // own text and tag.
-        for i in 0..50u32 {
-            c.insert_hashed(i % 2, format!("line {i}").as_bytes(), &[i], 42);
-        }
-        for i in 0..50u32 {
-            let line = format!("line {i}");
-            assert_eq!(c.get_hashed(i % 2, line.as_bytes(), 42), Some(&[i][..]));
-            assert_eq!(c.get_hashed(1 - i % 2, line.as_bytes(), 42), None);
-        }
-        assert_eq!(c.get_hashed(0, b"line 50", 42), None);
+        // Two lines under one hash: the later one is remembered, the other
+        // is a miss (rescanned), never answered with the other's patterns.
+        c.insert_hashed(0, b"line 1", &[1], 42);
+        c.insert_hashed(0, b"line 2", &[2], 42);
+        assert_eq!(c.get_hashed(0, b"line 1", 42), None);
+        assert_eq!(c.get_hashed(0, b"line 2", 42), Some(&[2][..]));
+        assert_eq!(c.get_hashed(1, b"line 2", 42), None, "another automaton");
         // Different lengths of a shared prefix are different keys.
         c.insert(7, b"abc", &[1]);
         assert_eq!(c.get(7, b"abcd"), None);

@@ -111,7 +111,10 @@ detection:
         }
         let st = engine.scan_cache_stats(&s);
         if cache_mib == 0 {
-            assert_eq!(st.lookups, st.misses, "nothing is remembered without memory");
+            assert_eq!(
+                st.lookups, st.misses,
+                "nothing is remembered without memory"
+            );
         } else {
             assert!(st.misses < st.lookups, "{st:?}");
         }
