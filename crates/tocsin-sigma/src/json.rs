@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::record::{FieldIndex, Record, Scalar};
+use crate::record::{FieldId, FieldIndex, Record, Scalar};
 
 /// Why a line is not a JSON object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,12 +35,23 @@ const MAX_DEPTH: usize = 64;
 pub struct JsonScratch {
     path: String,
     unescaped: String,
+    /// The previous event's leaf paths in order, with their slots: events of
+    /// a stream share their shape, so the n-th path is checked against the
+    /// n-th remembered one (a comparison) before hashing it into the index.
+    shape: Vec<(String, Option<FieldId>)>,
+    /// The [`FieldIndex::version`] the shape was looked up in.
+    shape_of: u64,
 }
+
+/// Paths remembered per event shape (deeper events look the rest up).
+const SHAPE_LEAVES: usize = 512;
 
 struct P<'a, 'x> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
+    /// Leaves seen so far in this event.
+    leaf: usize,
     idx: &'x FieldIndex,
     rec: &'x mut Record,
     scratch: &'x mut JsonScratch,
@@ -62,10 +73,15 @@ pub fn decode(
         Err(e) => return err(e.valid_up_to(), "not valid UTF-8"),
     };
     scratch.path.clear();
+    if scratch.shape_of != idx.version() {
+        scratch.shape.clear();
+        scratch.shape_of = idx.version();
+    }
     let mut p = P {
         s,
         b: s.as_bytes(),
         i: 0,
+        leaf: 0,
         idx,
         rec,
         scratch,
@@ -83,6 +99,28 @@ pub fn decode(
 }
 
 impl P<'_, '_> {
+    /// The slot of the current path, through the remembered shape.
+    #[inline]
+    fn field(&mut self) -> Option<FieldId> {
+        let n = self.leaf;
+        self.leaf += 1;
+        let sc = &mut *self.scratch;
+        if let Some((path, id)) = sc.shape.get(n)
+            && *path == sc.path
+        {
+            return *id;
+        }
+        let id = self.idx.lookup(&sc.path);
+        if let Some(slot) = sc.shape.get_mut(n) {
+            slot.0.clear();
+            slot.0.push_str(&sc.path);
+            slot.1 = id;
+        } else if n == sc.shape.len() && n < SHAPE_LEAVES {
+            sc.shape.push((sc.path.clone(), id));
+        }
+        id
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -182,7 +220,7 @@ impl P<'_, '_> {
             }
             Some(b'"') => {
                 let (st, en, escaped) = self.string_span()?;
-                let field = self.idx.lookup(&self.scratch.path);
+                let field = self.field();
                 if escaped {
                     let raw = &self.s[st..en];
                     self.rec
@@ -209,7 +247,7 @@ impl P<'_, '_> {
                         break;
                     }
                 }
-                let field = self.idx.lookup(&self.scratch.path);
+                let field = self.field();
                 self.rec.push(field, Scalar::Num(&self.s[st..self.i]));
                 Ok(())
             }
@@ -220,7 +258,7 @@ impl P<'_, '_> {
     fn lit(&mut self, word: &'static str, v: Scalar<'static>) -> Result<(), JsonError> {
         if self.b[self.i..].starts_with(word.as_bytes()) {
             self.i += word.len();
-            let field = self.idx.lookup(&self.scratch.path);
+            let field = self.field();
             self.rec.push(field, v);
             Ok(())
         } else {
@@ -357,6 +395,35 @@ mod tests {
         assert_eq!(get("ok"), ["true"]);
         assert_eq!(get("n"), [""]);
         assert_eq!(get("u"), ["é😀"]);
+    }
+
+    /// The remembered shape never changes an answer: events in another key
+    /// order, a longer or shorter event, another index.
+    #[test]
+    fn remembered_shape_is_checked() {
+        let mut idx = FieldIndex::default();
+        let (a, b) = (idx.intern("A"), idx.intern("B"));
+        let mut rec = Record::new(idx.len(), true);
+        let mut sc = JsonScratch::default();
+        let mut get = |line: &str, idx: &FieldIndex, f: FieldId| {
+            rec.clear();
+            rec.ensure_fields(idx.len());
+            decode(line.as_bytes(), idx, &mut rec, &mut sc).unwrap();
+            rec.get(f).map(|v| v.text.to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(get(r#"{"A":"1","B":"2"}"#, &idx, a), ["1"]);
+        assert_eq!(get(r#"{"B":"3","A":"4"}"#, &idx, a), ["4"]);
+        assert_eq!(get(r#"{"B":"3","A":"4"}"#, &idx, b), ["3"]);
+        assert_eq!(get(r#"{"C":"5","A":"6","B":"7","D":"8"}"#, &idx, b), ["7"]);
+        assert_eq!(get(r#"{"A":"9"}"#, &idx, b), Vec::<String>::new());
+        // The same scratch with an index where `C` became a field.
+        let mut idx2 = idx.clone();
+        let c = idx2.intern("C");
+        assert_ne!(idx2.version(), idx.version());
+        assert_eq!(get(r#"{"C":"5","A":"6","B":"7","D":"8"}"#, &idx2, c), ["5"]);
+        // An alias added later is seen too.
+        idx2.alias("D", "A");
+        assert_eq!(get(r#"{"D":"8"}"#, &idx2, a), ["8"]);
     }
 
     #[test]

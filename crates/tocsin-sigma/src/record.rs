@@ -50,9 +50,24 @@ pub struct FieldIndex {
     names: Vec<Box<str>>,
     /// Prefixes that wrap Sigma names in some formats (`Event.EventData.`).
     strip: Vec<Box<str>>,
+    /// Changes (to a number no other index had) whenever lookups may answer
+    /// differently, so decoders can trust what they remembered of it.
+    version: u64,
+}
+
+/// A number no index used before.
+fn fresh_version() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl FieldIndex {
+    /// Identifies this index's current contents (see [`crate::decode_json`]).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// The slot of a rule field, creating it.
     pub fn intern(&mut self, name: &str) -> FieldId {
         if let Some(id) = self.map.get(name) {
@@ -61,14 +76,18 @@ impl FieldIndex {
         let id = self.names.len() as FieldId;
         self.names.push(name.into());
         self.map.insert(name.into(), id);
+        self.version = fresh_version();
         id
     }
 
     /// Makes `alias` (an event's own key) read into `name`'s slot, when
     /// `name` is a rule field.
     pub fn alias(&mut self, alias: &str, name: &str) {
-        if let Some(id) = self.map.get(name).copied() {
-            self.map.entry(alias.into()).or_insert(id);
+        if let Some(id) = self.map.get(name).copied()
+            && !self.map.contains_key(alias)
+        {
+            self.map.insert(alias.into(), id);
+            self.version = fresh_version();
         }
     }
 
@@ -76,6 +95,7 @@ impl FieldIndex {
     pub fn strip_prefix(&mut self, prefix: &str) {
         if !self.strip.iter().any(|p| &**p == prefix) {
             self.strip.push(prefix.into());
+            self.version = fresh_version();
         }
     }
 

@@ -67,11 +67,14 @@ pub(crate) struct ScanCache {
 
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
+/// Up to 8 bytes as a little-endian word (byte by byte when fewer, so no
+/// variable-length copy call).
 #[inline]
 fn word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w[..b.len()].copy_from_slice(b);
-    u64::from_le_bytes(w)
+    if let Ok(w) = <[u8; 8]>::try_from(b) {
+        return u64::from_le_bytes(w);
+    }
+    b.iter().rev().fold(0, |w, &x| (w << 8) | u64::from(x))
 }
 
 #[inline]
