@@ -219,19 +219,36 @@ impl P<'_, '_> {
                 }
             }
             Some(b'"') => {
-                let (st, en, escaped) = self.string_span()?;
                 let field = self.field();
-                if escaped {
-                    let raw = &self.s[st..en];
-                    self.rec
-                        .push_str_with(field, |out| unescape(raw, out))
-                        .map_err(|o| JsonError {
-                            offset: st + o,
-                            reason: "bad escape in string",
-                        })?;
-                } else {
-                    self.rec.push(field, Scalar::Str(&self.s[st..en]));
+                let start = self.i + 1;
+                let unterminated = JsonError {
+                    offset: self.i,
+                    reason: "unterminated string",
+                };
+                let k =
+                    memchr::memchr2(b'"', b'\\', &self.b[start..]).ok_or(unterminated.clone())?;
+                if self.b[start + k] == b'"' {
+                    self.rec.push(field, Scalar::Str(&self.s[start..start + k]));
+                    self.i = start + k + 1;
+                    return Ok(());
                 }
+                // Escaped: unescape while looking for the end, straight
+                // into the record.
+                let s = self.s;
+                let mut end = 0;
+                self.rec
+                    .push_str_with(field, |out| {
+                        end = unescape_to_quote(s, start, start + k, out)?;
+                        Ok(())
+                    })
+                    .map_err(|e: Option<usize>| match e {
+                        Some(o) => JsonError {
+                            offset: o,
+                            reason: "bad escape in string",
+                        },
+                        None => unterminated,
+                    })?;
+                self.i = end + 1;
                 Ok(())
             }
             Some(b't') => self.lit("true", Scalar::Bool(true)),
@@ -301,44 +318,76 @@ pub fn unescape(raw: &str, out: &mut String) -> Result<(), usize> {
     while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
         i += k;
         out.push_str(&raw[lit_start..i]);
-        let c = *b.get(i + 1).ok_or(i)?;
-        i += 2;
-        match c {
-            b'"' => out.push('"'),
-            b'\\' => out.push('\\'),
-            b'/' => out.push('/'),
-            b'b' => out.push('\u{8}'),
-            b'f' => out.push('\u{c}'),
-            b'n' => out.push('\n'),
-            b'r' => out.push('\r'),
-            b't' => out.push('\t'),
-            b'u' => {
-                let hi = hex4(b, i).ok_or(i - 2)?;
-                i += 4;
-                let cp = if (0xD800..0xDC00).contains(&hi) {
-                    // A surrogate pair: `\uD83D\uDE00`.
-                    if b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u') {
-                        let lo = hex4(b, i + 2).ok_or(i)?;
-                        if (0xDC00..0xE000).contains(&lo) {
-                            i += 6;
-                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                        } else {
-                            0xFFFD
-                        }
-                    } else {
-                        0xFFFD
-                    }
-                } else {
-                    hi
-                };
-                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
-            }
-            _ => return Err(i - 2),
-        }
+        i = escape_at(b, i, out)?;
         lit_start = i;
     }
     out.push_str(&raw[lit_start..]);
     Ok(())
+}
+
+/// The rest of a string whose first escape is at `esc` (its text starts at
+/// `start`), unescaped onto `out` in the same pass that finds its end.
+/// Returns the offset of the closing quote; on error, the offset of the
+/// bad escape, or `None` when the string never ends.
+fn unescape_to_quote(
+    s: &str,
+    start: usize,
+    esc: usize,
+    out: &mut String,
+) -> Result<usize, Option<usize>> {
+    let b = s.as_bytes();
+    out.push_str(&s[start..esc]);
+    let mut i = escape_at(b, esc, out).map_err(Some)?;
+    loop {
+        let k = memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()).ok_or(None)?;
+        out.push_str(&s[i..i + k]);
+        i += k;
+        if b[i] == b'"' {
+            return Ok(i);
+        }
+        i = escape_at(b, i, out).map_err(Some)?;
+    }
+}
+
+/// Decodes the escape at `b[i]` (a backslash) onto `out`; returns the
+/// offset after it, or the escape's offset when it is invalid.
+#[inline]
+fn escape_at(b: &[u8], i: usize, out: &mut String) -> Result<usize, usize> {
+    let c = *b.get(i + 1).ok_or(i)?;
+    let mut next = i + 2;
+    match c {
+        b'"' => out.push('"'),
+        b'\\' => out.push('\\'),
+        b'/' => out.push('/'),
+        b'b' => out.push('\u{8}'),
+        b'f' => out.push('\u{c}'),
+        b'n' => out.push('\n'),
+        b'r' => out.push('\r'),
+        b't' => out.push('\t'),
+        b'u' => {
+            let hi = hex4(b, next).ok_or(i)?;
+            next += 4;
+            let cp = if (0xD800..0xDC00).contains(&hi) {
+                // A surrogate pair: `\uD83D\uDE00`.
+                if b.get(next) == Some(&b'\\') && b.get(next + 1) == Some(&b'u') {
+                    let lo = hex4(b, next + 2).ok_or(next)?;
+                    if (0xDC00..0xE000).contains(&lo) {
+                        next += 6;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    } else {
+                        0xFFFD
+                    }
+                } else {
+                    0xFFFD
+                }
+            } else {
+                hi
+            };
+            out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+        }
+        _ => return Err(i),
+    }
+    Ok(next)
 }
 
 fn hex4(b: &[u8], i: usize) -> Option<u32> {

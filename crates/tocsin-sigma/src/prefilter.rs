@@ -139,7 +139,40 @@ pub(crate) fn cond_guard(c: &Cond, dets: &[Detection]) -> Guard {
         Cond::Det(i) => dets.get(*i).and_then(det_guard),
         Cond::And(v) => best(v.iter().map(|x| cond_guard(x, dets))),
         Cond::Or(v) => union(v.iter().map(|x| cond_guard(x, dets))),
-        Cond::Not(_) => None,
+        Cond::Not(x) => false_guard(x, dets),
+    }
+}
+
+/// A guard for `c` being *false*. The one case known: a detection that is
+/// exactly `field: null` (or `field|exists: false`) is false only when the
+/// field is there — `not filter_null` (common as `not 1 of filter_*`)
+/// needs the field present.
+fn false_guard(c: &Cond, dets: &[Detection]) -> Guard {
+    match c {
+        Cond::Det(i) => {
+            let d = dets.get(*i)?;
+            let [group] = d.groups.as_slice() else {
+                return None;
+            };
+            let [item] = group.as_slice() else {
+                return None;
+            };
+            let field = item.field?;
+            let only_absent = !item.neq
+                && !item.matchers.is_empty()
+                && item.matchers.iter().all(Matcher::matches_absent);
+            only_absent.then(|| {
+                vec![Atom {
+                    field: Some(field),
+                    kind: AtomKind::Present,
+                }]
+            })
+        }
+        // All false: any one of them being false guards.
+        Cond::Or(v) => best(v.iter().map(|x| false_guard(x, dets))),
+        // Some false: every one must be guarded.
+        Cond::And(v) => union(v.iter().map(|x| false_guard(x, dets))),
+        Cond::Not(x) => cond_guard(x, dets),
     }
 }
 
