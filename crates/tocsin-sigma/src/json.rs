@@ -68,9 +68,13 @@ pub fn decode(
     rec: &mut Record,
     scratch: &mut JsonScratch,
 ) -> Result<(), JsonError> {
-    let s = match std::str::from_utf8(line) {
+    // Vector validation (the std one for the error's position).
+    let s = match simdutf8::basic::from_utf8(line) {
         Ok(s) => s,
-        Err(e) => return err(e.valid_up_to(), "not valid UTF-8"),
+        Err(_) => match std::str::from_utf8(line) {
+            Ok(s) => s,
+            Err(e) => return err(e.valid_up_to(), "not valid UTF-8"),
+        },
     };
     scratch.path.clear();
     if scratch.shape_of != idx.version() {

@@ -307,7 +307,14 @@ fn scan_text(
         cache.insert(tag, line.as_bytes(), found);
     };
     if scan.by_line {
-        text.split('\n').for_each(line);
+        // memchr's vector search: most strings are one line, some are one
+        // very long line.
+        let mut from = 0;
+        for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            line(&text[from..nl]);
+            from = nl + 1;
+        }
+        line(&text[from..]);
     } else {
         line(text);
     }
