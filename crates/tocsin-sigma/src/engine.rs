@@ -242,6 +242,13 @@ impl EngineBuilder {
                 }
             }
         }
+        for i in rules
+            .iter_mut()
+            .flat_map(|r| r.dets.iter_mut())
+            .flat_map(|d| d.groups.iter_mut().flatten())
+        {
+            i.gather_strings();
+        }
         report.rules = rules.len();
         report.correlations = correlations.len();
         let keep_strings = prefilter.wants_strings()

@@ -47,6 +47,7 @@ mod prefilter;
 mod record;
 mod rule;
 mod scan_cache;
+mod strset;
 mod value;
 
 pub use correlation::{

@@ -9,6 +9,7 @@ use crate::glob::StarGlob;
 use crate::modifier::TimePart;
 use crate::prefilter::{Prefilter, PrefilterScratch};
 use crate::record::{FieldId, FieldVal, Kind, Record, push_lower};
+use crate::strset::StrSet;
 
 /// String comparison kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub enum Matcher {
         /// The longest literal piece, lowercased: any match contains it.
         hint: Box<str>,
     },
+    /// Many case-insensitive string tests of one item, gathered (any holds).
+    AnyStr(Box<StrSet>),
     /// `|re`
     Re(regex::Regex),
     /// `|cidr`
@@ -151,7 +154,7 @@ impl Matcher {
     pub fn matches(&self, v: FieldVal<'_>, rec: &Record) -> bool {
         match self {
             // Text tests: the same as for free text, never on a null.
-            Matcher::Str { .. } | Matcher::Glob { .. } | Matcher::Re(_) => {
+            Matcher::Str { .. } | Matcher::Glob { .. } | Matcher::Re(_) | Matcher::AnyStr(_) => {
                 v.kind != Kind::Null && self.matches_text(v.text, v.lower)
             }
             Matcher::Cidr(net) => v
@@ -226,6 +229,7 @@ impl Matcher {
                 }
             }
             Matcher::Re(re) => re.is_match(text),
+            Matcher::AnyStr(set) => set.is_match(lowered),
             _ => false,
         }
     }
@@ -252,6 +256,17 @@ pub struct Item {
 }
 
 impl Item {
+    /// Gathers many case-insensitive string tests of a field into one
+    /// [`StrSet`] (after the prefilter has read them one by one).
+    pub(crate) fn gather_strings(&mut self) {
+        if self.field.is_none() || self.all {
+            return;
+        }
+        if let Some(set) = StrSet::gather(&mut self.matchers) {
+            self.matchers.push(Matcher::AnyStr(Box::new(set)));
+        }
+    }
+
     /// Evaluates the item against a record.
     #[inline]
     pub fn eval(&self, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
