@@ -46,6 +46,7 @@ mod modifier;
 mod prefilter;
 mod record;
 mod rule;
+mod scan;
 mod scan_cache;
 mod strset;
 mod value;

@@ -13,12 +13,11 @@
 //! false positives, never false negatives. `tests/prefilter.rs` checks it
 //! against evaluating every rule.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
 use crate::condition::Cond;
 use crate::matcher::{Detection, Item, Matcher, NumOp, parse_num};
-use crate::record::{FieldId, FxMap, Record, push_lower};
-use crate::scan_cache::{MAX_LINE, ScanCache, ScanCacheStats};
+use crate::record::{FieldId, FxMap, Kind, Record, push_lower};
+use crate::scan::{self, EXTRA, KEYWORD_TAG, Scan, scan_text};
+use crate::scan_cache::{ScanCache, ScanCacheStats};
 
 /// Keyword needles (searched in every string of the event) shorter than
 /// this would be found almost everywhere: not worth scanning for. A field's
@@ -187,27 +186,14 @@ fn mark_all(marks: &mut [u32], epoch: u32, rules: &[u32], out: &mut Vec<u32>) {
     }
 }
 
-struct FieldScan {
-    ac: AhoCorasick,
-    /// No pattern holds a line break: lines can be scanned (and remembered)
-    /// one by one.
-    by_line: bool,
-    /// The shortest pattern's length: shorter text holds none.
-    min_len: usize,
-    /// Pattern → rules it guards.
-    rules: Vec<Vec<u32>>,
-    /// The patterns, sorted (pattern id = index).
-    pats: Vec<String>,
-}
-
 /// The built prefilter.
 pub(crate) struct Prefilter {
-    by_field: Vec<Option<FieldScan>>,
+    by_field: Vec<Option<Scan>>,
     /// Per field: rules guarded by the field being present.
     presence: Vec<Vec<u32>>,
     /// Per field: integer value → rules.
     ints: Vec<FxMap<i64, Vec<u32>>>,
-    keywords: Option<FieldScan>,
+    keywords: Option<Scan>,
     unguarded: Vec<u32>,
     patterns: usize,
 }
@@ -222,102 +208,6 @@ pub struct PrefilterScratch {
     lower: String,
     cache: ScanCache,
     found: Vec<u32>,
-}
-
-fn build_scan(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<FieldScan> {
-    if needles.is_empty() {
-        return None;
-    }
-    let mut pats: Vec<String> = Vec::new();
-    let mut rules: Vec<Vec<u32>> = Vec::new();
-    let mut sorted = needles;
-    sorted.sort();
-    for (n, r) in sorted {
-        if pats.last() != Some(&n) {
-            pats.push(n);
-            rules.push(Vec::new());
-        }
-        if let Some(last) = rules.last_mut()
-            && last.last() != Some(&r)
-            && r != u32::MAX
-        {
-            last.push(r);
-        }
-    }
-    let kind = if pats.len() <= 2_000 {
-        Some(AhoCorasickKind::DFA)
-    } else {
-        None
-    };
-    let ac = AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(ascii_ci)
-        .kind(kind)
-        .build(&pats)
-        .ok()?;
-    Some(FieldScan {
-        ac,
-        by_line: !pats.iter().any(|p| p.contains('\n')),
-        min_len: pats.iter().map(String::len).min().unwrap_or(0),
-        rules,
-        pats,
-    })
-}
-
-/// The automaton tag of the keyword scan in the cache (fields use their id).
-const KEYWORD_TAG: u32 = u32::MAX;
-
-/// Calls `hit` with each pattern of `scan` that occurs in `text` (one may
-/// be reported more than once), scanning only lines the cache has not seen.
-#[inline]
-fn scan_text(
-    scan: &FieldScan,
-    tag: u32,
-    text: &str,
-    cache: &mut ScanCache,
-    found: &mut Vec<u32>,
-    mut hit: impl FnMut(usize),
-) {
-    if text.len() < scan.min_len {
-        return;
-    }
-    let mut line = |line: &str| {
-        if line.len() < scan.min_len {
-            return;
-        }
-        if line.len() > MAX_LINE {
-            cache.count_uncached(line.len());
-            for m in scan.ac.find_overlapping_iter(line) {
-                hit(m.pattern().as_usize());
-            }
-            return;
-        }
-        if let Some(ps) = cache.get(tag, line.as_bytes()) {
-            ps.iter().for_each(|&p| hit(p as usize));
-            return;
-        }
-        found.clear();
-        for m in scan.ac.find_overlapping_iter(line) {
-            let p = m.pattern().as_u32();
-            if !found.contains(&p) {
-                found.push(p);
-                hit(p as usize);
-            }
-        }
-        cache.insert(tag, line.as_bytes(), found);
-    };
-    if scan.by_line {
-        // memchr's vector search: most strings are one line, some are one
-        // very long line.
-        let mut from = 0;
-        for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
-            line(&text[from..nl]);
-            from = nl + 1;
-        }
-        line(&text[from..]);
-    } else {
-        line(text);
-    }
 }
 
 impl Prefilter {
@@ -362,13 +252,13 @@ impl Prefilter {
         kw.extend(deciders.into_iter().map(|n| (n, u32::MAX)));
         let by_field = per_field
             .into_iter()
-            .map(|n| build_scan(n, false))
+            .map(|n| scan::build(n, false))
             .collect();
         Prefilter {
             by_field,
             presence,
             ints,
-            keywords: build_scan(kw, true),
+            keywords: scan::build(kw, true),
             unguarded,
             patterns,
         }
@@ -462,9 +352,18 @@ impl Prefilter {
                 continue;
             };
             let marks = &mut s.pat_mark[f as usize];
-            let rule_mark = &mut s.rule_mark;
+            let (rule_mark, kw_mark) = (&mut s.rule_mark, &mut s.kw_mark);
+            // The keyword scan rides along (its strings are skipped there);
+            // its findings count for strings only, as in the keyword scan.
+            let kw = self.keywords.as_ref();
             for v in rec.get(f) {
-                scan_text(scan, f, v.lower, &mut s.cache, &mut s.found, |p| {
+                let is_str = v.kind == Kind::Str;
+                scan_text(scan, kw, f, v.lower, &mut s.cache, &mut s.found, |p| {
+                    let (scan, marks, p) = match (kw, p & EXTRA != 0) {
+                        (Some(k), true) if is_str => (k, &mut *kw_mark, (p & !EXTRA) as usize),
+                        (_, true) => return,
+                        (_, false) => (scan, &mut *marks, p as usize),
+                    };
                     if marks[p] != epoch {
                         marks[p] = epoch;
                         mark_all(rule_mark, epoch, &scan.rules[p], out);
@@ -481,7 +380,11 @@ impl Prefilter {
         let Some(scan) = &self.keywords else { return };
         let kw_mark = &mut s.kw_mark;
         let rule_mark = &mut s.rule_mark;
-        for (text, lowered) in rec.strings() {
+        for (field, text, lowered) in rec.strings_by_field() {
+            // Strings of scanned fields were searched for keywords there.
+            if field.is_some_and(|f| self.by_field.get(f as usize).is_some_and(Option::is_some)) {
+                continue;
+            }
             // The keyword automaton is ASCII case-insensitive: ASCII text is
             // scanned as it is; other text is lowercased first (its
             // lowercase may differ beyond ASCII).
@@ -497,12 +400,21 @@ impl Prefilter {
                     }
                 }
             };
-            scan_text(scan, KEYWORD_TAG, text, &mut s.cache, &mut s.found, |p| {
-                if kw_mark[p] != epoch {
-                    kw_mark[p] = epoch;
-                    mark_all(rule_mark, epoch, &scan.rules[p], out);
-                }
-            });
+            scan_text(
+                scan,
+                None,
+                KEYWORD_TAG,
+                text,
+                &mut s.cache,
+                &mut s.found,
+                |p| {
+                    let p = p as usize;
+                    if kw_mark[p] != epoch {
+                        kw_mark[p] = epoch;
+                        mark_all(rule_mark, epoch, &scan.rules[p], out);
+                    }
+                },
+            );
         }
     }
 }

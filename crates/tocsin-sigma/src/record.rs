@@ -186,6 +186,18 @@ enum LowerState {
     NotMade,
 }
 
+/// A string of the event, for keyword search.
+#[derive(Clone, Copy, Debug)]
+struct StrVal {
+    /// Its field's slot (`u32::MAX`: a field no rule names).
+    field: FieldId,
+    start: u32,
+    end: u32,
+    lstart: u32,
+    lend: u32,
+    lower: LowerState,
+}
+
 /// A value read from a record.
 #[derive(Clone, Copy, Debug)]
 pub struct FieldVal<'r> {
@@ -207,7 +219,7 @@ pub struct Record {
     lower: String,
     present: Vec<FieldId>,
     /// Every string value: (text range, lowercase range, lowercase state).
-    strings: Vec<(u32, u32, u32, u32, LowerState)>,
+    strings: Vec<StrVal>,
     keep_strings: bool,
 }
 
@@ -348,13 +360,27 @@ impl Record {
                         LowerState::Same
                     };
                     let lend = self.lower.len() as u32;
-                    self.strings.push((start32, end, lstart, lend, state));
+                    self.strings.push(StrVal {
+                        field: id,
+                        start: start32,
+                        end,
+                        lstart,
+                        lend,
+                        lower: state,
+                    });
                 }
             }
             // Strings of fields no rule names serve keyword search only;
             // their lowercase is made on demand (rarely needed).
             None if self.keep_strings => {
-                self.strings.push((start32, end, 0, 0, LowerState::NotMade));
+                self.strings.push(StrVal {
+                    field: FieldId::MAX,
+                    start: start32,
+                    end,
+                    lstart: 0,
+                    lend: 0,
+                    lower: LowerState::NotMade,
+                });
             }
             _ => self.text.truncate(start),
         }
@@ -434,14 +460,22 @@ impl Record {
     /// the text, and its lowercase when already made (`None`: lowercase it
     /// yourself if you need it).
     pub fn strings(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
-        self.strings.iter().map(|&(a, b, la, lb, state)| {
-            let t = &self.text[a as usize..b as usize];
-            let l = match state {
+        self.strings_by_field().map(|(_, t, l)| (t, l))
+    }
+
+    /// [`Record::strings`] with the slot of each string's field (`None`:
+    /// a field no rule names).
+    pub fn strings_by_field(
+        &self,
+    ) -> impl Iterator<Item = (Option<FieldId>, &str, Option<&str>)> + '_ {
+        self.strings.iter().map(|v| {
+            let t = &self.text[v.start as usize..v.end as usize];
+            let l = match v.lower {
                 LowerState::Same => Some(t),
-                LowerState::Made => Some(&self.lower[la as usize..lb as usize]),
+                LowerState::Made => Some(&self.lower[v.lstart as usize..v.lend as usize]),
                 LowerState::NotMade => None,
             };
-            (t, l)
+            ((v.field != FieldId::MAX).then_some(v.field), t, l)
         })
     }
 
