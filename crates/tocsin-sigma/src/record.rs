@@ -238,21 +238,39 @@ pub fn push_lower(s: &str, out: &mut String) -> bool {
         out[start..].make_ascii_lowercase();
         return true;
     }
+    // Mostly ASCII with a few other characters (`Microsoft® Windows®`):
+    // ASCII runs take the fast path, only the rest goes through Unicode's
+    // tables.
     let mut changed = false;
-    for c in s.chars() {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(ascii);
+        let start = out.len();
+        out.push_str(run);
+        if run.bytes().any(|b| b.is_ascii_uppercase()) {
+            out[start..].make_ascii_lowercase();
+            changed = true;
+        }
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else { break };
         let mut it = c.to_lowercase();
         match (it.next(), it.next()) {
             (Some(l), None) if l == c => out.push(c),
-            (Some(l), rest) => {
+            (Some(l), more) => {
                 changed = true;
                 out.push(l);
-                if let Some(r) = rest {
+                if let Some(r) = more {
                     out.push(r);
                     out.extend(it);
                 }
             }
             (None, _) => {}
         }
+        rest = chars.as_str();
     }
     changed
 }
@@ -527,5 +545,11 @@ mod tests {
     fn unicode_lowercase_is_per_character() {
         assert_eq!(lower("ÉCOLE Đông"), "école đông");
         assert_eq!(lower("abc"), "abc");
+        assert_eq!(
+            lower("Microsoft® WINDOWS® İx"),
+            "microsoft® windows® i\u{307}x"
+        );
+        let mut out = String::new();
+        assert!(!push_lower("déjà vu ®", &mut out), "nothing to lowercase");
     }
 }
