@@ -447,9 +447,10 @@ impl Engine {
         Scratch {
             record: Record::new(self.fields.len(), self.keep_strings),
             json: JsonScratch::default(),
-            pre: self
-                .prefilter
-                .scratch(self.rules.len(), self.scan_cache_mib << 20),
+            pre: self.prefilter.scratch(
+                self.rules.len(),
+                self.scan_cache_mib.saturating_mul(1 << 20),
+            ),
             cands: Vec::new(),
             matched: Vec::new(),
         }
