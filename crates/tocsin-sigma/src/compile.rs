@@ -334,7 +334,18 @@ fn compile_value(
                     e.to_string().lines().last().unwrap_or("")
                 )
             })?;
-        out.push(Matcher::Re(re));
+        // The shortest text the pattern can match (`.{1000,}`: 1,000
+        // bytes): shorter values are ruled out without running it.
+        let min_len = regex_syntax::ParserBuilder::new()
+            .case_insensitive(m.re_i)
+            .multi_line(m.re_m)
+            .dot_matches_new_line(m.re_s)
+            .build()
+            .parse(&pat)
+            .ok()
+            .and_then(|h| h.properties().minimum_len())
+            .unwrap_or(0);
+        out.push(Matcher::Re { re, min_len });
         return Ok(());
     }
     if m.cidr {

@@ -71,7 +71,12 @@ pub enum Matcher {
     /// Many case-insensitive string tests of one item, gathered (any holds).
     AnyStr(Box<StrSet>),
     /// `|re`
-    Re(regex::Regex),
+    Re {
+        /// The expression.
+        re: regex::Regex,
+        /// No text shorter than this (bytes) can match.
+        min_len: usize,
+    },
     /// `|cidr`
     Cidr(Cidr),
     /// Numeric comparison (numbers and numeric strings).
@@ -154,9 +159,10 @@ impl Matcher {
     pub fn matches(&self, v: FieldVal<'_>, rec: &Record) -> bool {
         match self {
             // Text tests: the same as for free text, never on a null.
-            Matcher::Str { .. } | Matcher::Glob { .. } | Matcher::Re(_) | Matcher::AnyStr(_) => {
-                v.kind != Kind::Null && self.matches_text(v.text, v.lower)
-            }
+            Matcher::Str { .. }
+            | Matcher::Glob { .. }
+            | Matcher::Re { .. }
+            | Matcher::AnyStr(_) => v.kind != Kind::Null && self.matches_text(v.text, v.lower),
             Matcher::Cidr(net) => v
                 .text
                 .trim()
@@ -228,7 +234,7 @@ impl Matcher {
                     None => re.is_match(hay),
                 }
             }
-            Matcher::Re(re) => re.is_match(text),
+            Matcher::Re { re, min_len } => text.len() >= *min_len && re.is_match(text),
             Matcher::AnyStr(set) => set.is_match(lowered),
             _ => false,
         }

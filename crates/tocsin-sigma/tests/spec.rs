@@ -90,6 +90,15 @@ fn regex_and_flags() {
     assert!(hits(&e, "{\"Msg\":\"first\\nsecond\"}"));
     let e = rule("  sel:\n    Msg|re|s: 'a.b'\n  condition: sel");
     assert!(hits(&e, "{\"Msg\":\"a\\nb\"}"));
+    // A minimum length ruled out before running the expression: exactly at
+    // the bound it still runs (and matches); case folding that changes a
+    // character's byte length (K, the Kelvin sign) is counted right.
+    let e = rule("  sel:\n    CommandLine|re: '.{10,}'\n  condition: sel");
+    assert!(!hits(&e, r#"{"CommandLine":"123456789"}"#));
+    assert!(hits(&e, r#"{"CommandLine":"1234567890"}"#));
+    let e = rule("  sel:\n    Msg|re|i: '^kk$'\n  condition: sel");
+    assert!(hits(&e, r#"{"Msg":"kK"}"#));
+    assert!(hits(&e, r#"{"Msg":"\u212a\u212a"}"#));
 }
 
 #[test]

@@ -204,6 +204,7 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
     let engine_cfg = EngineConfig {
         routing: !args.no_routing,
         placeholders: config.hunt.placeholders.clone(),
+        ..Default::default()
     };
     let (engine, report) = build_engine(&rules, engine_cfg);
     for e in &report.errors {

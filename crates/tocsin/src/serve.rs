@@ -43,6 +43,7 @@ pub async fn serve_with(
     let engine_cfg = tocsin_sigma::EngineConfig {
         routing: true,
         placeholders: config.hunt.placeholders.clone(),
+        ..Default::default()
     };
     let (engine, report) = crate::hunt::build_engine(&config.hunt.rules, engine_cfg);
     for e in &report.errors {
