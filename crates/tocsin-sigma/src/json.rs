@@ -229,8 +229,7 @@ impl P<'_, '_> {
                     offset: self.i,
                     reason: "unterminated string",
                 };
-                let k =
-                    memchr::memchr2(b'"', b'\\', &self.b[start..]).ok_or(unterminated.clone())?;
+                let k = quote_or_escape(&self.b[start..]).ok_or(unterminated.clone())?;
                 if self.b[start + k] == b'"' {
                     self.rec.push(field, Scalar::Str(&self.s[start..start + k]));
                     self.i = start + k + 1;
@@ -294,7 +293,7 @@ impl P<'_, '_> {
         let mut j = start;
         let mut escaped = false;
         loop {
-            match memchr::memchr2(b'"', b'\\', &self.b[j..]) {
+            match quote_or_escape(&self.b[j..]) {
                 None => return err(start - 1, "unterminated string"),
                 Some(k) => {
                     j += k;
@@ -312,6 +311,18 @@ impl P<'_, '_> {
             }
         }
     }
+}
+
+/// The first `"` or `\\` in `b`: most keys and many values are short, so
+/// the first bytes are looked at one by one before the vector search.
+#[inline]
+fn quote_or_escape(b: &[u8]) -> Option<usize> {
+    const SHORT: usize = 24;
+    let head = b.len().min(SHORT);
+    if let Some(k) = b[..head].iter().position(|&c| c == b'"' || c == b'\\') {
+        return Some(k);
+    }
+    memchr::memchr2(b'"', b'\\', &b[head..]).map(|k| k + head)
 }
 
 /// JSON string escapes → text. On error, the offset of the bad escape.
@@ -343,7 +354,7 @@ fn unescape_to_quote(
     out.push_str(&s[start..esc]);
     let mut i = escape_at(b, esc, out).map_err(Some)?;
     loop {
-        let k = memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()).ok_or(None)?;
+        let k = quote_or_escape(b.get(i..).unwrap_or_default()).ok_or(None)?;
         out.push_str(&s[i..i + k]);
         i += k;
         if b[i] == b'"' {
