@@ -13,7 +13,9 @@
 //! * Each event is decoded once into a [`Record`] (JSON via [`Engine::eval_json`],
 //!   Tocsin events via [`Engine::eval_event`]), strings lowercased once for
 //!   every rule; the prefilter names the candidate rules; only those are
-//!   evaluated.
+//!   evaluated. What the prefilter's automata find in a line of text is
+//!   remembered per thread (the `scan_cache` module): logs repeat their
+//!   lines, so most of an event costs lookups, not scans.
 //! * A [`Correlator`] keeps the bounded, windowed state of correlation rules.
 //!
 //! ```
