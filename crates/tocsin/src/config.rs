@@ -44,6 +44,24 @@ pub struct HuntConfig {
     pub rules: Vec<PathBuf>,
     /// Values for `|expand` placeholders, e.g. `known_cdcs = ["DC01", "10.36.250.5"]`.
     pub placeholders: std::collections::HashMap<String, Vec<String>>,
+    /// Per evaluating thread, MiB remembering what rule scans found in lines
+    /// already seen (unset: the engine's default, 4; 0: off).
+    pub scan_cache_mib: Option<usize>,
+}
+
+impl HuntConfig {
+    /// The engine configuration these settings ask for.
+    pub fn engine(&self, routing: bool) -> tocsin_sigma::EngineConfig {
+        let mut cfg = tocsin_sigma::EngineConfig {
+            routing,
+            placeholders: self.placeholders.clone(),
+            ..Default::default()
+        };
+        if let Some(mib) = self.scan_cache_mib {
+            cfg.scan_cache_mib = mib;
+        }
+        cfg
+    }
 }
 
 impl Default for LogConfig {
@@ -118,6 +136,13 @@ mod tests {
         let cfg: Config = toml::from_str(text).unwrap();
         assert_eq!(cfg.database, Config::default().database);
         assert_eq!(cfg.web, Config::default().web);
+        // The example states the engine's default scan cache.
+        assert_eq!(
+            cfg.hunt.engine(true).scan_cache_mib,
+            tocsin_sigma::EngineConfig::default().scan_cache_mib
+        );
+        let off: Config = toml::from_str("[hunt]\nscan_cache_mib = 0\n").unwrap();
+        assert_eq!(off.hunt.engine(false).scan_cache_mib, 0);
     }
 
     #[test]

@@ -201,11 +201,7 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
     } else {
         args.rules.clone()
     };
-    let engine_cfg = EngineConfig {
-        routing: !args.no_routing,
-        placeholders: config.hunt.placeholders.clone(),
-        ..Default::default()
-    };
+    let engine_cfg = config.hunt.engine(!args.no_routing);
     let (engine, report) = build_engine(&rules, engine_cfg);
     for e in &report.errors {
         eprintln!("rule not loaded: {e}");

@@ -40,11 +40,7 @@ pub async fn serve_with(
     on_ingest: Option<OnIngest>,
 ) -> anyhow::Result<()> {
     let listen = web.listen;
-    let engine_cfg = tocsin_sigma::EngineConfig {
-        routing: true,
-        placeholders: config.hunt.placeholders.clone(),
-        ..Default::default()
-    };
+    let engine_cfg = config.hunt.engine(true);
     let (engine, report) = crate::hunt::build_engine(&config.hunt.rules, engine_cfg);
     for e in &report.errors {
         tracing::warn!(error = %e, "rule not loaded");
