@@ -211,9 +211,7 @@ impl EngineBuilder {
                         needle,
                         ..
                     } = m
-                        && !needle.is_empty()
                         && needle.len() >= crate::prefilter::MIN_KEYWORD_NEEDLE
-                        && !needle.contains('\0')
                     {
                         deciders.push(needle.to_string());
                     }

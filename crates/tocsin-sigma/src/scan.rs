@@ -66,6 +66,24 @@ pub(crate) fn build(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<Scan>
     })
 }
 
+/// Every occurrence in `line` of `scan`'s patterns, then of `extra`'s
+/// (marked with [`EXTRA`]).
+fn findings<'a>(
+    scan: &'a Scan,
+    extra: Option<&'a Scan>,
+    line: &'a str,
+) -> impl Iterator<Item = u32> + 'a {
+    let first = scan
+        .ac
+        .find_overlapping_iter(line)
+        .map(|m| m.pattern().as_u32());
+    let second = extra
+        .into_iter()
+        .flat_map(move |x| x.ac.find_overlapping_iter(line))
+        .map(|m| m.pattern().as_u32() | EXTRA);
+    first.chain(second)
+}
+
 /// Calls `hit` with each pattern of `scan` that occurs in `text` (one may
 /// be reported more than once), scanning only lines the cache has not seen.
 /// With `extra`, that scan's patterns are reported too, marked with
@@ -91,12 +109,7 @@ pub(crate) fn scan_text(
         }
         if line.len() > MAX_LINE {
             cache.count_uncached(line.len());
-            for m in scan.ac.find_overlapping_iter(line) {
-                hit(m.pattern().as_u32());
-            }
-            for m in extra.iter().flat_map(|x| x.ac.find_overlapping_iter(line)) {
-                hit(m.pattern().as_u32() | EXTRA);
-            }
+            findings(scan, extra, line).for_each(&mut hit);
             return;
         }
         if let Some(ps) = cache.get(tag, line.as_bytes()) {
@@ -104,15 +117,7 @@ pub(crate) fn scan_text(
             return;
         }
         found.clear();
-        let first = scan
-            .ac
-            .find_overlapping_iter(line)
-            .map(|m| m.pattern().as_u32());
-        let second = extra
-            .iter()
-            .flat_map(|x| x.ac.find_overlapping_iter(line))
-            .map(|m| m.pattern().as_u32() | EXTRA);
-        for p in first.chain(second) {
+        for p in findings(scan, extra, line) {
             if !found.contains(&p) {
                 found.push(p);
                 hit(p);
