@@ -28,9 +28,9 @@ use base64::Engine as _;
 use serde_json::{Value as J, json};
 use tocsin_parse::Format;
 
-use crate::envelope::{Envelope, now_us};
-use crate::metrics::{InputMetrics, Metrics};
-use crate::queue::Queue;
+use tocsin_queue::Queue;
+use tocsin_queue::{Envelope, now_us};
+use tocsin_telemetry::{InputMetrics, Metrics};
 
 /// One sender allowed to ship (`[[ingest.http.senders]]`).
 #[derive(Clone, Debug, serde::Deserialize, PartialEq)]
@@ -43,6 +43,11 @@ pub struct Sender {
     /// The agency its events belong to when their addresses say nothing.
     #[serde(default)]
     pub agency: Option<String>,
+    /// Which agencies its events may be attributed to: `"agency"` (its
+    /// agency and their descendants, the default), `"all"` (a collector at
+    /// the center), or a list of agency codes.
+    #[serde(default)]
+    pub scope: tocsin_model::ScopeSetting,
     /// How its records are parsed (auto: JSON shape decides).
     #[serde(default)]
     pub format: Format,
@@ -74,7 +79,7 @@ fn default_body() -> usize {
 struct AppState {
     queue: Arc<dyn Queue>,
     senders: Vec<(Sender, InputMetrics)>,
-    unauthorized: crate::metrics::Counter,
+    unauthorized: tocsin_telemetry::Counter,
     max_body: usize,
 }
 
@@ -84,7 +89,7 @@ impl HttpConfig {
         let senders = self
             .senders
             .iter()
-            .map(|s| (s.clone(), InputMetrics::new(metrics, &s.name, "http")))
+            .map(|s| (s.clone(), metrics.input(&s.name, "http")))
             .collect();
         let state = Arc::new(AppState {
             queue,

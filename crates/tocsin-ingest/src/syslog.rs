@@ -13,9 +13,9 @@ use tocsin_parse::Format;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, UdpSocket};
 
-use crate::envelope::{Envelope, now_us};
-use crate::metrics::{InputMetrics, Metrics};
-use crate::queue::Queue;
+use tocsin_queue::Queue;
+use tocsin_queue::{Envelope, now_us};
+use tocsin_telemetry::{InputMetrics, Metrics};
 
 /// Transport of a syslog input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -46,6 +46,15 @@ pub struct SyslogConfig {
     /// TLS for a TCP input (RFC 5425, usually port 6514).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// The agency whose devices send here (none: a collector of the
+    /// center's, which may speak for every agency).
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// Which agencies its events may be attributed to: `"agency"` (the
+    /// input's agency and its descendants, the default), `"all"`, or a
+    /// list of agency codes.
+    #[serde(default)]
+    pub scope: tocsin_model::ScopeSetting,
 }
 
 /// Certificate and key (PEM files) of a TLS syslog input.
@@ -111,7 +120,7 @@ impl SyslogConfig {
             (Protocol::Tcp, false) => "syslog-tcp",
             (Protocol::Tcp, true) => "syslog-tls",
         };
-        let m = InputMetrics::new(metrics, &self.name, kind);
+        let m = metrics.input(&self.name, kind);
         let tls = match (&self.tls, self.protocol) {
             (Some(_), Protocol::Udp) => {
                 return Err(std::io::Error::other(
@@ -270,7 +279,7 @@ async fn tcp_conn<S: tokio::io::AsyncRead + Unpin>(
             if let Some(rest) = framer.finish(&buf) {
                 records.push(envelope(cfg, peer, rest));
             }
-            crate::queue::deliver(&queue, records, m).await?;
+            crate::deliver(&queue, records, m).await?;
             return Ok(());
         }
         buf.extend_from_slice(&chunk[..n]);
@@ -281,7 +290,7 @@ async fn tcp_conn<S: tokio::io::AsyncRead + Unpin>(
         });
         m.truncated.add(std::mem::take(&mut framer.truncated));
         buf.drain(..used);
-        crate::queue::deliver(&queue, records, m).await?;
+        crate::deliver(&queue, records, m).await?;
     }
 }
 

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use tocsin_parse::Format;
 
-use crate::envelope::{Envelope, now_us};
-use crate::metrics::{InputMetrics, Metrics};
-use crate::queue::Queue;
+use tocsin_queue::Queue;
+use tocsin_queue::{Envelope, now_us};
+use tocsin_telemetry::{InputMetrics, Metrics};
 
 /// One `[[ingest.files]]` input.
 #[derive(Clone, Debug, serde::Deserialize, PartialEq)]
@@ -44,6 +44,14 @@ pub struct FileConfig {
     /// The agency these files belong to, when their lines do not say.
     #[serde(default)]
     pub agency: Option<String>,
+    /// Which agencies their events may be attributed to (see
+    /// `[[ingest.syslog]]`).
+    #[serde(default)]
+    pub scope: tocsin_model::ScopeSetting,
+    /// The asset these files are the logs of (a website's access log): its
+    /// events are attributed to it unless they name their host.
+    #[serde(default)]
+    pub asset: Option<String>,
 }
 
 fn yes() -> bool {
@@ -141,7 +149,7 @@ pub struct FileInput {
 impl FileConfig {
     /// The input (nothing is opened yet).
     pub fn build(self, checkpoints: Arc<Checkpoints>, metrics: &Metrics) -> FileInput {
-        let m = InputMetrics::new(metrics, &self.name, "file");
+        let m = metrics.input(&self.name, "file");
         FileInput {
             cfg: self,
             checkpoints,
@@ -307,7 +315,7 @@ impl FileInput {
                     // A "line" over a megabyte: cut it rather than hold it.
                     self.m.truncated.inc();
                     let rec = self.record(&carry);
-                    crate::queue::deliver(queue, vec![rec], &self.m).await?;
+                    crate::deliver(queue, vec![rec], &self.m).await?;
                     f.offset += carry.len() as u64;
                     carry.clear();
                     self.advance(key, f)?;
@@ -320,14 +328,14 @@ impl FileInput {
                 .filter(|l| !l.is_empty())
                 .map(|l| self.record(l))
                 .collect();
-            crate::queue::deliver(queue, records, &self.m).await?;
+            crate::deliver(queue, records, &self.m).await?;
             f.offset += last_nl as u64 + 1;
             carry.drain(..=last_nl);
             self.advance(key, f)?;
         }
         if eof_is_end && !carry.trim_ascii().is_empty() {
             let rec = self.record(carry.trim_ascii_end());
-            crate::queue::deliver(queue, vec![rec], &self.m).await?;
+            crate::deliver(queue, vec![rec], &self.m).await?;
             f.offset += carry.len() as u64;
             self.advance(key, f)?;
         }
@@ -421,8 +429,8 @@ fn glob(pat: &str, s: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::queue::DiskQueueConfig;
     use std::io::Write;
+    use tocsin_queue::DiskQueueConfig;
 
     #[test]
     fn globbing() {
@@ -462,14 +470,14 @@ mod tests {
         fn append(
             &self,
             records: Vec<Vec<u8>>,
-        ) -> crate::queue::BoxFuture<'_, Result<u64, crate::queue::QueueError>> {
+        ) -> tocsin_queue::BoxFuture<'_, Result<u64, tocsin_queue::QueueError>> {
             use std::sync::atomic::Ordering::Relaxed;
             if self
                 .left
                 .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
                 .is_err()
             {
-                return Box::pin(async { Err(crate::queue::QueueError::Closed) });
+                return Box::pin(async { Err(tocsin_queue::QueueError::Closed) });
             }
             self.inner.append(records)
         }
@@ -480,7 +488,7 @@ mod tests {
             &self,
             from: u64,
             max: usize,
-        ) -> crate::queue::BoxFuture<'_, Result<Vec<crate::queue::Entry>, crate::queue::QueueError>>
+        ) -> tocsin_queue::BoxFuture<'_, Result<Vec<tocsin_queue::Entry>, tocsin_queue::QueueError>>
         {
             self.inner.read(from, max)
         }
@@ -514,6 +522,8 @@ mod tests {
             format: Format::AccessLog,
             from_beginning: true,
             agency: None,
+            scope: Default::default(),
+            asset: None,
         };
         let metrics = Metrics::default();
         let failing: Arc<dyn Queue> = Arc::new(FailAfter {
@@ -548,6 +558,8 @@ mod tests {
             format: Format::AccessLog,
             from_beginning: true,
             agency: None,
+            scope: Default::default(),
+            asset: None,
         };
         let mut input = cfg.clone().build(ck.clone(), &metrics);
         let mut f = File::create(&log).unwrap();

@@ -9,8 +9,8 @@ use axum::body::{Body, to_bytes};
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use tocsin_ingest::http::{HttpConfig, Sender};
-use tocsin_ingest::queue::Queue;
-use tocsin_ingest::{DiskQueueConfig, Metrics};
+use tocsin_queue::{DiskQueueConfig, Queue};
+use tocsin_telemetry::Metrics;
 use tower::ServiceExt;
 
 const KEY: &str = "http-test-key-0123456789";
@@ -24,6 +24,7 @@ fn app(dir: &std::path::Path, max_body: usize) -> (axum::Router, Arc<dyn Queue>)
             name: "beats".into(),
             key: KEY.into(),
             agency: Some("SYT".into()),
+            scope: Default::default(),
             format: tocsin_parse::Format::Auto,
         }],
     };

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use tocsin_ingest::queue::Queue;
 use tocsin_ingest::syslog::{Protocol, SyslogConfig, TlsConfig};
-use tocsin_ingest::{DiskQueueConfig, Envelope, Metrics};
+use tocsin_queue::{DiskQueueConfig, Envelope, Queue};
+use tocsin_telemetry::Metrics;
 use tokio::io::AsyncWriteExt;
 
 async fn records(q: &Arc<dyn Queue>, n: u64) -> Vec<String> {
@@ -43,6 +43,8 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
             cert: dir.path().join("cert.pem"),
             key: dir.path().join("key.pem"),
         }),
+        agency: None,
+        scope: Default::default(),
     };
     let input = cfg.clone().bind(&metrics).await.unwrap();
     let addr = input.local_addr().unwrap();

@@ -16,8 +16,8 @@
 //!    the inventory or the full list of [`Diagnostic`]s.
 //!
 //! [`to_toml`] and [`to_csv`] write an inventory back out; a file exported and
-//! loaded again gives the same inventory. [`synth::province`] builds the
-//! realistic synthetic province `tocsin demo` runs on.
+//! loaded again gives the same inventory. (The synthetic province of the
+//! demo and the tests is `tocsin_sim::province`.)
 //!
 //! ```
 //! let text = r#"
@@ -37,8 +37,6 @@ mod diag;
 mod draft;
 mod toml_file;
 mod validate;
-
-pub mod synth;
 
 pub use csv_file::{parse_csv, to_csv};
 pub use diag::{Diagnostic, Diagnostics};

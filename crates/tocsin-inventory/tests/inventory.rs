@@ -2,7 +2,8 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
 
-use tocsin_inventory::{Diagnostic, Draft, parse_csv, parse_toml, synth, to_csv, to_toml};
+use tocsin_inventory::{Diagnostic, Draft, parse_csv, parse_toml, to_csv, to_toml};
+use tocsin_sim as synth;
 
 const GOOD: &str = r#"
 [[agency]]

@@ -179,6 +179,11 @@ pub struct EventAttribution {
     pub agency: Option<crate::AgencyCode>,
     /// The asset's code.
     pub asset: Option<crate::AssetCode>,
+    /// Set when an address of the event belongs to an agency outside what
+    /// its input may speak for: that agency. The event stays with the
+    /// input's own agency, flagged, rather than moving to another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside_scope: Option<crate::AgencyCode>,
 }
 
 /// A field value.

@@ -1,7 +1,7 @@
 //! The shared vocabulary of Tocsin: what every pipeline stage speaks.
 //!
 //! Tocsin's flow is `ingest → detect → respond → report → web`; this crate sits
-//! *before* all of them and depends on none. It owns three things:
+//! *before* all of them and depends on none. It owns:
 //!
 //! * the **province inventory** ([`Agency`], [`Asset`], [`Inventory`]): who the
 //!   center protects, their contacts, their network ranges and what they run,
@@ -10,7 +10,11 @@
 //!   timestamp, observer, kind and category, ECS-style fields, the original
 //!   record verbatim and the agency/asset it is attributed to;
 //! * **attribution** ([`Attributor`]): any IP address → the most specific agency
-//!   range and the asset that owns it, in tens of nanoseconds.
+//!   range and the asset that owns it, in tens of nanoseconds;
+//! * **findings and alerts** ([`Finding`], [`NewAlert`], [`Alert`]) with
+//!   their typed [`Level`], [`AlertKind`] and [`AlertStatus`];
+//! * **scopes** ([`Scope`]): which agencies a person or an input may speak
+//!   for — the tenant boundary the store applies and attribution respects.
 //!
 //! Loading and validating inventory files lives in `tocsin-inventory`; storing
 //! them in `tocsin-store`. This crate is synchronous and does no I/O.
@@ -27,12 +31,16 @@
 //! assert_eq!(hit.agency.map(|i| inv.agencies[i].code.as_str()), Some("STC"));
 //! ```
 
+mod alert;
 mod attribution;
 mod cidr;
 mod event;
 mod inventory;
+mod level;
+mod scope;
 mod text;
 
+pub use alert::{Alert, AlertId, AlertKind, AlertStatus, EventCount, Finding, NewAlert};
 pub use attribution::{Attribution, Attributor};
 pub use cidr::{Cidr, CidrError};
 pub use event::{
@@ -43,4 +51,6 @@ pub use inventory::{
     Agency, AgencyCode, AgencyKind, Asset, AssetCode, AssetKind, Contact, Inventory, SecurityLevel,
     UnknownVariant,
 };
+pub use level::Level;
+pub use scope::{Scope, ScopeSetting, SourceTrust};
 pub use text::fold_vietnamese;

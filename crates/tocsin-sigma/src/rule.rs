@@ -7,61 +7,7 @@ use std::sync::Arc;
 
 use yaml_serde::{Mapping, Value};
 
-/// Severity of a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Level {
-    /// informational
-    Informational,
-    /// low
-    Low,
-    /// medium (also the default when a rule gives none)
-    #[default]
-    Medium,
-    /// high
-    High,
-    /// critical
-    Critical,
-}
-
-impl Level {
-    /// Parses a level name.
-    pub fn parse(s: &str) -> Option<Level> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "informational" | "info" => Level::Informational,
-            "low" => Level::Low,
-            "medium" => Level::Medium,
-            "high" => Level::High,
-            "critical" => Level::Critical,
-            _ => return None,
-        })
-    }
-
-    /// The name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Informational => "informational",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-
-    /// Every level, lowest first.
-    pub const ALL: [Level; 5] = [
-        Level::Informational,
-        Level::Low,
-        Level::Medium,
-        Level::High,
-        Level::Critical,
-    ];
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use tocsin_model::Level;
 
 /// `logsource:`
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

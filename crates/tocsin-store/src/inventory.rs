@@ -6,12 +6,6 @@ use tocsin_model::{Agency, AgencyKind, Asset, AssetKind, Cidr, Inventory, Securi
 
 use crate::{Store, StoreError};
 
-/// Current time as RFC 3339 UTC text, the store's timestamp format (sorts
-/// correctly as text in both backends).
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// How many agencies and assets of each kind are stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InventoryCounts {
@@ -19,19 +13,6 @@ pub struct InventoryCounts {
     pub agencies: Vec<(AgencyKind, i64)>,
     /// (asset kind, count), every kind listed.
     pub assets: Vec<(AssetKind, i64)>,
-}
-
-/// One line of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct AuditEntry {
-    /// When (RFC 3339 UTC).
-    pub at: String,
-    /// Who (a user, or `cli` / `demo`).
-    pub actor: String,
-    /// What kind of change.
-    pub action: String,
-    /// Details.
-    pub detail: String,
 }
 
 fn corrupt(what: &str, code: &str, reason: impl ToString) -> StoreError {
@@ -155,7 +136,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        insert_audit(&mut tx, actor, "inventory.replace", detail).await?;
+        crate::audit::insert(&mut tx, actor, "inventory.replace", detail).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -198,41 +179,4 @@ impl Store {
         .await?;
         Ok(row.try_get("v")?)
     }
-
-    /// The newest audit entries first.
-    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
-    }
-}
-
-pub(crate) async fn insert_audit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    actor: &str,
-    action: &str,
-    detail: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
-        .bind(now())
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

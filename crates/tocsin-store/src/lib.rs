@@ -10,8 +10,15 @@
 //!
 //! Queries are written once in the SQL both understand (numbered `$1`
 //! parameters, TEXT for JSON and timestamps) and run through `sqlx`'s `Any`
-//! driver; only DDL differs, and [`migrate`] applies the right dialect of each
-//! numbered migration at start, once, inside a transaction.
+//! driver; only DDL differs, and `migrate` applies the right dialect of each
+//! numbered migration at start, once, inside a transaction. One module per
+//! domain (`inventory`, `alerts`, `ingest`, `audit`); the types they read
+//! and write are the model's ([`tocsin_model::Alert`]…), never rows.
+//!
+//! **Tenant isolation lives here.** Every query over agency-owned data takes
+//! the caller's [`tocsin_model::Scope`], turned into SQL in one place (the
+//! `scope` module): a caller scoped to an agency cannot read or change
+//! another agency's alerts or counts, whatever id it guesses.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tocsin_store::StoreError> {
@@ -22,17 +29,21 @@
 //! ```
 
 mod alerts;
+mod audit;
 mod error;
+mod ingest;
 mod inventory;
 mod migrate;
+mod scope;
+#[cfg(feature = "testkit")]
 pub mod testkit;
+mod time;
 
-pub use alerts::{
-    Alert, AlertFilter, AlertKind, AlertStatus, EventCount, IngestBatch, LevelCount, NewAlert,
-    hour_text, time_text,
-};
+pub use alerts::{AlertFilter, LevelCount};
+pub use audit::AuditEntry;
 pub use error::StoreError;
-pub use inventory::{AuditEntry, InventoryCounts};
+pub use ingest::IngestBatch;
+pub use inventory::InventoryCounts;
 
 use std::sync::Once;
 use std::time::Duration;

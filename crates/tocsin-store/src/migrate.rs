@@ -157,7 +157,7 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
         )
         .bind(m.version)
         .bind(m.name)
-        .bind(crate::inventory::now())
+        .bind(crate::time::now())
         .execute(&mut *tx)
         .await
         .map_err(fail)?;

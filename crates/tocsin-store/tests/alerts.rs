@@ -2,20 +2,26 @@
 
 #![allow(clippy::unwrap_used)]
 
+use chrono::{DateTime, Utc};
+use tocsin_model::{AlertId, AlertKind, AlertStatus, EventCount, Level, NewAlert, Scope};
 use tocsin_store::testkit::backends;
-use tocsin_store::{AlertFilter, AlertKind, AlertStatus, EventCount, IngestBatch, NewAlert};
+use tocsin_store::{AlertFilter, IngestBatch};
 
-fn alert(seq: u64, rule: &str, level: &str, agency: Option<&str>) -> NewAlert {
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn alert(seq: u64, rule: &str, level: Level, agency: Option<&str>) -> NewAlert {
     NewAlert {
-        event_time: "2026-11-24T03:00:00.000000Z".into(),
-        received_at: "2026-11-24T03:00:01.000000Z".into(),
+        event_time: at("2026-11-24T03:00:00Z"),
+        received_at: at("2026-11-24T03:00:01Z"),
         rule_id: rule.into(),
         rule_title: format!("Rule {rule}"),
-        level: level.into(),
+        level,
         kind: AlertKind::Rule,
         agency: agency.map(Into::into),
         asset: None,
-        source_ip: Some("203.0.113.9".into()),
+        source_ip: Some("203.0.113.9".parse().unwrap()),
         host: Some("web01".into()),
         input: "syslog-tcp".into(),
         stream_seq: seq,
@@ -32,9 +38,9 @@ async fn batches_commit_alerts_counts_and_position_together() {
         let s = &db.store;
         assert_eq!(s.ingest_position("main").await.unwrap(), 0);
         let count = |events, errors| EventCount {
-            hour: "2026-11-24T03".into(),
+            hour: at("2026-11-24T03:00:00Z"),
             input: "syslog-tcp".into(),
-            agency: "SOYTE".into(),
+            agency: Some("SOYTE".into()),
             events,
             errors,
         };
@@ -42,8 +48,8 @@ async fn batches_commit_alerts_counts_and_position_together() {
             stream: "main".into(),
             position: 10,
             alerts: vec![
-                alert(3, "r1", "high", Some("SOYTE")),
-                alert(3, "r2", "low", None),
+                alert(3, "r1", Level::High, Some("SOYTE")),
+                alert(3, "r2", Level::Low, None),
             ],
             counts: vec![count(10, 1)],
         };
@@ -54,56 +60,70 @@ async fn batches_commit_alerts_counts_and_position_together() {
             stream: "main".into(),
             position: 20,
             alerts: vec![
-                alert(3, "r1", "high", Some("SOYTE")),
-                alert(15, "r1", "high", None),
+                alert(3, "r1", Level::High, Some("SOYTE")),
+                alert(15, "r1", Level::High, None),
             ],
             counts: vec![count(10, 0)],
         };
         s.commit_ingest_batch(&b2).await.unwrap();
         assert_eq!(s.ingest_position("main").await.unwrap(), 20, "{}", db.label);
-        assert_eq!(s.alert_total().await.unwrap(), 3, "{}", db.label);
-        let counts = s.event_counts("2026-11-24T00").await.unwrap();
+        let all_scope = Scope::All;
+        assert_eq!(s.alert_total(&all_scope).await.unwrap(), 3, "{}", db.label);
+        let counts = s
+            .event_counts(&all_scope, at("2026-11-24T00:00:00Z"))
+            .await
+            .unwrap();
         assert_eq!(counts, vec![count(20, 1)], "{}", db.label);
 
         let soyte = s
-            .alerts(&AlertFilter {
-                agency: Some("SOYTE".into()),
-                ..Default::default()
-            })
+            .alerts(
+                &all_scope,
+                &AlertFilter {
+                    agency: Some("SOYTE".into()),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(soyte.len(), 1, "{}", db.label);
-        assert_eq!(soyte[0].tags, vec!["attack.t1110".to_string()]);
-        let all = s.alerts(&AlertFilter::default()).await.unwrap();
+        assert_eq!(soyte[0].body.tags, vec!["attack.t1110".to_string()]);
+        assert_eq!(soyte[0].body, alert(3, "r1", Level::High, Some("SOYTE")));
+        let all = s.alerts(&all_scope, &AlertFilter::default()).await.unwrap();
         assert_eq!(all.len(), 3);
         assert!(all[0].id > all[1].id, "newest first");
         let high = s
-            .alerts(&AlertFilter {
-                level: Some("high".into()),
-                limit: Some(1),
-                ..Default::default()
-            })
+            .alerts(
+                &all_scope,
+                &AlertFilter {
+                    level: Some(Level::High),
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(high.len(), 1);
-        assert_eq!(high[0].stream_seq, 15);
+        assert_eq!(high[0].body.stream_seq, 15);
 
         let id = all[0].id;
         assert!(
-            s.set_alert_status(id, AlertStatus::Closed, "analyst")
+            s.set_alert_status(&all_scope, id, AlertStatus::Closed, "analyst")
                 .await
                 .unwrap()
         );
         assert!(
-            !s.set_alert_status(999_999, AlertStatus::Closed, "analyst")
+            !s.set_alert_status(&all_scope, AlertId(999_999), AlertStatus::Closed, "analyst")
                 .await
                 .unwrap()
         );
         assert_eq!(
-            s.alert(id).await.unwrap().unwrap().status,
+            s.alert(&all_scope, id).await.unwrap().unwrap().status,
             AlertStatus::Closed
         );
-        let levels = s.alert_levels("2000-01-01").await.unwrap();
+        let levels = s
+            .alert_levels(&all_scope, at("2000-01-01T00:00:00Z"))
+            .await
+            .unwrap();
         assert_eq!(levels.iter().map(|l| l.count).sum::<i64>(), 3);
         assert_eq!(s.audit_log(5).await.unwrap()[0].action, "alert.status");
         db.cleanup().await;
@@ -129,6 +149,91 @@ async fn correlation_state_is_kept_per_stream_and_replaced() {
         assert_eq!(
             s.correlation_state("other").await.unwrap(),
             Some((3, "{}".to_string()))
+        );
+        db.cleanup().await;
+    }
+}
+
+/// Tenant isolation at the store: a scope sees its agencies' alerts and
+/// counts only — not another agency's, not unattributed ones — whatever id
+/// it asks for, and cannot change what it cannot see.
+#[tokio::test]
+async fn scopes_hide_other_agencies_data() {
+    for db in backends("alerts_scope").await.unwrap() {
+        let s = &db.store;
+        let count = |agency: Option<&str>| EventCount {
+            hour: at("2026-11-24T03:00:00Z"),
+            input: "http".into(),
+            agency: agency.map(Into::into),
+            events: 5,
+            errors: 0,
+        };
+        s.commit_ingest_batch(&IngestBatch {
+            stream: "main".into(),
+            position: 3,
+            alerts: vec![
+                alert(0, "r", Level::High, Some("SOYTE")),
+                alert(1, "r", Level::High, Some("STC")),
+                alert(2, "r", Level::High, None),
+            ],
+            counts: vec![count(Some("SOYTE")), count(Some("STC")), count(None)],
+        })
+        .await
+        .unwrap();
+        let soyte = Scope::Agencies(std::sync::Arc::new(["SOYTE".into()].into()));
+        let mine = s.alerts(&soyte, &AlertFilter::default()).await.unwrap();
+        assert_eq!(mine.len(), 1, "{}", db.label);
+        assert_eq!(mine[0].body.agency, Some("SOYTE".into()));
+        let all = s
+            .alerts(&Scope::All, &AlertFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        for a in &all {
+            let visible = a
+                .body
+                .agency
+                .as_ref()
+                .is_some_and(|c| c.as_str() == "SOYTE");
+            assert_eq!(s.alert(&soyte, a.id).await.unwrap().is_some(), visible);
+            assert_eq!(
+                s.set_alert_status(&soyte, a.id, AlertStatus::Closed, "contact")
+                    .await
+                    .unwrap(),
+                visible,
+                "{}",
+                db.label
+            );
+        }
+        // A filter naming another agency finds nothing inside the scope.
+        let other = s
+            .alerts(
+                &soyte,
+                &AlertFilter {
+                    agency: Some("STC".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(other.is_empty());
+        assert_eq!(s.alert_total(&soyte).await.unwrap(), 1);
+        let levels = s
+            .alert_levels(&soyte, at("2000-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(levels.iter().map(|l| l.count).sum::<i64>(), 1);
+        let counts = s
+            .event_counts(&soyte, at("2026-11-24T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(counts, vec![count(Some("SOYTE"))], "{}", db.label);
+        let none = Scope::Agencies(std::sync::Arc::default());
+        assert!(
+            s.alerts(&none, &AlertFilter::default())
+                .await
+                .unwrap()
+                .is_empty()
         );
         db.cleanup().await;
     }

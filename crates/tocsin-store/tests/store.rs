@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on bad fixtures
 
-use tocsin_inventory::synth;
 use tocsin_model::{AgencyKind, AssetKind};
+use tocsin_sim as synth;
 use tocsin_store::testkit::backends;
 
 #[tokio::test]

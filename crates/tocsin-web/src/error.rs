@@ -1,17 +1,20 @@
-//! One error type for every handler.
+//! One error type for every handler, and one pair of renderings: JSON for
+//! the API, a page in the reader's language for the console.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// What a handler can fail with. Internal details are logged, never sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
-    /// No such agency, asset or page.
+    /// No such agency, asset, alert or page (or not one the caller may see).
     #[error("{0} not found")]
     NotFound(String),
-    /// The request is malformed.
+    /// The request is malformed: a bad query value, form field or path.
     #[error("{0}")]
     BadRequest(String),
     /// The database failed.
@@ -20,6 +23,13 @@ pub enum AppError {
     /// A template failed to render.
     #[error(transparent)]
     Render(#[from] askama::Error),
+}
+
+/// What an error response carries for the console's page renderer.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorInfo {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
 }
 
 impl AppError {
@@ -44,6 +54,27 @@ impl IntoResponse for AppError {
             self.to_string()
         };
         let body = serde_json::json!({ "error": { "code": code, "message": message } });
-        (status, Json(body)).into_response()
+        let mut r = (status, Json(body)).into_response();
+        r.extensions_mut().insert(ErrorInfo { code, message });
+        r
+    }
+}
+
+/// Console requests (anything outside `/api/`, `/metrics` and `/healthz`)
+/// get an error as a page in their language; the API keeps the JSON.
+pub(crate) async fn pages_for_people(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let api = path.starts_with("/api/") || path == "/metrics" || path == "/healthz";
+    let lang = crate::i18n::Lang::pick(
+        crate::view::query_lang(req.uri().query()).as_deref(),
+        req.headers(),
+    );
+    let resp = next.run(req).await;
+    if api {
+        return resp;
+    }
+    match resp.extensions().get::<ErrorInfo>() {
+        Some(info) => crate::view::error_page(lang, resp.status(), info, &path),
+        None => resp,
     }
 }

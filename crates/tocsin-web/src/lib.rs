@@ -1,6 +1,14 @@
 //! The console and the JSON API: the end of Tocsin's flow, where analysts,
 //! agencies' IT contacts and the center's leadership see what the pipeline
-//! found.
+//! found. A running stage; it reads the store and the telemetry and knows
+//! nothing of the inputs or the pipeline.
+//!
+//! ```text
+//! request ─► identify (Caller: actor + Scope) ─► one router per resource ─► store (through the scope)
+//!                                                 dashboard, agencies, assets, alerts,   snapshot (inventory,
+//!                                                 inputs, lookup, rules, system           attribution policy)
+//!        ◄── error: JSON for /api, a page in the reader's language for people
+//! ```
 //!
 //! Built on axum. [`WebConfig`] → [`WebConfig::build`] → [`Web`], whose
 //! [`Web::router`] serves:
@@ -9,39 +17,53 @@
 //!   filtering), in Vietnamese by default and English (`?lang=en`, remembered
 //!   in a cookie); every string comes from `locales/{vi,en}.toml`;
 //! * `/api/v1/…`, JSON for scripts and other tools, with one error shape
-//!   (`{"error": {"code", "message"}}`);
+//!   (`{"error": {"code", "message"}}`) — the same errors render as a page
+//!   for people;
 //! * `/healthz` and `/metrics` (Prometheus), and the inputs page that shows
 //!   the same ingest figures to people.
 //!
-//! The console reads an in-memory snapshot of the inventory (with its
-//! [`tocsin_model::Attributor`]) that is reloaded when the stored inventory
-//! changes, so page views never wait on the database for it.
+//! Every handler reads agency-owned data through the [`Caller`]'s
+//! [`tocsin_model::Scope`], which a layer sets on each request; a bad query
+//! or form value is a 400 naming the field. The console reads an in-memory
+//! snapshot of the inventory (with the [`tocsin_detect::AttributionPolicy`]
+//! the pipeline uses) that is reloaded when the stored inventory changes.
 
-mod alerts;
-mod api;
 mod error;
+mod extract;
 mod i18n;
-mod inputs;
-mod pages;
+mod routes;
 mod snapshot;
+mod view;
 
 pub use error::AppError;
+pub use extract::Caller;
 pub use i18n::{Lang, check_locales};
-pub use inputs::{FormatStatus, IngestStatus, IngestStatusFn, InputStatus};
 pub use snapshot::Snapshot;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use tocsin_model::{AlertKind, Level};
+use tocsin_store::Store;
+use tocsin_telemetry::{IngestStatus, Metrics};
+
 /// A detection rule as the console lists it (kept free of the engine's
-/// types: the binary fills it from whatever rules it loaded).
+/// types: the composition fills it from whatever rules it loaded).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInfo {
     /// Rule id.
     pub id: String,
     /// Title.
     pub title: String,
-    /// informational, low, medium, high, critical.
-    pub level: String,
-    /// `rule` or `correlation`.
-    pub kind: String,
+    /// Severity.
+    pub level: Level,
+    /// A rule or a correlation.
+    pub kind: AlertKind,
     /// `product/category/service`, as the rule states it.
     pub logsource: String,
     /// Tags (ATT&CK techniques…).
@@ -51,14 +73,6 @@ pub struct RuleInfo {
     /// The file it came from.
     pub file: String,
 }
-
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
-use axum::routing::get;
-use tocsin_store::Store;
 
 /// Where and how the console listens.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -99,7 +113,7 @@ impl WebConfig {
                 snap: Arc::new(snap),
                 rules: Arc::new(Vec::new()),
                 metrics: None,
-                ingest: None,
+                ingest: false,
             },
             config: self.clone(),
         })
@@ -112,17 +126,32 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) snap: Arc<snapshot::Shared>,
     pub(crate) rules: Arc<Vec<RuleInfo>>,
-    pub(crate) metrics: Option<MetricsFn>,
-    pub(crate) ingest: Option<IngestStatusFn>,
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    /// Whether this node runs the ingest stage (the inputs page says so).
+    pub(crate) ingest: bool,
 }
 
-/// Renders the Prometheus text for `/metrics` (the ingest stage's counters).
-pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+impl AppState {
+    /// The ingest stage's state, when this node runs it.
+    pub(crate) fn ingest_status(&self) -> Option<IngestStatus> {
+        self.metrics
+            .as_ref()
+            .filter(|_| self.ingest)
+            .map(|m| m.ingest_status())
+    }
+}
 
 /// The console and API, ready to serve.
 pub struct Web {
     state: AppState,
     config: WebConfig,
+}
+
+/// Today every caller is the center's console: sign-in comes with the
+/// access layer, which replaces this one.
+async fn identify(mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(Caller::center());
+    next.run(req).await
 }
 
 impl Web {
@@ -132,51 +161,21 @@ impl Web {
         self
     }
 
-    /// What `/metrics` serves.
-    pub fn with_metrics(mut self, f: MetricsFn) -> Self {
-        self.state.metrics = Some(f);
-        self
-    }
-
-    /// What the inputs page and `/api/v1/ingest/status` show (the ingest
-    /// stage's state; without it they say the stage is not running here).
-    pub fn with_ingest_status(mut self, f: IngestStatusFn) -> Self {
-        self.state.ingest = Some(f);
+    /// The registry `/metrics` renders; with `ingest`, the inputs page and
+    /// `/api/v1/ingest/status` show the ingest stage from it too (without,
+    /// they say this node does not run it).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>, ingest: bool) -> Self {
+        self.state.metrics = Some(metrics);
+        self.state.ingest = ingest;
         self
     }
 
     /// Every route.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/", get(pages::dashboard))
-            .route("/agencies", get(pages::agencies))
-            .route("/agencies/{code}", get(pages::agency))
-            .route("/assets", get(pages::assets))
-            .route("/assets/{code}", get(pages::asset))
-            .route("/lookup", get(pages::lookup))
-            .route("/rules", get(pages::rules))
-            .route("/alerts", get(alerts::page))
-            .route("/alerts/{id}", get(alerts::detail))
-            .route("/inputs", get(inputs::page))
-            .route("/api/v1/ingest/status", get(inputs::api))
-            .route(
-                "/alerts/{id}/status",
-                axum::routing::post(alerts::set_status),
-            )
-            .route("/api/v1/alerts", get(alerts::api_list))
-            .route("/api/v1/alerts/{id}", get(alerts::api_one))
-            .route("/api/v1/events/counts", get(alerts::api_event_counts))
-            .route("/metrics", get(alerts::metrics))
-            .route("/api/v1/rules", get(api::rules))
-            .route("/static/{file}", get(pages::static_file))
-            .route("/healthz", get(api::healthz))
-            .route("/api/v1/inventory/counts", get(api::counts))
-            .route("/api/v1/agencies", get(api::agencies))
-            .route("/api/v1/agencies/{code}", get(api::agency))
-            .route("/api/v1/assets", get(api::assets))
-            .route("/api/v1/assets/{code}", get(api::asset))
-            .route("/api/v1/attribution/{ip}", get(api::attribution))
-            .fallback(pages::not_found)
+        routes::all()
+            .fallback(routes::not_found)
+            .layer(axum::middleware::from_fn(error::pages_for_people))
+            .layer(axum::middleware::from_fn(identify))
             .with_state(self.state.clone())
     }
 

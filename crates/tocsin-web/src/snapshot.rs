@@ -2,17 +2,26 @@
 
 use std::sync::{Arc, RwLock};
 
-use tocsin_model::{Attributor, Inventory};
+use tocsin_detect::AttributionPolicy;
+use tocsin_model::Inventory;
 use tocsin_store::{Store, StoreError};
 
-/// One consistent view of the inventory and its attribution index.
+/// One consistent view of the inventory and the attribution policy over it.
 pub struct Snapshot {
+    /// The policy (which holds the inventory).
+    pub policy: AttributionPolicy,
+}
+
+impl Snapshot {
     /// The inventory.
-    pub inventory: Inventory,
-    /// IP → agency/asset over that inventory.
-    pub attributor: Attributor,
+    pub fn inventory(&self) -> &Inventory {
+        self.policy.inventory()
+    }
+
     /// The store's inventory version it was read at.
-    pub version: i64,
+    pub fn version(&self) -> i64 {
+        self.policy.version()
+    }
 }
 
 /// The current snapshot behind a lock held only to clone an `Arc`.
@@ -35,7 +44,7 @@ impl Shared {
     }
 
     pub(crate) async fn reload_if_changed(&self, store: &Store) -> Result<(), StoreError> {
-        if store.inventory_version().await? == self.get().version {
+        if store.inventory_version().await? == self.get().version() {
             return Ok(());
         }
         let fresh = Arc::new(read(store).await?);
@@ -50,10 +59,9 @@ impl Shared {
 async fn read(store: &Store) -> Result<Snapshot, StoreError> {
     let version = store.inventory_version().await?;
     let inventory = store.load_inventory().await?;
-    let attributor = Attributor::build(&inventory);
     Ok(Snapshot {
-        inventory,
-        attributor,
-        version,
+        // The console looks addresses up as the pipeline attributes them;
+        // no input is involved, so no source table.
+        policy: AttributionPolicy::new(version, Arc::new(inventory), &Default::default()),
     })
 }

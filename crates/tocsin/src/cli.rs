@@ -1,9 +1,10 @@
-//! The command line.
+//! The command line, and which command of `tocsin-app` each runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tocsin_app::{Config, demo, hunt, inventory, node};
 
 /// Tocsin: the provincial Security Operations Center platform.
 ///
@@ -33,6 +34,17 @@ pub struct Global {
     pub log: Option<String>,
 }
 
+impl Global {
+    /// What the flags and environment say over the file.
+    pub fn overrides(&self) -> tocsin_app::Overrides {
+        tocsin_app::Overrides {
+            config: self.config.clone(),
+            database: self.database.clone(),
+            log: self.log.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: the console and API, and live ingest when `[ingest]` is enabled.
@@ -49,6 +61,58 @@ pub enum Command {
     Bench(BenchCmd),
     /// Print the version.
     Version,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn run(self, config: &Config) -> anyhow::Result<()> {
+        match self {
+            Command::Version => {
+                println!("tocsin {}", env!("CARGO_PKG_VERSION"));
+                Ok(())
+            }
+            Command::Inventory(cmd) => runtime()?.block_on(inventory::run(cmd.into(), config)),
+            Command::Serve => runtime()?.block_on(node::serve(config)),
+            Command::Demo(a) => runtime()?.block_on(demo::run(
+                demo::DemoArgs {
+                    listen: a.listen,
+                    data_dir: a.data_dir,
+                    no_serve: a.no_serve,
+                },
+                config,
+            )),
+            Command::Hunt(a) => hunt::run(
+                hunt::HuntArgs {
+                    paths: a.paths,
+                    rules: a.rules,
+                    output: match a.output {
+                        HuntOutput::Table => hunt::HuntOutput::Table,
+                        HuntOutput::Jsonl => hunt::HuntOutput::Jsonl,
+                        HuntOutput::Csv => hunt::HuntOutput::Csv,
+                    },
+                    quiet: a.quiet,
+                    no_routing: a.no_routing,
+                },
+                config,
+            ),
+            Command::Bench(BenchCmd::Ingest(a)) => {
+                tocsin_sim::bench::ingest(&tocsin_sim::bench::BenchIngest {
+                    exe: std::env::current_exe()?,
+                    seconds: a.seconds,
+                    connections: a.connections,
+                    attack_every: a.attack_every,
+                    paced_rate: a.paced_rate,
+                    extra_config: String::new(),
+                })
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,4 +238,37 @@ pub enum ListWhat {
 pub enum ExportFormat {
     Toml,
     Csv,
+}
+
+impl From<InventoryCmd> for inventory::Command {
+    fn from(c: InventoryCmd) -> Self {
+        match c {
+            InventoryCmd::Validate { paths } => inventory::Command::Validate { paths },
+            InventoryCmd::Import {
+                paths,
+                replace,
+                dry_run,
+            } => inventory::Command::Import {
+                paths,
+                replace,
+                dry_run,
+            },
+            InventoryCmd::List { what, kind, json } => inventory::Command::List {
+                what: match what {
+                    ListWhat::Agencies => inventory::ListWhat::Agencies,
+                    ListWhat::Assets => inventory::ListWhat::Assets,
+                },
+                kind,
+                json,
+            },
+            InventoryCmd::Export { format, out } => inventory::Command::Export {
+                format: match format {
+                    ExportFormat::Toml => inventory::ExportFormat::Toml,
+                    ExportFormat::Csv => inventory::ExportFormat::Csv,
+                },
+                out,
+            },
+            InventoryCmd::Lookup { ip } => inventory::Command::Lookup { ip },
+        }
+    }
 }

@@ -1,15 +1,8 @@
-//! `tocsin`: the one binary. Parses the command line, loads the
-//! configuration, and hands over to the library crates; errors end here as one
-//! line with its causes and a non-zero exit.
+//! `tocsin`: the one binary. Parses the command line and hands over to
+//! `tocsin-app`; errors end here as one line with their causes and a
+//! non-zero exit.
 
-mod bench;
 mod cli;
-mod config;
-mod demo;
-mod feed;
-mod hunt;
-mod inventory;
-mod serve;
 
 use std::process::ExitCode;
 
@@ -20,28 +13,16 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
+use tocsin_app::Config;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let config = match config::Config::load(&cli.global) {
+    let config = match Config::load(&cli.global.overrides()) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
     init_tracing(&config.log.level);
-    let result = match cli.command {
-        cli::Command::Version => {
-            println!("tocsin {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        cli::Command::Inventory(cmd) => {
-            runtime().and_then(|rt| rt.block_on(inventory::run(cmd, &config)))
-        }
-        cli::Command::Serve => runtime().and_then(|rt| rt.block_on(serve::run(&config))),
-        cli::Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args, &config))),
-        cli::Command::Hunt(args) => hunt::run(args, &config),
-        cli::Command::Bench(cli::BenchCmd::Ingest(args)) => bench::ingest(&args),
-    };
-    match result {
+    match cli.command.run(&config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
@@ -51,12 +32,6 @@ fn fail(e: &anyhow::Error) -> ExitCode {
     // One line: the error and its causes, outermost first.
     eprintln!("error: {e:#}");
     ExitCode::FAILURE
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 fn init_tracing(level: &str) {

@@ -168,7 +168,7 @@ impl Drop for Server {
 }
 
 fn metric(text: &str, name: &str) -> u64 {
-    tocsin_ingest::metrics::sum_in_text(text, name) as u64
+    tocsin_telemetry::sum_in_text(text, name) as u64
 }
 
 /// A blocking HTTP/1.1 exchange; returns the whole response.

@@ -1,0 +1,166 @@
+//! `tocsin demo`: the whole product on embedded defaults, on a realistic
+//! synthetic province, at http://127.0.0.1:8080.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tocsin_model::ScopeSetting;
+use tocsin_sim::CENTER;
+
+use crate::config::{Config, IngestConfig};
+
+/// What `tocsin demo` was asked.
+#[derive(Debug, Clone)]
+pub struct DemoArgs {
+    /// Address for the console.
+    pub listen: SocketAddr,
+    /// Directory for the demo database (recreated on every run).
+    pub data_dir: PathBuf,
+    /// Build the database and exit without serving.
+    pub no_serve: bool,
+}
+
+/// The demo's HTTP senders' keys (printed at start, for trying curl).
+pub const WINLOGBEAT_KEY: &str = "demo-winlogbeat-TTCNTT-7f3a9c";
+/// Key of the demo's Suricata sensor.
+pub const SURICATA_KEY: &str = "demo-suricata-TTCNTT-2b81e4";
+
+/// Every input on loopback, on ports the system picks (so a demo never
+/// fails on a busy port).
+fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
+    use tocsin_ingest::http::{HttpConfig, Sender};
+    use tocsin_ingest::syslog::{Protocol, SyslogConfig};
+    let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let syslog = |name: &str, protocol| SyslogConfig {
+        name: name.into(),
+        protocol,
+        listen: any,
+        format: tocsin_parse::Format::Syslog,
+        max_record: 64 * 1024,
+        tls: None,
+        agency: None,
+        scope: ScopeSetting::All,
+    };
+    IngestConfig {
+        enabled: true,
+        data_dir: Some(dir.to_path_buf()),
+        syslog: vec![
+            syslog("syslog-tcp", Protocol::Tcp),
+            syslog("syslog-udp", Protocol::Udp),
+        ],
+        http: Some(HttpConfig {
+            listen: any,
+            max_body: 100 << 20,
+            senders: vec![
+                // The center's Windows event collector: agencies' PCs
+                // forward to it, so it speaks for every agency.
+                Sender {
+                    name: "winlogbeat-wec".into(),
+                    key: WINLOGBEAT_KEY.into(),
+                    agency: Some(CENTER.into()),
+                    scope: ScopeSetting::All,
+                    format: tocsin_parse::Format::Windows,
+                },
+                Sender {
+                    name: "suricata-dc".into(),
+                    key: SURICATA_KEY.into(),
+                    agency: Some(CENTER.into()),
+                    scope: ScopeSetting::All,
+                    format: tocsin_parse::Format::SuricataEve,
+                },
+            ],
+        }),
+        files: vec![tocsin_ingest::tail::FileConfig {
+            name: "nginx-dichvucong".into(),
+            paths: vec![dir.join("demo-logs").join("dichvucong-access.log")],
+            format: tocsin_parse::Format::AccessLog,
+            from_beginning: true,
+            agency: Some(CENTER.into()),
+            scope: ScopeSetting::Agency,
+            // The public-service portal's own access log.
+            asset: Some("SVC-DVC".into()),
+        }],
+        archive: tocsin_pipeline::ArchiveConfig {
+            enabled: true,
+            dir: None,
+            keep_days: Some(180),
+        },
+        ..Default::default()
+    }
+}
+
+/// Runs `tocsin demo`.
+pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
+    let db = args.data_dir.join("demo.db");
+    // A fresh database every run: the demo must look the same each time.
+    // The queue belongs to the old database: start it afresh too.
+    let _ = std::fs::remove_dir_all(args.data_dir.join("queue"));
+    let _ = std::fs::remove_dir_all(args.data_dir.join("archive"));
+    let _ = std::fs::remove_dir_all(args.data_dir.join("demo-logs"));
+    let _ = std::fs::remove_file(args.data_dir.join("file-checkpoints.json"));
+    for suffix in ["", "-wal", "-shm"] {
+        let p = format!("{}{suffix}", db.display());
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove old demo database {p}"));
+            }
+        }
+    }
+    let store_cfg = tocsin_store::StoreConfig::new(&db.display().to_string());
+    let store = store_cfg.build().await?;
+    let inv = tocsin_sim::province();
+    store
+        .replace_inventory(&inv, "demo", "synthetic province Ngọc Sơn (tocsin demo)")
+        .await?;
+    println!(
+        "demo province Ngọc Sơn: {} agencies, {} assets in {}",
+        inv.agencies.len(),
+        inv.assets.len(),
+        db.display()
+    );
+    if args.no_serve {
+        store.close().await;
+        return Ok(());
+    }
+    println!("console: http://{}/  (Ctrl-C to stop)", args.listen);
+    let web = tocsin_web::WebConfig {
+        listen: args.listen,
+        ..config.web.clone()
+    };
+    let mut config = config.clone();
+    config.ingest = demo_ingest(&args.data_dir);
+    let log_dir = args.data_dir.join("demo-logs");
+    std::fs::create_dir_all(&log_dir)
+        .with_context(|| format!("cannot create {}", log_dir.display()))?;
+    let feed = Box::new(move |running: &tocsin_ingest::Inputs| {
+        let addr = |n: &str| running.addr(n);
+        let (Some(tcp), Some(udp), Some(http)) =
+            (addr("syslog-tcp"), addr("syslog-udp"), addr("http"))
+        else {
+            tracing::error!("demo inputs did not start; no live feed");
+            return;
+        };
+        println!("live inputs (try them): syslog tcp {tcp}, syslog udp {udp}, HTTP {http}");
+        println!(
+            "  logger --server {} --port {} --tcp \"sshd[1]: Failed password for root from 45.155.205.233 port 22 ssh2\"",
+            tcp.ip(),
+            tcp.port()
+        );
+        println!(
+            "  curl -H 'Authorization: Bearer {SURICATA_KEY}' --data-binary @eve.json http://{http}/api/v1/ingest"
+        );
+        let targets = tocsin_sim::feed::Targets {
+            syslog_tcp: tcp,
+            syslog_udp: udp,
+            http,
+            winlogbeat_key: WINLOGBEAT_KEY.into(),
+            suricata_key: SURICATA_KEY.into(),
+            access_log: log_dir.join("dichvucong-access.log"),
+        };
+        tokio::spawn(tocsin_sim::feed::Feeder::new(&inv, targets).run());
+    });
+    crate::node::run(&config, store, web, Some(feed)).await
+}

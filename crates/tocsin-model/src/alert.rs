@@ -1,0 +1,193 @@
+//! Findings and alerts: what detection reports, and what analysts work on.
+//!
+//! A detector (a Sigma rule, a correlation, a sensor's own alert) reports a
+//! [`Finding`] about an event; the detection stage turns it, with the event
+//! and how it arrived, into a [`NewAlert`]; the store keeps it as an
+//! [`Alert`] with a number and a [`AlertStatus`].
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{AgencyCode, AssetCode, Level, UnknownVariant};
+
+/// An alert's number in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AlertId(pub i64);
+
+impl fmt::Display for AlertId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+macro_rules! spelled_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $var),+ }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var),+];
+            /// The name used in the database and the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim() {
+                    $($s => Ok($name::$var),)+
+                    other => Err(UnknownVariant {
+                        value: other.to_string(),
+                        expected: concat!($($s, " "),+),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+spelled_enum!(
+    /// What produced an alert.
+    AlertKind {
+        /// A Sigma rule matched one event.
+        Rule => "rule",
+        /// A Sigma correlation fired over several events.
+        Correlation => "correlation",
+        /// A sensor's own alert (Suricata, a firewall's IPS).
+        Sensor => "sensor",
+    }
+);
+
+spelled_enum!(
+    /// Where an analyst is with an alert.
+    AlertStatus {
+        /// Not looked at yet.
+        New => "new",
+        /// Someone is on it.
+        Acknowledged => "acknowledged",
+        /// Done with (handled, or a false positive).
+        Closed => "closed",
+    }
+);
+
+/// What a detector reports: which detection fired, how severe it is, and
+/// anything the event alone does not say.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// The detection's stable key (a rule's id, else its title; a sensor
+    /// signature's `sensor:<id>`).
+    pub rule_id: String,
+    /// The detection's title.
+    pub title: String,
+    /// How severe.
+    pub level: Level,
+    /// What produced it.
+    pub kind: AlertKind,
+    /// ATT&CK techniques and other tags.
+    pub tags: Vec<String>,
+    /// A summary to use instead of the one drawn from the event (a
+    /// correlation's count and group).
+    pub summary: Option<String>,
+}
+
+/// An alert to store: a finding with its evidence and where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewAlert {
+    /// When the evidence happened.
+    pub event_time: DateTime<Utc>,
+    /// When Tocsin received the evidence.
+    pub received_at: DateTime<Utc>,
+    /// The detection's key.
+    pub rule_id: String,
+    /// The detection's title.
+    pub rule_title: String,
+    /// How severe.
+    pub level: Level,
+    /// What produced it.
+    pub kind: AlertKind,
+    /// The agency the evidence is attributed to.
+    pub agency: Option<AgencyCode>,
+    /// The asset.
+    pub asset: Option<AssetCode>,
+    /// The source address of the evidence.
+    pub source_ip: Option<IpAddr>,
+    /// The host that reported it.
+    pub host: Option<String>,
+    /// The input it came through.
+    pub input: String,
+    /// The queue position of the evidence event (with `rule_id`, unique).
+    pub stream_seq: u64,
+    /// Where the raw record is archived (`file#seq=N`), when archiving.
+    pub archive: Option<String>,
+    /// One line for lists.
+    pub summary: String,
+    /// ATT&CK and other tags.
+    pub tags: Vec<String>,
+    /// The evidence: the normalized event as JSON.
+    pub event: String,
+}
+
+/// A stored alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    /// Its number.
+    pub id: AlertId,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+    /// Where an analyst is with it.
+    pub status: AlertStatus,
+    /// The queue stream its evidence came from.
+    pub stream: String,
+    /// What was stored.
+    #[serde(flatten)]
+    pub body: NewAlert,
+}
+
+/// Events seen in one hour through one input for one agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventCount {
+    /// The hour (its first instant, UTC).
+    pub hour: DateTime<Utc>,
+    /// Input name.
+    pub input: String,
+    /// The agency, when attributed.
+    pub agency: Option<AgencyCode>,
+    /// Events.
+    pub events: i64,
+    /// Of which records that did not parse.
+    pub errors: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for k in AlertKind::ALL {
+            assert_eq!(k.as_str().parse::<AlertKind>(), Ok(*k));
+        }
+        for s in AlertStatus::ALL {
+            assert_eq!(s.as_str().parse::<AlertStatus>(), Ok(*s));
+            let j = serde_json::to_string(s).unwrap();
+            assert_eq!(j, format!("\"{}\"", s.as_str()));
+        }
+        assert!("open".parse::<AlertStatus>().is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! The pipeline: the running stage between the queue and the store.
+//!
+//! ```text
+//! [queue] ─► decode ─► parse (tocsin-parse) ─► attribute ─► detectors ─► alerts ─► [store]
+//!            └──────────── on every core, a share of the batch each ───┘ ordered
+//!                                   └─► raw archive (zstd JSON lines, per input and hour)
+//! ```
+//!
+//! A [`Pipeline`] reads batches from a [`tocsin_queue::Queue`], parses each
+//! record, attributes it with the [`tocsin_detect::AttributionPolicy`], runs
+//! the [`tocsin_detect::Detectors`] (their parallel stage on every core,
+//! their ordered stage on one thread), and commits the batch's alerts,
+//! event counts and queue position in one store transaction — so each
+//! queued record is processed exactly once across crashes. The
+//! [`archive::Archive`] keeps every record for later hunting.
+
+pub mod archive;
+mod counts;
+mod pipeline;
+mod stage;
+
+pub use archive::{Archive, ArchiveConfig};
+pub use pipeline::Pipeline;
+pub use stage::UNREADABLE_INPUT;
+
+use std::sync::Arc;
+
+use tocsin_detect::{Detectors, SensorDetector, SigmaDetector};
+use tocsin_model::Level;
+use tocsin_sigma::{CorrelatorConfig, Engine};
+
+/// Pipeline settings (`[ingest.pipeline]`).
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Records per batch (one store transaction each).
+    pub batch: usize,
+    /// Rule matches below this level only feed correlations (a failed
+    /// password is not an alert; fifteen of them are).
+    pub min_level: Level,
+    /// Correlation state bounds.
+    pub correlation: CorrelatorConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            batch: 2048,
+            min_level: Level::Low,
+            correlation: CorrelatorConfig::default(),
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// The detectors these settings ask for, over `engine`: Sigma rules and
+    /// correlations, then sensors' own alerts.
+    pub fn detectors(&self, engine: Arc<Engine>) -> Detectors {
+        Detectors::new()
+            .with(SigmaDetector::new(
+                engine,
+                self.min_level,
+                self.correlation.clone(),
+            ))
+            .with(SensorDetector)
+    }
+}

@@ -1,0 +1,911 @@
+//! The embedded queue: numbered segment files of checksummed records.
+//!
+//! ```text
+//! <dir>/00000000000000000000.q   records 0 …
+//! <dir>/00000000000000812000.q   records 812000 …  (named by first position)
+//! record = len: u32 LE | crc32(payload): u32 LE | payload
+//! ```
+//!
+//! One writer thread takes every append waiting at that moment, writes them,
+//! `fdatasync`s once and then answers all of them (group commit), so
+//! throughput grows with concurrency while each answer still means "on
+//! disk". On open, the last segment is checked record by record and cut
+//! after its last valid record — a torn write was never acknowledged.
+//!
+//! Disk corruption found later does not stop the stream: a record failing
+//! its checksum is handed to the reader as damaged (its position consumed),
+//! and a broken header, after which the next record cannot be found, loses
+//! the rest of its segment, reported as one damaged range up to the next
+//! segment's first position.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::{BoxFuture, Damage, Entry, Queue, QueueError};
+
+/// Largest record accepted (a syslog record is far smaller).
+const MAX_RECORD: usize = 16 << 20;
+
+/// Settings of a [`DiskQueue`].
+#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiskQueueConfig {
+    /// Directory of the segment files.
+    pub dir: PathBuf,
+    /// A new segment starts after this many bytes.
+    pub segment_bytes: u64,
+    /// Appends wait (and UDP drops) while this many bytes are unconsumed.
+    pub max_bytes: u64,
+    /// Appends waiting for the writer before `try_append` refuses.
+    pub pending: usize,
+}
+
+impl Default for DiskQueueConfig {
+    fn default() -> Self {
+        DiskQueueConfig {
+            dir: PathBuf::from("tocsin-data/queue"),
+            segment_bytes: 64 << 20,
+            max_bytes: 4 << 30,
+            pending: 4096,
+        }
+    }
+}
+
+struct Request {
+    records: Vec<Vec<u8>>,
+    reply: Option<oneshot::Sender<Result<u64, String>>>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    /// First position of each segment → its file.
+    segments: Mutex<BTreeMap<u64, PathBuf>>,
+    /// Bytes on disk in all segments.
+    bytes: AtomicU64,
+    /// Signalled when segments are released (room for the writer).
+    room: Condvar,
+    room_lock: Mutex<()>,
+    closed: AtomicBool,
+    /// A reader met a broken record in the segment being written: start a
+    /// new segment, so the reader can skip to it.
+    roll: AtomicBool,
+}
+
+impl Shared {
+    /// The segment files by first position.
+    fn segments(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, PathBuf>> {
+        self.segments.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The embedded, file-backed [`Queue`].
+pub struct DiskQueue {
+    name: String,
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Request>,
+    durable: watch::Receiver<u64>,
+    cursor: tokio::sync::Mutex<Option<Cursor>>,
+    oldest: AtomicU64,
+    /// Everything before this is committed downstream.
+    released: AtomicU64,
+    max_bytes: u64,
+}
+
+impl DiskQueueConfig {
+    /// The default settings with the segment files in `dir`.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        DiskQueueConfig {
+            dir: dir.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Opens (or creates) the queue. `min_next` is the consumer's committed
+    /// position: a queue found shorter than that (its files were removed)
+    /// continues from there, so new records are never taken for old ones.
+    pub fn build(self, name: &str, min_next: u64) -> Result<DiskQueue, QueueError> {
+        let io = |p: &Path, e| QueueError::Io {
+            path: p.display().to_string(),
+            source: e,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let mut segments = BTreeMap::new();
+        let mut bytes = 0;
+        for ent in std::fs::read_dir(&self.dir).map_err(|e| io(&self.dir, e))? {
+            let ent = ent.map_err(|e| io(&self.dir, e))?;
+            let path = ent.path();
+            let Some(first) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".q"))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            bytes += ent.metadata().map_err(|e| io(&path, e))?.len();
+            segments.insert(first, path);
+        }
+        // Recover the last segment: count its whole records, cut the rest.
+        let (mut next, mut active) = match segments.last_key_value() {
+            Some((&first, path)) => {
+                let (count, good_len, file_len) = scan(path)?;
+                if good_len < file_len {
+                    tracing::warn!(
+                        file = %path.display(),
+                        dropped_bytes = file_len - good_len,
+                        "queue: cutting a torn or corrupt tail (never acknowledged)"
+                    );
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(|e| io(path, e))?;
+                    f.set_len(good_len).map_err(|e| io(path, e))?;
+                    f.sync_all().map_err(|e| io(path, e))?;
+                    bytes -= file_len - good_len;
+                }
+                (first + count, Some((first, path.clone(), good_len)))
+            }
+            None => (min_next, None),
+        };
+        if next < min_next {
+            tracing::warn!(
+                found = next,
+                committed = min_next,
+                "queue: files end before the committed position; continuing from it"
+            );
+            next = min_next;
+            active = None;
+        }
+        let (file, seg_len) = match active {
+            Some((_, path, len)) => {
+                let f = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| io(&path, e))?;
+                (f, len)
+            }
+            None => {
+                let path = segment_path(&self.dir, next);
+                let f = create_segment(&path, &self.dir)?;
+                segments.insert(next, path);
+                (f, 0)
+            }
+        };
+        let oldest = segments.first_key_value().map_or(next, |(k, _)| *k);
+        let shared = Arc::new(Shared {
+            dir: self.dir.clone(),
+            segments: Mutex::new(segments),
+            bytes: AtomicU64::new(bytes),
+            room: Condvar::new(),
+            room_lock: Mutex::new(()),
+            closed: AtomicBool::new(false),
+            roll: AtomicBool::new(false),
+        });
+        let (tx, rx) = mpsc::channel(self.pending.max(1));
+        let max_bytes = self.max_bytes;
+        let (durable_tx, durable) = watch::channel(next);
+        let writer = Writer {
+            shared: shared.clone(),
+            cfg: self,
+            file,
+            seg_len,
+            next,
+            durable: durable_tx,
+        };
+        std::thread::Builder::new()
+            .name("tocsin-queue".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| QueueError::Io {
+                path: "writer thread".into(),
+                source: e,
+            })?;
+        Ok(DiskQueue {
+            name: name.to_string(),
+            shared,
+            tx,
+            durable,
+            cursor: tokio::sync::Mutex::new(None),
+            oldest: AtomicU64::new(oldest),
+            released: AtomicU64::new(min_next.max(oldest)),
+            max_bytes,
+        })
+    }
+}
+
+fn segment_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:020}.q"))
+}
+
+fn create_segment(path: &Path, dir: &Path) -> Result<File, QueueError> {
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| QueueError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+    // The new name must survive a crash too.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(f)
+}
+
+/// (whole records, bytes they span, file length).
+fn scan(path: &Path) -> Result<(u64, u64, u64), QueueError> {
+    let f = File::open(path).map_err(|e| QueueError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let file_len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    // (records, end) up to the last whole, valid record: a record failing
+    // its checksum *before* a valid one was acknowledged and damaged later
+    // (it is kept, and reported when read); at the very end it is a torn
+    // write (cut).
+    let (mut count, mut pos) = (0u64, 0u64);
+    let (mut seen, mut at) = (0u64, 0u64);
+    let mut buf = Vec::new();
+    loop {
+        match read_record(&mut r, &mut buf) {
+            Ok(Some(())) => {
+                seen += 1;
+                at += 8 + buf.len() as u64;
+                (count, pos) = (seen, at);
+            }
+            Err(Bad::Checksum) => {
+                seen += 1;
+                at += 8 + buf.len() as u64;
+            }
+            Ok(None) | Err(Bad::Framing(_)) => break,
+        }
+    }
+    Ok((count, pos, file_len))
+}
+
+/// Why a stored record could not be read.
+#[derive(Debug)]
+enum Bad {
+    /// Its payload was read whole but fails its checksum: the next record
+    /// starts right after it.
+    Checksum,
+    /// Its header or payload is cut short or impossible: where the next
+    /// record starts is unknown.
+    Framing(String),
+}
+
+impl std::fmt::Display for Bad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bad::Checksum => f.write_str("checksum mismatch"),
+            Bad::Framing(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Reads one record into `buf`: Ok(None) at a clean end.
+fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> {
+    let mut head = [0u8; 8];
+    match r.read_exact(&mut head[..1]) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(Bad::Framing(e.to_string())),
+    }
+    r.read_exact(&mut head[1..])
+        .map_err(|_| Bad::Framing("torn record header".into()))?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    if len > MAX_RECORD {
+        return Err(Bad::Framing(format!("record length {len} is impossible")));
+    }
+    buf.resize(len, 0);
+    r.read_exact(buf)
+        .map_err(|_| Bad::Framing("torn record".into()))?;
+    if crc32fast::hash(buf) != crc {
+        return Err(Bad::Checksum);
+    }
+    Ok(Some(()))
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    cfg: DiskQueueConfig,
+    file: File,
+    seg_len: u64,
+    next: u64,
+    durable: watch::Sender<u64>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut batch: Vec<Request> = Vec::new();
+        let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            let mut size: usize = batch[0].records.iter().map(Vec::len).sum();
+            while size < (8 << 20) {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        size += r.records.iter().map(Vec::len).sum::<usize>();
+                        batch.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.wait_for_room();
+            let result = self.write(&batch, &mut out);
+            for req in batch.drain(..) {
+                if let Some(reply) = req.reply {
+                    let _ = reply.send(result.clone());
+                }
+            }
+            if self.shared.closed.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+
+    /// Blocks while unconsumed bytes exceed the limit: appends pile up in
+    /// the channel, TCP and HTTP senders wait, UDP drops are counted.
+    fn wait_for_room(&self) {
+        let mut g = self
+            .shared
+            .room_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while self.shared.bytes.load(Ordering::Relaxed) > self.cfg.max_bytes
+            && !self.shared.closed.load(Ordering::Relaxed)
+        {
+            g = self
+                .shared
+                .room
+                .wait_timeout(g, std::time::Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn write(&mut self, batch: &[Request], out: &mut Vec<u8>) -> Result<u64, String> {
+        let asked = self.shared.roll.swap(false, Ordering::Relaxed);
+        if self.seg_len >= self.cfg.segment_bytes || (asked && self.seg_len > 0) {
+            self.roll().map_err(|e| e.to_string())?;
+        }
+        out.clear();
+        let mut n = 0u64;
+        for req in batch {
+            for rec in &req.records {
+                let len = rec.len().min(MAX_RECORD);
+                out.extend_from_slice(&(len as u32).to_le_bytes());
+                out.extend_from_slice(&crc32fast::hash(&rec[..len]).to_le_bytes());
+                out.extend_from_slice(&rec[..len]);
+                n += 1;
+            }
+        }
+        let res = self
+            .file
+            .write_all(out)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = res {
+            // Leave the file as it was: nothing of this batch is acknowledged.
+            let _ = self.file.set_len(self.seg_len);
+            let _ = self.file.seek(SeekFrom::End(0));
+            return Err(format!("cannot write the queue: {e}"));
+        }
+        self.seg_len += out.len() as u64;
+        self.shared
+            .bytes
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
+        self.next += n;
+        self.durable.send_replace(self.next);
+        Ok(self.next)
+    }
+
+    fn roll(&mut self) -> Result<(), QueueError> {
+        let path = segment_path(&self.shared.dir, self.next);
+        self.file = create_segment(&path, &self.shared.dir)?;
+        self.seg_len = 0;
+        self.shared.segments().insert(self.next, path);
+        Ok(())
+    }
+}
+
+/// The consumer's place in the files.
+struct Cursor {
+    next: u64,
+    /// First position of the segment being read.
+    segment: u64,
+    path: PathBuf,
+    reader: BufReader<File>,
+    /// Stopped inside a broken record: reopen before reading on.
+    broken: bool,
+}
+
+impl DiskQueue {
+    fn segment_for(&self, pos: u64) -> Option<(u64, PathBuf)> {
+        let segs = self.shared.segments();
+        segs.range(..=pos)
+            .next_back()
+            .or_else(|| segs.first_key_value())
+            .map(|(k, v)| (*k, v.clone()))
+    }
+
+    fn open_at(&self, pos: u64) -> Result<Cursor, QueueError> {
+        let (first, path) = self.segment_for(pos).ok_or(QueueError::Closed)?;
+        let f = File::open(&path).map_err(|e| QueueError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let mut c = Cursor {
+            next: first,
+            segment: first,
+            path,
+            reader: BufReader::with_capacity(1 << 20, f),
+            broken: false,
+        };
+        let mut buf = Vec::new();
+        while c.next < pos {
+            match read_record(&mut c.reader, &mut buf) {
+                Ok(Some(())) | Err(Bad::Checksum) => c.next += 1,
+                Err(Bad::Framing(_)) => match self.segment_after(c.segment) {
+                    // Already behind the reader: skip the broken part.
+                    Some((first, path)) if first <= pos => self.enter(&mut c, first, path)?,
+                    // `read_now` reports it.
+                    _ => break,
+                },
+                Ok(None) => break,
+            }
+        }
+        Ok(c)
+    }
+
+    fn read_now(&self, c: &mut Cursor, durable: u64, max: usize) -> Result<Vec<Entry>, QueueError> {
+        let mut out = Vec::new();
+        while c.next < durable && out.len() < max {
+            let mut data = Vec::new();
+            match read_record(&mut c.reader, &mut data) {
+                Ok(Some(())) => {
+                    out.push(Entry::new(c.next, data));
+                    c.next += 1;
+                }
+                Ok(None) => match self.segment_after(c.segment) {
+                    // End of this segment: the next one starts here.
+                    Some((first, path)) if first == c.next => self.enter(c, first, path)?,
+                    _ => break,
+                },
+                Err(Bad::Checksum) => {
+                    out.push(Entry {
+                        seq: c.next,
+                        data: Vec::new(),
+                        damaged: Some(Damage {
+                            records: 1,
+                            reason: format!(
+                                "{}: record {} fails its checksum",
+                                c.path.display(),
+                                c.next
+                            ),
+                        }),
+                    });
+                    c.next += 1;
+                }
+                Err(Bad::Framing(why)) => {
+                    // Where the next record starts is unknown: the rest of
+                    // this segment is lost, up to the next segment (whose
+                    // name is its first position).
+                    let next = self.segment_after(c.segment);
+                    let Some((first, path)) = next else {
+                        // The segment being written: have the writer start
+                        // a new one, and skip to it once it exists.
+                        self.shared.roll.store(true, Ordering::Relaxed);
+                        c.broken = true;
+                        // Wake the writer (an empty append) so it rolls now.
+                        let _ = self.tx.try_send(Request {
+                            records: Vec::new(),
+                            reply: None,
+                        });
+                        return if out.is_empty() {
+                            Err(QueueError::Corrupt {
+                                path: c.path.display().to_string(),
+                                seq: c.next,
+                                reason: format!(
+                                    "{why}; skipping to the next segment once it starts"
+                                ),
+                            })
+                        } else {
+                            Ok(out)
+                        };
+                    };
+                    if first > c.next {
+                        out.push(Entry {
+                            seq: first - 1,
+                            data: Vec::new(),
+                            damaged: Some(Damage {
+                                records: first - c.next,
+                                reason: format!(
+                                    "{}: {why} at record {}; records {}..{} are lost",
+                                    c.path.display(),
+                                    c.next,
+                                    c.next,
+                                    first
+                                ),
+                            }),
+                        });
+                    }
+                    self.enter(c, first, path)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The segment after the one starting at `first`, if any.
+    fn segment_after(&self, first: u64) -> Option<(u64, PathBuf)> {
+        self.shared
+            .segments()
+            .range(first + 1..)
+            .next()
+            .map(|(k, v)| (*k, v.clone()))
+    }
+
+    /// Moves the cursor to the start of the segment `first` at `path`.
+    fn enter(&self, c: &mut Cursor, first: u64, path: PathBuf) -> Result<(), QueueError> {
+        let f = File::open(&path).map_err(|e| QueueError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        c.next = first;
+        c.segment = first;
+        c.path = path;
+        c.reader = BufReader::with_capacity(1 << 20, f);
+        Ok(())
+    }
+
+    /// Stops the writer after what it holds (tests, shutdown).
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
+        self.shared.room.notify_all();
+    }
+}
+
+impl Queue for DiskQueue {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, QueueError>> {
+        Box::pin(async move {
+            let (reply, rx) = oneshot::channel();
+            self.tx
+                .send(Request {
+                    records,
+                    reply: Some(reply),
+                })
+                .await
+                .map_err(|_| QueueError::Closed)?;
+            match rx.await {
+                Ok(Ok(next)) => Ok(next),
+                Ok(Err(e)) => Err(QueueError::Io {
+                    path: self.shared.dir.display().to_string(),
+                    source: std::io::Error::other(e),
+                }),
+                Err(_) => Err(QueueError::Closed),
+            }
+        })
+    }
+
+    fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>> {
+        if self.shared.bytes.load(Ordering::Relaxed) > self.max_bytes {
+            return Err(records);
+        }
+        self.tx
+            .try_send(Request {
+                records,
+                reply: None,
+            })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r) => {
+                    r.records
+                }
+            })
+    }
+
+    fn read(&self, from: u64, max: usize) -> BoxFuture<'_, Result<Vec<Entry>, QueueError>> {
+        Box::pin(async move {
+            let mut durable = self.durable.clone();
+            let mut guard = self.cursor.lock().await;
+            loop {
+                let end = *durable.borrow_and_update();
+                if from < end {
+                    let c = match guard.as_mut() {
+                        Some(c)
+                            if !c.broken
+                                && c.next == from.max(self.oldest.load(Ordering::Relaxed)) =>
+                        {
+                            c
+                        }
+                        _ => guard.insert(self.open_at(from)?),
+                    };
+                    let got = self.read_now(c, end, max.max(1))?;
+                    if !got.is_empty() {
+                        return Ok(got);
+                    }
+                }
+                if durable.changed().await.is_err() {
+                    return Err(QueueError::Closed);
+                }
+            }
+        })
+    }
+
+    fn release(&self, upto: u64) {
+        self.released.fetch_max(upto, Ordering::Relaxed);
+        let mut freed = 0;
+        {
+            let mut segs = self.shared.segments();
+            // A segment can go when the next one starts at or before `upto`.
+            let firsts: Vec<u64> = segs.keys().copied().collect();
+            for w in firsts.windows(2) {
+                if w[1] <= upto
+                    && let Some(path) = segs.remove(&w[0])
+                {
+                    freed += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    if let Err(e) = std::fs::remove_file(&path) {
+                        tracing::warn!(file = %path.display(), error = %e, "queue: cannot remove a consumed segment");
+                    }
+                }
+            }
+            if let Some((&first, _)) = segs.first_key_value() {
+                self.oldest.store(first, Ordering::Relaxed);
+            }
+        }
+        if freed > 0 {
+            self.shared.bytes.fetch_sub(freed, Ordering::Relaxed);
+            self.shared.room.notify_all();
+        }
+    }
+
+    fn bounds(&self) -> (u64, u64) {
+        (
+            self.released.load(Ordering::Relaxed),
+            *self.durable.borrow(),
+        )
+    }
+
+    fn bytes(&self) -> u64 {
+        self.shared.bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for DiskQueue {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn cfg(dir: &Path) -> DiskQueueConfig {
+        DiskQueueConfig {
+            segment_bytes: 200,
+            ..DiskQueueConfig::in_dir(dir)
+        }
+    }
+
+    fn recs(range: std::ops::Range<u32>) -> Vec<Vec<u8>> {
+        range.map(|i| format!("record {i}").into_bytes()).collect()
+    }
+
+    async fn read_all(q: &DiskQueue, mut from: u64, to: u64) -> Vec<Entry> {
+        let mut out = Vec::new();
+        while from < to {
+            let got = q.read(from, 7).await.unwrap();
+            from = got.last().unwrap().seq + 1;
+            out.extend(got);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn appends_are_read_back_in_order_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        assert_eq!(q.append(recs(0..10)).await.unwrap(), 10);
+        for i in 0..6 {
+            let end = 15 + i * 5;
+            assert_eq!(q.append(recs(end - 5..end)).await.unwrap(), u64::from(end));
+        }
+        let got = read_all(&q, 0, 40).await;
+        assert_eq!(got.len(), 40);
+        for (i, e) in got.iter().enumerate() {
+            assert_eq!(e.seq, i as u64);
+            assert_eq!(e.data, format!("record {i}").into_bytes());
+        }
+        // Reading from the middle repositions.
+        assert_eq!(q.read(25, 1).await.unwrap()[0].data, b"record 25");
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(files > 2, "segments roll at 200 bytes: {files}");
+        q.release(30);
+        assert!(std::fs::read_dir(dir.path()).unwrap().count() < files);
+        assert_eq!(q.bounds(), (30, 40));
+        assert_eq!(q.read(30, 1).await.unwrap()[0].data, b"record 30");
+    }
+
+    #[tokio::test]
+    async fn reopen_recovers_and_cuts_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let q = cfg(dir.path()).build("main", 0).unwrap();
+            q.append(recs(0..12)).await.unwrap();
+        }
+        // Simulate a crash mid-write: garbage after the last record.
+        let last = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .max()
+            .unwrap();
+        let mut f = OpenOptions::new().append(true).open(&last).unwrap();
+        f.write_all(&[50, 0, 0, 0, 1, 2]).unwrap();
+        drop(f);
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        assert_eq!(q.bounds().1, 12);
+        assert_eq!(q.append(recs(12..13)).await.unwrap(), 13);
+        let got = read_all(&q, 0, 13).await;
+        assert_eq!(got[12].data, b"record 12");
+    }
+
+    /// The segment files in order, and the byte offset of record `k` of `file`.
+    fn segments(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn offset_of(file: &Path, k: usize) -> u64 {
+        let bytes = std::fs::read(file).unwrap();
+        let mut at = 0usize;
+        for _ in 0..k {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            at += 8 + len;
+        }
+        at as u64
+    }
+
+    fn overwrite(file: &Path, at: u64, with: &[u8]) {
+        let mut f = OpenOptions::new().write(true).open(file).unwrap();
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(with).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_record_failing_its_checksum_is_reported_and_the_rest_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        q.append(recs(0..40)).await.unwrap();
+        // Flip a payload byte of the second record of the first segment.
+        let first = &segments(dir.path())[0];
+        overwrite(first, offset_of(first, 1) + 8, b"X");
+        let got = read_all(&q, 0, 40).await;
+        assert_eq!(got.len(), 40);
+        let d = got[1].damaged.as_ref().expect("record 1 is damaged");
+        assert_eq!((got[1].seq, d.records), (1, 1));
+        assert!(d.reason.contains("checksum"), "{}", d.reason);
+        assert!(
+            d.reason.contains(&first.display().to_string()),
+            "{}",
+            d.reason
+        );
+        for (i, e) in got.iter().enumerate().filter(|(i, _)| *i != 1) {
+            assert_eq!(
+                (e.seq, &e.data),
+                (i as u64, &format!("record {i}").into_bytes())
+            );
+            assert!(e.damaged.is_none());
+        }
+        // Reopening keeps every acknowledged record (only a torn end is cut).
+        drop(q);
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        assert_eq!(q.bounds().1, 40);
+    }
+
+    #[tokio::test]
+    async fn a_broken_header_loses_the_rest_of_its_segment_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        for k in 0..4 {
+            q.append(recs(k * 10..k * 10 + 10)).await.unwrap();
+        }
+        let segs = segments(dir.path());
+        let second_first: u64 = segs[1]
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(second_first > 3, "the first segment holds several records");
+        // An impossible length in record 2: where record 3 starts is unknown.
+        overwrite(&segs[0], offset_of(&segs[0], 2), &u32::MAX.to_le_bytes());
+        let got = read_all(&q, 0, 40).await;
+        assert_eq!(got[0].data, b"record 0");
+        assert_eq!(got[1].data, b"record 1");
+        let d = got[2].damaged.as_ref().expect("a damaged range");
+        assert_eq!(got[2].seq, second_first - 1);
+        assert_eq!(d.records, second_first - 2);
+        assert!(d.reason.contains("impossible"), "{}", d.reason);
+        assert_eq!(got[3].seq, second_first);
+        assert_eq!(got[3].data, format!("record {second_first}").into_bytes());
+        assert_eq!(got.last().unwrap().seq, 39);
+    }
+
+    #[tokio::test]
+    async fn a_broken_header_in_the_live_segment_makes_the_writer_roll() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg(dir.path());
+        c.segment_bytes = 1 << 20;
+        let q = c.build("main", 0).unwrap();
+        q.append(recs(0..10)).await.unwrap();
+        let live = segments(dir.path()).pop().unwrap();
+        overwrite(&live, offset_of(&live, 4), &u32::MAX.to_le_bytes());
+        let first = q.read(0, 100).await.unwrap();
+        assert_eq!(first.len(), 4, "the records before the break");
+        // The next read meets the break: the writer is asked to roll.
+        let mut got = Vec::new();
+        for _ in 0..50 {
+            match q.read(4, 100).await {
+                Ok(v) => {
+                    got = v;
+                    break;
+                }
+                Err(QueueError::Corrupt { seq, .. }) => {
+                    assert_eq!(seq, 4);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let d = got[0]
+            .damaged
+            .as_ref()
+            .expect("the rest of the segment is lost");
+        assert_eq!((got[0].seq, d.records), (9, 6));
+        // New records land in the new segment and are read after it.
+        assert_eq!(q.append(recs(10..12)).await.unwrap(), 12);
+        let after = q.read(10, 100).await.unwrap();
+        assert_eq!(after[0].data, b"record 10");
+    }
+
+    #[tokio::test]
+    async fn a_lost_queue_continues_after_the_committed_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 500).unwrap();
+        assert_eq!(q.append(recs(0..2)).await.unwrap(), 502);
+        let got = q.read(500, 10).await.unwrap();
+        assert_eq!(got[0].seq, 500);
+    }
+
+    #[tokio::test]
+    async fn readers_wait_for_durable_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Arc::new(cfg(dir.path()).build("main", 0).unwrap());
+        let q2 = q.clone();
+        let reader = tokio::spawn(async move { q2.read(0, 10).await.unwrap() });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!reader.is_finished());
+        q.try_append(recs(0..3)).unwrap();
+        let got = reader.await.unwrap();
+        assert!(!got.is_empty());
+        assert_eq!(got[0].data, b"record 0");
+    }
+}

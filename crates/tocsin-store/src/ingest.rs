@@ -1,0 +1,141 @@
+//! What the pipeline commits: each batch's alerts, hourly event counts and
+//! queue position in one transaction, and its saved correlation windows.
+//!
+//! A crash before a batch's commit replays the batch; after it, the batch is
+//! never seen again — so every queued event is processed exactly once.
+
+use sqlx::Row;
+use tocsin_model::{AgencyCode, EventCount, NewAlert, Scope};
+
+use crate::{Store, StoreError, scope, time};
+
+/// Everything one pipeline batch commits at once.
+#[derive(Clone, Debug, Default)]
+pub struct IngestBatch {
+    /// The queue stream's name.
+    pub stream: String,
+    /// The position after the batch's last event.
+    pub position: u64,
+    /// Alerts raised by the batch.
+    pub alerts: Vec<NewAlert>,
+    /// Event counts to add.
+    pub counts: Vec<EventCount>,
+}
+
+impl Store {
+    /// Commits a pipeline batch atomically (see the module docs). An alert
+    /// already stored for the same (stream, position, rule) is not stored
+    /// twice.
+    pub async fn commit_ingest_batch(&self, b: &IngestBatch) -> Result<(), StoreError> {
+        let now = time::now();
+        let mut tx = self.pool().begin().await?;
+        for a in &b.alerts {
+            crate::alerts::insert(&mut tx, &b.stream, a, &now).await?;
+        }
+        for c in &b.counts {
+            sqlx::query(
+                "INSERT INTO event_counts (hour, input, agency, events, errors) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (hour, input, agency) DO UPDATE SET events = event_counts.events + excluded.events, errors = event_counts.errors + excluded.errors",
+            )
+            .bind(time::hour_text(c.hour))
+            .bind(&c.input)
+            // The key cannot hold NULL: unattributed counts under "".
+            .bind(c.agency.as_ref().map_or("", AgencyCode::as_str))
+            .bind(c.events)
+            .bind(c.errors)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO ingest_offsets (stream, position, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (stream) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(&b.stream)
+        .bind(b.position as i64)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where the pipeline consuming `stream` resumes (0 for a new stream).
+    pub async fn ingest_position(&self, stream: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT position FROM ingest_offsets WHERE stream = $1")
+            .bind(stream)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>("position")?.max(0) as u64,
+            None => 0,
+        })
+    }
+
+    /// Keeps the correlation windows of the pipeline consuming `stream`, as
+    /// of queue `position` (the pipeline's own encoding), so a restart does
+    /// not forget an attack in progress. Replaces the previous copy.
+    pub async fn save_correlation_state(
+        &self,
+        stream: &str,
+        position: u64,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO correlation_state (stream, position, saved_at, state) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (stream) DO UPDATE SET position = excluded.position, saved_at = excluded.saved_at, state = excluded.state",
+        )
+        .bind(stream)
+        .bind(position as i64)
+        .bind(time::now())
+        .bind(state)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The correlation windows last saved for `stream`: (position, state).
+    pub async fn correlation_state(
+        &self,
+        stream: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let row = sqlx::query("SELECT position, state FROM correlation_state WHERE stream = $1")
+            .bind(stream)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<i64, _>("position")?.max(0) as u64,
+                r.try_get::<String, _>("state")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Event counts in `scope` from the hour holding `since` on, oldest
+    /// first.
+    pub async fn event_counts(
+        &self,
+        scope: &Scope,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<EventCount>, StoreError> {
+        let sql = format!(
+            "SELECT hour, input, agency, events, errors FROM event_counts WHERE hour >= $1 AND {} \
+             ORDER BY hour, input, agency",
+            scope::clause(scope, "agency", 2)
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(time::hour_text(since));
+        let rows = scope::bind(q, scope).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let agency: String = r.try_get("agency")?;
+                Ok(EventCount {
+                    hour: time::parse_hour(&r.try_get::<String, _>("hour")?)?,
+                    input: r.try_get("input")?,
+                    agency: Some(agency).filter(|a| !a.is_empty()).map(AgencyCode),
+                    events: r.try_get("events")?,
+                    errors: r.try_get("errors")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,57 @@
+//! How the store writes times: fixed-width RFC 3339 text in UTC, so text
+//! order is time order in both backends and no dialect's time type is
+//! needed.
+
+use chrono::{DateTime, Utc};
+
+use crate::StoreError;
+
+/// Times as stored: `2026-11-24T03:00:00.123456Z`.
+pub(crate) fn text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The hour key of `event_counts`: `2026-11-24T03`.
+pub(crate) fn hour_text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H").to_string()
+}
+
+/// Now, as stored.
+pub(crate) fn now() -> String {
+    text(Utc::now())
+}
+
+/// A stored time read back (the column names the value in the error).
+pub(crate) fn parse(s: &str, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt {
+            what: format!("{column} `{s}`"),
+            reason: e.to_string(),
+        })
+}
+
+/// An `event_counts` hour read back.
+pub(crate) fn parse_hour(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    parse(&format!("{s}:00:00Z"), "hour")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips_and_sorts() {
+        let t = DateTime::parse_from_rfc3339("2026-11-24T03:04:05.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(text(t), "2026-11-24T03:04:05.500000Z");
+        assert_eq!(parse(&text(t), "x").unwrap(), t);
+        assert_eq!(hour_text(t), "2026-11-24T03");
+        assert_eq!(
+            text(parse_hour("2026-11-24T03").unwrap()),
+            "2026-11-24T03:00:00.000000Z"
+        );
+        assert!(parse("yesterday", "created_at").is_err());
+    }
+}

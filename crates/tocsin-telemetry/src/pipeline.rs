@@ -1,0 +1,132 @@
+//! The counters of the pipeline stage (queue → parse → detect → store).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::{Counter, Metrics};
+
+/// One declared format's parse counters.
+#[derive(Clone, Debug)]
+pub struct FormatCounters {
+    /// The format's name (`syslog`, `cef`…).
+    pub format: &'static str,
+    /// Records parsed in this format (failures included).
+    pub parsed: Counter,
+    /// Of which kept raw with a parse error.
+    pub failed: Counter,
+}
+
+/// The pipeline's counters. Made once per registry by
+/// [`Metrics::pipeline`]; clones share the counters.
+#[derive(Clone, Debug)]
+pub struct PipelineMetrics {
+    /// Events processed (parsed, attributed, detected, committed).
+    pub events: Counter,
+    /// Alerts stored.
+    pub alerts: Counter,
+    /// Batches committed.
+    pub batches: Counter,
+    /// Failed store commits (the batch is retried).
+    pub commit_errors: Counter,
+    /// Batches the raw archive could not store.
+    pub archive_errors: Counter,
+    /// Hourly raw-archive files deleted past their retention.
+    pub archive_pruned: Counter,
+    /// Queued records that could not be read back.
+    pub unreadable: Counter,
+    /// Microseconds spent reading (and waiting for) the queue, processing,
+    /// committing.
+    pub phase_us: [Counter; 3],
+    /// Per declared format, in the order given to [`Metrics::pipeline`].
+    pub formats: Arc<[FormatCounters]>,
+    per_input: Arc<Mutex<BTreeMap<String, Counter>>>,
+    /// The registry (weak: the registry holds these counters).
+    registry: Weak<Metrics>,
+}
+
+impl PipelineMetrics {
+    /// The per-input count of events processed and committed.
+    pub fn processed(&self, input: &str) -> Counter {
+        let mut m = self.per_input.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = m.get(input) {
+            return c.clone();
+        }
+        let c = match self.registry.upgrade() {
+            Some(r) => r.counter(
+                "tocsin_pipeline_input_events_total",
+                "Events processed and committed, per input.",
+                &[("input", input)],
+            ),
+            None => Counter::default(),
+        };
+        m.insert(input.to_string(), c.clone());
+        c
+    }
+
+    /// (input, processed) for every input seen.
+    pub fn processed_per_input(&self) -> Vec<(String, u64)> {
+        let m = self.per_input.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().map(|(k, c)| (k.clone(), c.get())).collect()
+    }
+}
+
+impl Metrics {
+    /// The pipeline's counters, with parse counters for `formats` (made on
+    /// the first call; later calls return the same counters).
+    pub fn pipeline(self: &Arc<Self>, formats: &[&'static str]) -> PipelineMetrics {
+        self.pipeline
+            .get_or_init(|| {
+                let c = |name, help| self.counter(name, help, &[]);
+                PipelineMetrics {
+                    events: c(
+                        "tocsin_pipeline_events_total",
+                        "Events processed (parsed, attributed, detected, committed).",
+                    ),
+                    alerts: c("tocsin_alerts_total", "Alerts stored."),
+                    batches: c("tocsin_pipeline_batches_total", "Batches committed."),
+                    commit_errors: c(
+                        "tocsin_pipeline_commit_errors_total",
+                        "Failed store commits (the batch is retried).",
+                    ),
+                    archive_errors: c(
+                        "tocsin_archive_errors_total",
+                        "Batches the raw archive could not store (the events are still processed).",
+                    ),
+                    archive_pruned: c(
+                        "tocsin_archive_pruned_files_total",
+                        "Hourly raw-archive files deleted past `keep_days`.",
+                    ),
+                    unreadable: c(
+                        "tocsin_queue_unreadable_records_total",
+                        "Queued records lost to disk corruption or undecodable (counted under input `queue`).",
+                    ),
+                    phase_us: ["read", "process", "commit"].map(|p| {
+                        self.counter(
+                            "tocsin_pipeline_phase_microseconds_total",
+                            "Time the pipeline spent per phase (read includes waiting for records).",
+                            &[("phase", p)],
+                        )
+                    }),
+                    formats: formats
+                        .iter()
+                        .map(|f| FormatCounters {
+                            format: f,
+                            parsed: self.counter(
+                                "tocsin_parse_events_total",
+                                "Records parsed, per declared format (failures included).",
+                                &[("format", f)],
+                            ),
+                            failed: self.counter(
+                                "tocsin_parse_failed_total",
+                                "Records that did not parse in their format (kept raw with the error).",
+                                &[("format", f)],
+                            ),
+                        })
+                        .collect(),
+                    per_input: Arc::default(),
+                    registry: Arc::downgrade(self),
+                }
+            })
+            .clone()
+    }
+}

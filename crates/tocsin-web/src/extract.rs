@@ -1,0 +1,92 @@
+//! Request extractors with the console's own errors: a bad query or form
+//! value is a 400 with the field and the reason (as JSON for the API, a
+//! page for people), never axum's plain-text rejection; and who is asking.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use tocsin_model::Scope;
+
+use crate::AppError;
+
+/// A query string read into `T`; a malformed one is [`AppError::BadRequest`].
+pub(crate) struct Q<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(Q)
+            .map_err(|e| AppError::BadRequest(format!("query: {e}")))
+    }
+}
+
+/// A form body read into `T`; a malformed one is [`AppError::BadRequest`].
+pub(crate) struct F<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for F<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, s: &S) -> Result<Self, AppError> {
+        axum::Form::<T>::from_request(req, s)
+            .await
+            .map(|axum::Form(v)| F(v))
+            .map_err(|e| AppError::BadRequest(format!("form: {}", e.body_text())))
+    }
+}
+
+/// For query and form fields: an empty value (`?level=`, what an unset
+/// `<select>` sends) is none; anything else must parse.
+pub(crate) fn empty_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: Display,
+{
+    let s = Option::<String>::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Who is asking, and what they may see. Set on each request by the layer
+/// that identifies callers; handlers read agency-owned data through its
+/// [`Scope`].
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The name written to the audit log.
+    pub actor: String,
+    /// What the caller may read and change.
+    pub scope: Scope,
+}
+
+impl Caller {
+    /// The center's own console, before sign-in exists: the whole province.
+    pub fn center() -> Self {
+        Caller {
+            actor: "console".into(),
+            scope: Scope::All,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        // No caller on the request means no identifying layer ran: refuse
+        // rather than guess.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| AppError::NotFound("caller".into()))
+    }
+}

@@ -1,0 +1,97 @@
+//! What is not a resource: `/healthz`, `/metrics`, static files, the
+//! inventory counts, and the page for addresses that lead nowhere.
+
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::extract::Caller;
+use crate::{AppError, AppState};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/static/{file}", get(static_file))
+        .route("/api/v1/inventory/counts", get(counts))
+}
+
+async fn healthz(State(st): State<AppState>) -> (StatusCode, Json<Value>) {
+    match st.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+        }
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let body = st.metrics.as_ref().map(|m| m.render()).unwrap_or_default();
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// Agencies and assets per kind, in the caller's scope.
+async fn counts(State(st): State<AppState>, caller: Caller) -> Json<Value> {
+    let snap = st.snap.get();
+    let inv = snap.inventory();
+    let mut agencies = serde_json::Map::new();
+    for k in tocsin_model::AgencyKind::ALL {
+        let n = inv
+            .agencies
+            .iter()
+            .filter(|a| a.kind == *k && caller.scope.allows(Some(&a.code)))
+            .count();
+        agencies.insert(k.to_string(), json!(n));
+    }
+    let mut assets = serde_json::Map::new();
+    for k in tocsin_model::AssetKind::ALL {
+        let n = inv
+            .assets
+            .iter()
+            .filter(|a| a.kind == *k && caller.scope.allows(Some(&a.owner)))
+            .count();
+        assets.insert(k.to_string(), json!(n));
+    }
+    Json(json!({ "agencies": agencies, "assets": assets }))
+}
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "assets/"]
+struct Assets;
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    // Stable public names; the vendored file keeps its version in its name.
+    let (name, mime) = match file.as_str() {
+        "htmx.min.js" => ("htmx-2.0.11.min.js", "text/javascript; charset=utf-8"),
+        "tocsin.css" => ("tocsin.css", "text/css; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match Assets::get(name) {
+        Some(f) => (
+            [
+                (CONTENT_TYPE, mime),
+                (CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            f.data.into_owned(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Whatever no route answers.
+pub(crate) async fn not_found(uri: Uri) -> AppError {
+    AppError::NotFound(uri.path().to_string())
+}
