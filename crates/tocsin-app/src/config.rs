@@ -232,6 +232,28 @@ mod tests {
         assert_eq!(off.hunt.engine(false).scan_cache_mib, 0);
     }
 
+    /// Typed values refuse typos instead of quietly meaning something else.
+    #[test]
+    fn typed_values_refuse_typos_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, line, what) in [
+            ("[ingest.pipeline]\nmin_level = \"hihg\"\n", 2, "hihg"),
+            (
+                "[ingest]\n[[ingest.syslog]]\nname = \"a\"\nprotocol = \"udp\"\nlisten = \"127.0.0.1:514\"\nscope = \"everyone\"\n",
+                6,
+                "everyone",
+            ),
+        ] {
+            let p = dir.path().join("bad.toml");
+            std::fs::write(&p, text).unwrap();
+            let e = Config::from_file(&p).unwrap_err().to_string();
+            assert!(e.contains(&format!("bad.toml:{line}")), "{e}");
+            assert!(e.contains(what), "{e}");
+        }
+        let ok: Config = toml::from_str("[ingest.pipeline]\nmin_level = \"high\"\n").unwrap();
+        assert_eq!(ok.ingest.pipeline.min_level, tocsin_model::Level::High);
+    }
+
     #[test]
     fn unknown_keys_are_errors_with_line() {
         let dir = std::env::temp_dir().join(format!("tocsin-cfg-{}", std::process::id()));

@@ -2,8 +2,10 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use tocsin_detect::AttributionPolicy;
 use tocsin_hunt::{Hit, HitKind, Hunt, Problem, Sink, Stats};
 use tocsin_sigma::{Engine, Level};
 
@@ -37,10 +39,67 @@ pub struct HuntArgs {
     pub no_routing: bool,
 }
 
+/// The agency and asset of a hit's event, by the pipeline's attribution
+/// policy over the stored inventory (when there is one).
+struct Attribute {
+    policy: AttributionPolicy,
+    parser: tocsin_parse::Parser,
+}
+
+impl Attribute {
+    /// The policy over the configured database's inventory; none when the
+    /// database does not exist yet (hunting needs no database).
+    async fn load(config: &Config) -> Option<Attribute> {
+        let url = &config.database.url;
+        let sqlite_path = (!url.contains("://") || url.starts_with("sqlite:")).then(|| {
+            url.trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:")
+        });
+        if sqlite_path.is_some_and(|p| p.contains(":memory:") || !Path::new(p).exists()) {
+            return None;
+        }
+        let store = match config.database.build().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("note: no attribution to agencies ({e})");
+                return None;
+            }
+        };
+        let version = store.inventory_version().await.ok()?;
+        let inv = store.load_inventory().await.ok()?;
+        store.close().await;
+        if inv.agencies.is_empty() {
+            return None;
+        }
+        Some(Attribute {
+            policy: AttributionPolicy::new(version, Arc::new(inv), &Default::default()),
+            parser: tocsin_parse::ParserConfig::default().build(),
+        })
+    }
+
+    /// (agency, asset) codes of a hit's event.
+    fn of(&self, event: &str) -> (Option<String>, Option<String>) {
+        let rx = tocsin_parse::Received {
+            input: "hunt",
+            at: chrono::Utc::now(),
+            peer: None,
+        };
+        let mut ev = self
+            .parser
+            .parse(tocsin_parse::Format::Auto, event.as_bytes(), &rx);
+        self.policy.attribute(&mut ev, "hunt", None, None);
+        (
+            ev.attribution.agency.map(|a| a.0),
+            ev.attribution.asset.map(|a| a.0),
+        )
+    }
+}
+
 struct Out<'e, W: Write> {
     w: W,
     format: HuntOutput,
     engine: &'e Engine,
+    attribute: Option<Attribute>,
     problems: u64,
     show_problems: bool,
     bar: Option<indicatif::ProgressBar>,
@@ -86,15 +145,21 @@ impl<W: Write> Out<'_, W> {
         };
         let ts = h.timestamp.unwrap_or("");
         let file = h.file.display().to_string();
+        let (agency, asset) = self
+            .attribute
+            .as_ref()
+            .map(|a| a.of(h.event))
+            .unwrap_or_default();
         match self.format {
             HuntOutput::Table => {
                 let what = match &extra {
                     Some(e) => format!("{title} {}", e["group"]),
                     None => title,
                 };
+                let whose = agency.map(|a| format!(" ({a})")).unwrap_or_default();
                 writeln!(
                     self.w,
-                    "{ts:<28} {:<13} {what}  [{file} {}]",
+                    "{ts:<28} {:<13} {what}{whose}  [{file} {}]",
                     level.as_str(),
                     h.position
                 )
@@ -110,6 +175,10 @@ impl<W: Write> Out<'_, W> {
                 if let Some(e) = extra {
                     o["correlation"] = e;
                 }
+                if self.attribute.is_some() {
+                    o["agency"] = agency.into();
+                    o["asset"] = asset.into();
+                }
                 writeln!(self.w, "{o}")
             }
             HuntOutput::Csv => {
@@ -117,14 +186,16 @@ impl<W: Write> Out<'_, W> {
                     serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
                 writeln!(
                     self.w,
-                    "{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{}",
                     csv_field(ts),
                     level.as_str(),
                     csv_field(&id),
                     csv_field(&title),
                     csv_field(&file),
                     csv_field(h.position),
-                    csv_field(&event.to_string())
+                    csv_field(&event.to_string()),
+                    csv_field(agency.as_deref().unwrap_or("")),
+                    csv_field(asset.as_deref().unwrap_or(""))
                 )
             }
         }
@@ -202,11 +273,17 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
         );
         b
     });
+    let attribute = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
+        .and_then(|rt| rt.block_on(Attribute::load(config)));
     let stdout = std::io::stdout();
     let mut out = Out {
         w: std::io::BufWriter::new(stdout.lock()),
         format: args.output,
         engine: &engine,
+        attribute,
         problems: 0,
         show_problems: true,
         bar,
@@ -215,7 +292,7 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
     if args.output == HuntOutput::Csv {
         writeln!(
             out.w,
-            "timestamp,level,rule_id,rule_title,file,position,event"
+            "timestamp,level,rule_id,rule_title,file,position,event,agency,asset"
         )?;
     }
     let mut hunt = Hunt::new(&engine);

@@ -7,12 +7,11 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{AgencyCode, AssetCode, Level, UnknownVariant};
+use crate::{AgencyCode, AssetCode, Level, named_enum};
 
 /// An alert's number in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,44 +24,7 @@ impl fmt::Display for AlertId {
     }
 }
 
-macro_rules! spelled_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $var),+ }
-
-        impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$var),+];
-            /// The name used in the database and the API.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$var => $s),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownVariant;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s.trim() {
-                    $($s => Ok($name::$var),)+
-                    other => Err(UnknownVariant {
-                        value: other.to_string(),
-                        expected: concat!($($s, " "),+),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-spelled_enum!(
+named_enum!(
     /// What produced an alert.
     AlertKind {
         /// A Sigma rule matched one event.
@@ -74,7 +36,7 @@ spelled_enum!(
     }
 );
 
-spelled_enum!(
+named_enum!(
     /// Where an analyst is with an alert.
     AlertStatus {
         /// Not looked at yet.

@@ -1,11 +1,10 @@
 //! The province inventory: agencies, their contacts and ranges, and assets.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Cidr;
+use crate::{Cidr, named_enum};
 
 macro_rules! code_newtype {
     ($(#[$m:meta])* $name:ident) => {
@@ -43,53 +42,6 @@ code_newtype!(
     /// An asset's code, unique in the province (`SRV-DC-014`, `WEB-STC`).
     AssetCode
 );
-
-/// A value that is not one of an enumeration's names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not one of: {expected}")]
-pub struct UnknownVariant {
-    /// What was written.
-    pub value: String,
-    /// The accepted names, comma-separated.
-    pub expected: &'static str,
-}
-
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $var),+ }
-
-        impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$var),+];
-            /// The name used in files, the database and the API.
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$var => $s),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownVariant;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s.trim() {
-                    $($s => Ok($name::$var),)+
-                    other => Err(UnknownVariant {
-                        value: other.to_string(),
-                        expected: concat!($($s, " "),+),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 named_enum!(
     /// What kind of body an agency is.

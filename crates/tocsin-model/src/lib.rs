@@ -37,6 +37,7 @@ mod cidr;
 mod event;
 mod inventory;
 mod level;
+mod names;
 mod scope;
 mod text;
 
@@ -49,8 +50,8 @@ pub use event::{
 };
 pub use inventory::{
     Agency, AgencyCode, AgencyKind, Asset, AssetCode, AssetKind, Contact, Inventory, SecurityLevel,
-    UnknownVariant,
 };
 pub use level::Level;
+pub use names::UnknownVariant;
 pub use scope::{Scope, ScopeSetting, SourceTrust};
 pub use text::fold_vietnamese;

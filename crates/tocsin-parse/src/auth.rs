@@ -1,39 +1,9 @@
-//! The messages inside syslog records: sshd, sudo, su and PAM are read
-//! into authentication fields; web-server, Suricata and CEF payloads
-//! carried over syslog go to their own parsers.
+//! Authentication messages inside syslog records: sshd, sudo, su and PAM
+//! are read into authentication fields.
 
 use tocsin_model::{Category, Event};
 
 use crate::text::{set_ip, set_num};
-use crate::{PResult, Parser};
-
-/// Parses `msg` further when the program (or the payload) is known.
-pub fn dispatch(p: &Parser, msg: &str, ev: &mut Event) -> PResult<()> {
-    let program = ev.fields.get_str("process.name").unwrap_or("").to_string();
-    if let Some(i) = msg.find("CEF:") {
-        return crate::cef::parse_payload(p, &msg[i..], ev);
-    }
-    if msg.starts_with('{') && program.starts_with("suricata") {
-        let o = crate::json::object(msg)?;
-        return crate::eve::parse(p, &o, ev);
-    }
-    if matches!(program.as_str(), "nginx" | "apache" | "apache2" | "httpd")
-        && crate::access::looks_like(msg)
-    {
-        return crate::access::parse(p, msg, ev);
-    }
-    if let Some(rest) = msg.strip_prefix("pam_") {
-        pam(rest, ev);
-        return Ok(());
-    }
-    match program.as_str() {
-        "sshd" => sshd(msg, ev),
-        "sudo" => sudo(msg, ev),
-        "su" => su(msg, ev),
-        _ => {}
-    }
-    Ok(())
-}
 
 fn auth(ev: &mut Event, dataset: &str, action: &str, outcome: &str) {
     ev.category = Category::Authentication;
@@ -58,7 +28,7 @@ fn from_port(ev: &mut Event, s: &str) {
     }
 }
 
-fn sshd(msg: &str, ev: &mut Event) {
+pub(crate) fn sshd(msg: &str, ev: &mut Event) {
     for (prefix, outcome) in [("Failed ", "failure"), ("Accepted ", "success")] {
         if let Some(rest) = msg.strip_prefix(prefix) {
             // `password for [invalid user ]NAME from IP port N ssh2`
@@ -115,7 +85,7 @@ fn sshd(msg: &str, ev: &mut Event) {
 
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls`
 /// and `alice : 3 incorrect password attempts ; TTY=…`.
-fn sudo(msg: &str, ev: &mut Event) {
+pub(crate) fn sudo(msg: &str, ev: &mut Event) {
     let Some((user, rest)) = msg.split_once(" : ") else {
         return;
     };
@@ -146,7 +116,7 @@ fn sudo(msg: &str, ev: &mut Event) {
 
 /// `(to root) alice on pts/0`, `FAILED SU (to root) alice on pts/0`,
 /// `'su root' failed for lonvick on /dev/pts/8`.
-fn su(msg: &str, ev: &mut Event) {
+pub(crate) fn su(msg: &str, ev: &mut Event) {
     let (outcome, rest) = match msg.strip_prefix("FAILED SU ") {
         Some(r) => ("failure", r),
         None => ("success", msg),
@@ -172,7 +142,7 @@ fn su(msg: &str, ev: &mut Event) {
 }
 
 /// `unix(sshd:auth): authentication failure; logname= uid=0 … rhost=1.2.3.4  user=root`
-fn pam(rest: &str, ev: &mut Event) {
+pub(crate) fn pam(rest: &str, ev: &mut Event) {
     let Some((module, rest)) = rest.split_once('(') else {
         return;
     };

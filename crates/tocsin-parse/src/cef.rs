@@ -8,24 +8,12 @@ use tocsin_model::{Category, Event};
 use crate::text::{set_ip, set_num, timestamp};
 use crate::{PResult, Parser};
 
-pub fn parse(p: &Parser, text: &str, ev: &mut Event) -> PResult<()> {
-    let start = text
+/// Where the CEF payload starts: 0 for a bare record, later after a syslog
+/// header (which the caller reads first).
+pub fn payload_start(text: &str) -> PResult<usize> {
+    Ok(text
         .find("CEF:")
-        .ok_or("cef: no `CEF:` marker in the record")?;
-    if start > 0 {
-        // A syslog header before the payload: let syslog read it.
-        return crate::syslog::parse(
-            p,
-            text,
-            &crate::Received {
-                input: "",
-                at: ev.timestamp.utc,
-                peer: None,
-            },
-            ev,
-        );
-    }
-    parse_payload(p, text, ev)
+        .ok_or("cef: no `CEF:` marker in the record")?)
 }
 
 /// `text` starts at `CEF:`.

@@ -21,6 +21,7 @@ mod auth;
 mod cef;
 mod eve;
 mod json;
+mod message;
 mod syslog;
 mod text;
 mod windows;
@@ -155,7 +156,7 @@ impl Parser {
             Format::AccessLog => access::parse(self, text, &mut ev),
             Format::SuricataEve => json::object(text).and_then(|o| eve::parse(self, &o, &mut ev)),
             Format::Windows => json::object(text).and_then(|o| windows::parse(self, &o, &mut ev)),
-            Format::Cef => cef::parse(self, text, &mut ev),
+            Format::Cef => self.cef(text, rx, &mut ev),
             Format::Json => json::object(text).and_then(|o| self.json(&o, &mut ev)),
         };
         if let Err(ParseError(reason)) = res {
@@ -179,7 +180,7 @@ impl Parser {
             return self.json(&o, ev);
         }
         if t.starts_with("CEF:") {
-            return cef::parse(self, t, ev);
+            return cef::parse_payload(self, t, ev);
         }
         if t.starts_with('<') || syslog::looks_like_bsd(t) {
             return syslog::parse(self, t, rx, ev);
@@ -188,6 +189,15 @@ impl Parser {
             return access::parse(self, t, ev);
         }
         Err("not JSON, syslog, CEF or an access-log line".into())
+    }
+
+    /// A CEF record, bare or after a syslog header (syslog reads the header
+    /// and hands the payload on).
+    fn cef(&self, text: &str, rx: &Received, ev: &mut Event) -> PResult<()> {
+        match cef::payload_start(text)? {
+            0 => cef::parse_payload(self, text, ev),
+            _ => syslog::parse(self, text, rx, ev),
+        }
     }
 
     /// A JSON object whose kind is recognized by its keys.

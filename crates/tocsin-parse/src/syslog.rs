@@ -46,7 +46,7 @@ pub fn parse(p: &Parser, text: &str, rx: &Received, ev: &mut Event) -> PResult<(
     };
     let msg = msg.trim_start_matches('\u{feff}');
     ev.fields.insert("message", msg);
-    crate::auth::dispatch(p, msg, ev)
+    crate::message::dispatch(p, msg, ev)
 }
 
 /// `TIMESTAMP HOST APP PROCID MSGID [SD…] MSG`, `-` for nil.

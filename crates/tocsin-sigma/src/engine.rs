@@ -167,7 +167,8 @@ impl EngineBuilder {
         }
         let mut correlations = Vec::new();
         for doc in &corr_docs {
-            match parse_correlation(doc, &rules, &mut cx) {
+            let metas: Vec<&RuleMeta> = rules.iter().map(|r| &r.meta).collect();
+            match parse_correlation(doc, &metas, &mut cx) {
                 Ok(c) => correlations.push(c),
                 Err(e) => report.errors.push(e),
             }

@@ -38,6 +38,7 @@
 mod compile;
 mod condition;
 mod correlation;
+mod correlator;
 mod encode;
 mod engine;
 mod glob;
@@ -53,9 +54,10 @@ mod scan_cache;
 mod strset;
 mod value;
 
-pub use correlation::{
-    CondOp, CorrKind, CorrelationDef, CorrelationInput, CorrelationMatch, Correlator,
-    CorrelatorConfig, CorrelatorSnapshot, CorrelatorStats, RestoreReport, Source,
+pub use correlation::{CondOp, CorrKind, CorrelationDef, Source};
+pub use correlator::{
+    CorrelationInput, CorrelationMatch, Correlator, CorrelatorConfig, CorrelatorSnapshot,
+    CorrelatorStats, RestoreReport,
 };
 pub use engine::{Engine, EngineBuilder, EngineConfig, LoadReport, Rule, Scratch, parse_time_ms};
 pub use json::{JsonError, JsonScratch, decode as decode_json, unescape as json_unescape};

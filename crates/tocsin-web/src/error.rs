@@ -2,9 +2,7 @@
 //! the API, a page in the reader's language for the console.
 
 use axum::Json;
-use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// What a handler can fail with. Internal details are logged, never sent.
@@ -57,24 +55,5 @@ impl IntoResponse for AppError {
         let mut r = (status, Json(body)).into_response();
         r.extensions_mut().insert(ErrorInfo { code, message });
         r
-    }
-}
-
-/// Console requests (anything outside `/api/`, `/metrics` and `/healthz`)
-/// get an error as a page in their language; the API keeps the JSON.
-pub(crate) async fn pages_for_people(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let api = path.starts_with("/api/") || path == "/metrics" || path == "/healthz";
-    let lang = crate::i18n::Lang::pick(
-        crate::view::query_lang(req.uri().query()).as_deref(),
-        req.headers(),
-    );
-    let resp = next.run(req).await;
-    if api {
-        return resp;
-    }
-    match resp.extensions().get::<ErrorInfo>() {
-        Some(info) => crate::view::error_page(lang, resp.status(), info, &path),
-        None => resp,
     }
 }

@@ -41,6 +41,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for F<T> {
     }
 }
 
+/// A query of a page with no filters: `?lang=` only.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LangQuery {
+    pub(crate) lang: Option<String>,
+}
+
 /// For query and form fields: an empty value (`?level=`, what an unset
 /// `<select>` sends) is none; anything else must parse.
 pub(crate) fn empty_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>

@@ -174,7 +174,7 @@ impl Web {
     pub fn router(&self) -> Router {
         routes::all()
             .fallback(routes::not_found)
-            .layer(axum::middleware::from_fn(error::pages_for_people))
+            .layer(axum::middleware::from_fn(view::pages_for_people))
             .layer(axum::middleware::from_fn(identify))
             .with_state(self.state.clone())
     }

@@ -2,8 +2,10 @@
 //! formatting helpers.
 
 use askama::Template;
+use axum::extract::Request;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use tocsin_model::Cidr;
 
@@ -108,4 +110,20 @@ pub(crate) fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&tocsin_model::vietnam_offset())
         .format("%d/%m/%Y %H:%M:%S")
         .to_string()
+}
+
+/// Console requests (anything outside `/api/`, `/metrics` and `/healthz`)
+/// get an error as a page in their language; the API keeps the JSON.
+pub(crate) async fn pages_for_people(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let api = path.starts_with("/api/") || path == "/metrics" || path == "/healthz";
+    let lang = Lang::pick(query_lang(req.uri().query()).as_deref(), req.headers());
+    let resp = next.run(req).await;
+    if api {
+        return resp;
+    }
+    match resp.extensions().get::<ErrorInfo>() {
+        Some(info) => error_page(lang, resp.status(), info, &path),
+        None => resp,
+    }
 }

@@ -120,7 +120,7 @@ fn table_and_csv_outputs() {
     let mut lines = s.lines();
     assert_eq!(
         lines.next(),
-        Some("timestamp,level,rule_id,rule_title,file,position,event")
+        Some("timestamp,level,rule_id,rule_title,file,position,event,agency,asset")
     );
     assert_eq!(lines.count(), 4);
 }
@@ -172,5 +172,66 @@ fn corpus_rules_over_regression_evtx() {
     assert!(
         err.contains(" 0 malformed records skipped, 0 files unreadable"),
         "{err}"
+    );
+}
+
+/// With an inventory in the configured database, hits name the agency and
+/// asset their event belongs to, by the same policy the pipeline uses.
+#[test]
+fn hits_are_attributed_with_the_stored_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("province.toml"),
+        r#"
+[[agency]]
+code = "STC"
+name = "Sở Tài chính"
+kind = "department"
+ranges = ["10.36.5.0/24"]
+
+[[asset]]
+code = "WEB-STC"
+name = "Cổng thông tin Sở Tài chính"
+kind = "website"
+owner = "STC"
+level = 2
+addresses = ["10.36.5.10"]
+urls = ["https://stc.ngocson.gov.vn/"]
+"#,
+    )
+    .unwrap();
+    let db = dir.path().join("t.db").display().to_string();
+    let out = tocsin(
+        dir.path(),
+        &["--database", &db, "inventory", "import", "province.toml"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(
+        dir.path().join("e.jsonl"),
+        concat!(
+            r#"{"@timestamp":"2026-03-02T01:13:00Z","source.ip":"198.51.100.77","destination.ip":"10.36.5.10","url.original":"/tin-tuc?id=1%20UNION%20SELECT%20username,password%20FROM%20users"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = tocsin(
+        dir.path(),
+        &["--database", &db, "hunt", "e.jsonl", "-o", "jsonl"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hit: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(hit["agency"], "STC", "{hit}");
+    assert_eq!(hit["asset"], "WEB-STC", "{hit}");
+    // Without a database, hunting still works and names no agency.
+    let out = tocsin(
+        dir.path(),
+        &["--database", "absent.db", "hunt", "e.jsonl", "-o", "jsonl"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("\"agency\""));
+    assert!(
+        !dir.path().join("absent.db").exists(),
+        "hunt creates no database"
     );
 }

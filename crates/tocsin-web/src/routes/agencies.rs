@@ -13,7 +13,7 @@ use tocsin_model::{Agency, AgencyKind, fold_vietnamese};
 
 use super::assets::AssetRow;
 use super::{Paged, matches};
-use crate::extract::{Caller, Q, empty_none};
+use crate::extract::{Caller, LangQuery, Q, empty_none};
 use crate::i18n::{Lang, T};
 use crate::view::{ctx, join_cidrs, render, urlencode};
 use crate::{AppError, AppState, Snapshot};
@@ -130,12 +130,6 @@ struct AgencyPage<'a> {
     ranges: String,
     children: Vec<(String, String)>,
     assets: Vec<AssetRow>,
-}
-
-/// `?lang=` only.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct LangQuery {
-    pub(crate) lang: Option<String>,
 }
 
 /// The agency `code`, when the caller may see it.

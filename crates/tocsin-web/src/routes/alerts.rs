@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, Level};
 use tocsin_store::AlertFilter;
 
-use super::agencies::LangQuery;
-use crate::extract::{Caller, F, Q, empty_none};
+use crate::extract::{Caller, F, LangQuery, Q, empty_none};
 use crate::i18n::{Lang, T};
 use crate::view::{ctx, local_time, render};
 use crate::{AppError, AppState};

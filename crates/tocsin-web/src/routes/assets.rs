@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_model::{Asset, AssetKind, fold_vietnamese};
 
-use super::agencies::LangQuery;
 use super::{Paged, matches};
-use crate::extract::{Caller, Q, empty_none};
+use crate::extract::{Caller, LangQuery, Q, empty_none};
 use crate::i18n::{Lang, T};
 use crate::view::{ctx, join_cidrs, render, urlencode};
 use crate::{AppError, AppState, Snapshot};

@@ -1,8 +1,6 @@
 //! `/`: the province at a glance — alerts of the last day, events per
 //! input, the inventory, the services, recent changes.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -13,9 +11,8 @@ use tocsin_model::{AgencyKind, AssetKind, Level};
 use tocsin_store::{AlertFilter, AuditEntry};
 
 use super::AlertRow;
-use super::agencies::LangQuery;
 use super::assets::AssetRow;
-use crate::extract::{Caller, Q};
+use crate::extract::{Caller, LangQuery, Q};
 use crate::i18n::{Lang, T};
 use crate::view::{ctx, render};
 use crate::{AppError, AppState};
@@ -88,12 +85,6 @@ async fn dashboard(
         })
         .collect();
     let counts_24h = st.store.event_counts(scope, day_ago).await?;
-    let mut by_input: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for n in &counts_24h {
-        let e = by_input.entry(n.input.as_str()).or_default();
-        e.0 += n.events;
-        e.1 += n.errors;
-    }
     let latest = AlertRow::all(
         &st,
         st.store
@@ -128,9 +119,9 @@ async fn dashboard(
         },
         alert_levels,
         events_24h: counts_24h.iter().map(|c| c.events).sum(),
-        inputs_24h: by_input
+        inputs_24h: super::per_input(&counts_24h)
             .into_iter()
-            .map(|(k, (n, e))| (k.to_string(), n, e))
+            .map(|(k, (n, e))| (k, n, e))
             .collect(),
         event_errors_24h: counts_24h.iter().map(|c| c.errors).sum(),
         latest,

@@ -4,8 +4,6 @@
 //! `/metrics` (the same typed counters), with the last 24 hours' event
 //! counts from the store.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -14,8 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tocsin_telemetry::{IngestStatus, InputStatus};
 
-use super::agencies::LangQuery;
-use crate::extract::{Caller, Q};
+use crate::extract::{Caller, LangQuery, Q};
 use crate::i18n::{Lang, T};
 use crate::view::{ctx, render};
 use crate::{AppError, AppState};
@@ -76,12 +73,7 @@ async fn page(
     let c = ctx(q.lang.as_deref(), &headers);
     let status = st.ingest_status();
     let since = chrono::Utc::now() - chrono::Duration::hours(24);
-    let mut day: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for n in st.store.event_counts(&caller.scope, since).await? {
-        let e = day.entry(n.input).or_default();
-        e.0 += n.events;
-        e.1 += n.errors;
-    }
+    let mut day = super::per_input(&st.store.event_counts(&caller.scope, since).await?);
     let mut inputs: Vec<InputRow> = status
         .iter()
         .flat_map(|s| s.inputs.iter())

@@ -65,3 +65,16 @@ pub(crate) fn matches(q: &str, code: &str, name: &str) -> bool {
     use tocsin_model::fold_vietnamese;
     q.is_empty() || fold_vietnamese(code).contains(q) || fold_vietnamese(name).contains(q)
 }
+
+/// (events, unparsed) per input over `counts`, by input name.
+pub(crate) fn per_input(
+    counts: &[tocsin_model::EventCount],
+) -> std::collections::BTreeMap<String, (i64, i64)> {
+    let mut by = std::collections::BTreeMap::<String, (i64, i64)>::new();
+    for n in counts {
+        let e = by.entry(n.input.clone()).or_default();
+        e.0 += n.events;
+        e.1 += n.errors;
+    }
+    by
+}
