@@ -10,15 +10,25 @@
 //! | agencies | **code**, **name**, **kind**, name_en, parent, ranges |
 //! | contacts | **agency**, **name**, role, emails, phones |
 //! | assets | **code**, **name**, **kind**, **owner**, **level**, addresses, hostnames, urls, description |
+//!
+//! Contacts are a table of their own because a spreadsheet cell cannot
+//! hold a list of records; each row names its agency by code. Header
+//! names are matched without regard to case or surrounding spaces, and
+//! every cell is trimmed.
 
 use tocsin_model::Inventory;
 
 use crate::{Diagnostic, Diagnostics, Draft, DraftAgency, DraftAsset, DraftContact, Src};
 
+/// The columns of `agencies.csv`, in the order [`to_csv`] writes them.
 const AGENCY_COLS: &[&str] = &["code", "name", "kind", "name_en", "parent", "ranges"];
+/// The agency columns a file must have (the rest may be left out).
 const AGENCY_REQ: &[&str] = &["code", "name", "kind"];
+/// The columns of `contacts.csv`, in the order [`to_csv`] writes them.
 const CONTACT_COLS: &[&str] = &["agency", "name", "role", "emails", "phones"];
+/// The contact columns a file must have.
 const CONTACT_REQ: &[&str] = &["agency", "name"];
+/// The columns of `assets.csv`, in the order [`to_csv`] writes them.
 const ASSET_COLS: &[&str] = &[
     "code",
     "name",
@@ -30,13 +40,19 @@ const ASSET_COLS: &[&str] = &[
     "urls",
     "description",
 ];
+/// The asset columns a file must have.
 const ASSET_REQ: &[&str] = &["code", "name", "kind", "owner", "level"];
 
+/// A file's header, to find cells by column name whatever the column
+/// order.
 struct Table {
+    /// The header's names, trimmed and lower-cased.
     cols: Vec<String>,
 }
 
 impl Table {
+    /// The trimmed cell of `rec` under `col`; empty when the file has no
+    /// such column (an optional one left out).
     fn get<'r>(&self, rec: &'r csv::StringRecord, col: &str) -> &'r str {
         self.cols
             .iter()
@@ -47,6 +63,8 @@ impl Table {
     }
 }
 
+/// The values of a `;`-separated cell, each trimmed; empty pieces (a
+/// trailing `;`, an empty cell) are dropped.
 fn multi(cell: &str, line: usize) -> Vec<Src<String>> {
     cell.split(';')
         .map(str::trim)
@@ -55,12 +73,21 @@ fn multi(cell: &str, line: usize) -> Vec<Src<String>> {
         .collect()
 }
 
+/// An optional value: an empty cell is absent.
 fn opt(cell: &str, line: usize) -> Option<Src<String>> {
     (!cell.is_empty()).then(|| Src::new(cell.to_string(), line))
 }
 
 /// Reads one CSV export into `draft` (contacts attach to agencies already in
 /// the draft, so load agencies first).
+///
+/// `file` is the name used in diagnostics. A byte-order mark, which
+/// spreadsheets often put at the start of an export, is skipped. Header
+/// problems (unknown or missing columns) are reported together and stop
+/// the read; after that every bad row is reported and the good rows are
+/// still added to `draft`. A row with a different number of cells than
+/// the header is an error, and a row's line is where it starts (a quoted
+/// cell may span lines).
 pub fn parse_csv(text: &str, file: &str, draft: &mut Draft) -> Result<(), Diagnostics> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
@@ -169,6 +196,7 @@ pub fn parse_csv(text: &str, file: &str, draft: &mut Draft) -> Result<(), Diagno
     }
 }
 
+/// A single problem as a [`Diagnostics`], for errors that stop the read.
 fn one(file: &str, line: usize, field: Option<&str>, message: String) -> Diagnostics {
     Diagnostics(vec![Diagnostic {
         file: file.to_string(),
@@ -179,6 +207,11 @@ fn one(file: &str, line: usize, field: Option<&str>, message: String) -> Diagnos
 }
 
 /// The three CSV exports of an inventory: (agencies, contacts, assets).
+///
+/// Every column is written, empty when there is no value, and lists are
+/// joined with `;` as [`parse_csv`] splits them; the csv writer quotes
+/// cells that need it. Writing to memory does not fail in practice; the
+/// error is the csv writer's, passed on.
 pub fn to_csv(inv: &Inventory) -> Result<(String, String, String), csv::Error> {
     let join = |v: &[String]| v.join(";");
     let mut ag = csv::Writer::from_writer(Vec::new());

@@ -1,4 +1,10 @@
 //! Inventory records as read, each value with the line it came from.
+//!
+//! Every value is still the text that was written (a level is `"2"`, a
+//! range `"10.36.12.0/24"`): parsing it is validation's job, so that a bad
+//! value becomes a [`Diagnostic`](crate::Diagnostic) with its line instead
+//! of stopping the read. The TOML and CSV readers both produce these
+//! types, which is why validation is written once for both formats.
 
 use tocsin_model::{Agency, Asset, Inventory};
 
@@ -23,9 +29,11 @@ impl<T> Src<T> {
 pub struct DraftAgency {
     /// Source file.
     pub file: String,
-    /// Line of the record.
+    /// Line where the record starts, for problems that concern the record
+    /// rather than one value.
     pub line: usize,
-    /// `code`.
+    /// `code`: the agency's identifier, which parents, asset owners, CSV
+    /// contacts and [`Draft::merge`] refer to.
     pub code: Src<String>,
     /// `name`.
     pub name: Src<String>,
@@ -33,22 +41,24 @@ pub struct DraftAgency {
     pub name_en: Option<Src<String>>,
     /// `kind`.
     pub kind: Src<String>,
-    /// `parent`.
+    /// `parent`: another agency's code.
     pub parent: Option<Src<String>>,
-    /// `ranges`.
+    /// `ranges`: the address blocks whose traffic is this agency's, as
+    /// CIDR text (a bare address is a single-address block).
     pub ranges: Vec<Src<String>>,
     /// `contacts`.
     pub contacts: Vec<DraftContact>,
 }
 
-/// A contact as read.
+/// A contact as read. It has no code of its own: it belongs to the agency
+/// it is listed under.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DraftContact {
     /// Line of the record.
     pub line: usize,
     /// `name`.
     pub name: Src<String>,
-    /// `role`.
+    /// `role`: free text, never checked (hence no line).
     pub role: String,
     /// `emails`.
     pub emails: Vec<Src<String>>,
@@ -71,19 +81,24 @@ pub struct DraftAsset {
     pub kind: Src<String>,
     /// `owner` (an agency code).
     pub owner: Src<String>,
-    /// `level` (1–5), as written.
+    /// `level` (1–5), as written. Text even when the TOML had a number, so
+    /// both formats are checked the same way.
     pub level: Src<String>,
-    /// `addresses`.
+    /// `addresses`: CIDR text, like an agency's ranges.
     pub addresses: Vec<Src<String>>,
     /// `hostnames`.
     pub hostnames: Vec<Src<String>>,
-    /// `urls`.
+    /// `urls`: http or https (a website needs at least one).
     pub urls: Vec<Src<String>>,
-    /// `description`.
+    /// `description`: free text, never checked.
     pub description: Option<String>,
 }
 
 /// A whole inventory as read, not yet validated.
+///
+/// May hold anything a file can: duplicate codes, references to missing
+/// agencies, values that do not parse. [`Draft::validate`] is the only way
+/// from here to an inventory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Draft {
     /// Agencies in file order.
@@ -95,6 +110,9 @@ pub struct Draft {
 impl Draft {
     /// A draft of an already valid inventory (for merging with the stored
     /// one: its records are reported as coming from `origin`).
+    ///
+    /// Its values carry line 0, so a problem found in a stored record names
+    /// `origin` without a line.
     pub fn from_inventory(inv: &Inventory, origin: &str) -> Self {
         Draft {
             agencies: inv
@@ -108,6 +126,12 @@ impl Draft {
 
     /// Adds `newer` on top: records with a code already present replace the
     /// old record in place; new codes are appended.
+    ///
+    /// A replaced record is replaced whole, its contacts included: nothing
+    /// of the old one is kept. Nothing is ever removed, so merging cannot
+    /// delete an agency or asset. A code listed twice in `newer` ends as
+    /// one record, the later: such a duplicate is not left for
+    /// validation to report.
     pub fn merge(&mut self, newer: Draft) {
         for a in newer.agencies {
             match self
@@ -132,10 +156,12 @@ impl Draft {
     }
 }
 
+/// A stored value as draft text, at line 0.
 fn s(v: &str) -> Src<String> {
     Src::new(v.to_string(), 0)
 }
 
+/// A valid agency back as draft text, written the way the files write it.
 fn agency_draft(a: &Agency, origin: &str) -> DraftAgency {
     DraftAgency {
         file: origin.to_string(),
@@ -160,6 +186,7 @@ fn agency_draft(a: &Agency, origin: &str) -> DraftAgency {
     }
 }
 
+/// A valid asset back as draft text, written the way the files write it.
 fn asset_draft(a: &Asset, origin: &str) -> DraftAsset {
     DraftAsset {
         file: origin.to_string(),

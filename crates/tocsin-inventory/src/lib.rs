@@ -19,6 +19,15 @@
 //! loaded again gives the same inventory. (The synthetic province of the
 //! demo and the tests is `tocsin_sim::province`.)
 //!
+//! An import that adds to the stored inventory rather than replacing it
+//! turns the stored one into a draft ([`Draft::from_inventory`]), lays the
+//! files on top ([`Draft::merge`]) and validates the result as a whole, so
+//! a file may refer to agencies that are only in the database.
+//!
+//! Nothing here touches the database or the network: the functions take
+//! text or paths and return values, which keeps them easy to test and to
+//! run as a dry run.
+//!
 //! ```
 //! let text = r#"
 //! [[agency]]
@@ -49,6 +58,15 @@ use std::path::Path;
 /// (agencies, assets or contacts, told apart by their header) or a directory
 /// holding `inventory.toml` or `agencies.csv` and optional `assets.csv` and
 /// `contacts.csv`.
+///
+/// In a directory, `inventory.toml` wins: the CSV files beside it are then
+/// not read. The CSV files are read agencies first, then contacts (which
+/// attach to agencies already read), then assets. A single file is told
+/// apart by its extension, `.toml` or `.csv` (lower case).
+///
+/// Only reading and shape are checked here; the draft may still be
+/// invalid. An unreadable file, or a path that is none of the above, is
+/// one [`Diagnostic`] for the whole file.
 pub fn load_path(path: &Path) -> Result<Draft, Diagnostics> {
     let io_err = |p: &Path, e: std::io::Error| {
         Diagnostics(vec![Diagnostic::file(p, format!("cannot read: {e}"))])

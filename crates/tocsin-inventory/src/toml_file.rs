@@ -25,6 +25,13 @@
 //! hostnames = ["stc.example.gov.vn"]
 //! urls = ["https://stc.example.gov.vn/"]
 //! ```
+//!
+//! Reading goes through `Raw*` mirrors of the file whose values are
+//! wrapped in `toml::Spanned`: the span gives each value's byte offset,
+//! which a [`LineIndex`] turns into the line a diagnostic names. Writing
+//! goes through `Out*` mirrors borrowing from the inventory, which leave
+//! out empty lists and absent values so an export reads like a
+//! hand-written file.
 
 use serde::{Deserialize, Serialize};
 use tocsin_model::Inventory;
@@ -33,6 +40,9 @@ use toml::Spanned;
 use crate::diag::LineIndex;
 use crate::{Diagnostic, Diagnostics, Draft, DraftAgency, DraftAsset, DraftContact, Src};
 
+/// The file as written: `[[agency]]` and `[[asset]]` tables, either may be
+/// missing. Unknown keys are refused here and in every table below, so a
+/// misspelt key is reported instead of silently ignored.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -42,6 +52,7 @@ struct RawFile {
     asset: Vec<Spanned<RawAsset>>,
 }
 
+/// One `[[agency]]` table; its contacts are nested `[[agency.contacts]]`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAgency {
@@ -56,6 +67,7 @@ struct RawAgency {
     contacts: Vec<Spanned<RawContact>>,
 }
 
+/// One `[[agency.contacts]]` table.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawContact {
@@ -68,13 +80,19 @@ struct RawContact {
     phones: Vec<Spanned<String>>,
 }
 
+/// A level as written: `level = 2` and `level = "2"` are both accepted, and
+/// either becomes text for validation, which checks the range once for
+/// TOML and CSV alike.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum NumOrStr {
+    /// A TOML integer.
     N(i64),
+    /// A TOML string.
     S(String),
 }
 
+/// One `[[asset]]` table.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAsset {
@@ -94,6 +112,9 @@ struct RawAsset {
 
 /// Reads inventory TOML into a draft. Syntax and shape errors (unknown keys,
 /// missing fields, wrong types) are reported with their line.
+///
+/// Unlike validation, this reports only the first such error: the TOML
+/// parser stops there. `file` is the name used in diagnostics.
 pub fn parse_toml(text: &str, file: &str) -> Result<Draft, Diagnostics> {
     let lines = LineIndex::new(text);
     let line_of = |_: &str, offset: usize| lines.line(offset);
@@ -166,12 +187,16 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Draft, Diagnostics> {
     Ok(draft)
 }
 
+/// The file [`to_toml`] writes: agencies first, then assets, each in the
+/// inventory's order.
 #[derive(Serialize)]
 struct OutFile<'a> {
     agency: Vec<OutAgency<'a>>,
     asset: Vec<OutAsset<'a>>,
 }
 
+/// One agency as written; the fields are in the order of the example
+/// above.
 #[derive(Serialize)]
 struct OutAgency<'a> {
     code: &'a str,
@@ -187,6 +212,7 @@ struct OutAgency<'a> {
     contacts: &'a [tocsin_model::Contact],
 }
 
+/// One asset as written; the level as a number.
 #[derive(Serialize)]
 struct OutAsset<'a> {
     code: &'a str,
@@ -205,6 +231,10 @@ struct OutAsset<'a> {
 }
 
 /// Writes an inventory as TOML that [`parse_toml`] reads back unchanged.
+///
+/// Starts with a comment saying the file was exported. Serialization is
+/// not expected to fail; should it, the reason is written into the output
+/// as a comment rather than returned.
 pub fn to_toml(inv: &Inventory) -> String {
     let out = OutFile {
         agency: inv

@@ -1,4 +1,15 @@
 //! Whole-draft validation: every problem at once, or a valid inventory.
+//!
+//! The checks run in order — agency codes, then each agency's fields,
+//! parent cycles, overlapping ranges, then the assets — and none stops at
+//! the first problem. Where a value is bad, a placeholder stands in (a
+//! default kind, level 1, the range left out) so that the checks after it still
+//! run; any problem means the inventory is never returned, so the
+//! placeholders never leave this module.
+//!
+//! The format checks (codes, e-mails, phones, host names) are deliberately
+//! simple: they catch typing and pasting mistakes in a spreadsheet, not
+//! every corner of the relevant standards.
 
 use std::collections::HashMap;
 
@@ -6,7 +17,9 @@ use tocsin_model::{Agency, AgencyKind, Asset, AssetKind, Cidr, Contact, Inventor
 
 use crate::{Diagnostic, Diagnostics, Draft, Src};
 
+/// The problems found so far.
 struct Ctx {
+    /// In the order found.
     diags: Vec<Diagnostic>,
 }
 
@@ -27,11 +40,15 @@ impl Ctx {
         }
     }
 
+    /// Records one problem at a line and field.
     fn err(&mut self, file: &str, s_line: usize, field: &str, msg: impl Into<String>) {
         self.diags.push(Diagnostic::at(file, s_line, field, msg));
     }
 }
 
+/// An agency or asset code: 1 to 64 ASCII letters, digits, `-`, `_` or
+/// `.`. Codes are what other records and the rest of Tocsin refer to, so
+/// they are kept to characters that need no quoting or escaping anywhere.
 fn valid_code(code: &str) -> bool {
     !code.is_empty()
         && code.len() <= 64
@@ -40,6 +57,9 @@ fn valid_code(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// A plausible e-mail address: something before one `@`, a host name with a
+/// dot after it, and no spaces, `,` or `;` (the marks of several addresses
+/// pasted into one value).
 fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else {
         return false;
@@ -52,6 +72,9 @@ fn valid_email(e: &str) -> bool {
         && valid_hostname(domain)
 }
 
+/// A phone number as people write it: 6 to 15 digits (15 is the
+/// international maximum), with spaces, `+`, `-`, `.` and parentheses
+/// allowed among them and nothing else.
 fn valid_phone(p: &str) -> bool {
     let digits = p.chars().filter(|c| c.is_ascii_digit()).count();
     (6..=15).contains(&digits)
@@ -59,6 +82,10 @@ fn valid_phone(p: &str) -> bool {
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'))
 }
 
+/// A DNS host name: dot-separated labels of ASCII letters, digits and `-`
+/// (not at either end of a label), at most 63 bytes a label and 253 in
+/// all; one trailing dot is allowed. A name in another script must be
+/// written in its `xn--` form.
 fn valid_hostname(h: &str) -> bool {
     let h = h.strip_suffix('.').unwrap_or(h);
     !h.is_empty()
@@ -72,6 +99,8 @@ fn valid_hostname(h: &str) -> bool {
         })
 }
 
+/// An asset URL: parses, is `http` or `https`, and has a host. The error
+/// is the whole message, quoting the URL.
 fn check_url(u: &str) -> Result<(), String> {
     let parsed = url::Url::parse(u).map_err(|e| format!("`{u}` is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -85,6 +114,11 @@ fn check_url(u: &str) -> Result<(), String> {
 
 impl Draft {
     /// Checks the whole draft; returns the inventory, or every problem found.
+    ///
+    /// Records keep the draft's order. On the way to the model, names and
+    /// roles are trimmed and host names lower-cased; other values are kept
+    /// as written. Validation reads the draft only, so it can be repeated
+    /// after a merge.
     pub fn validate(&self) -> Result<Inventory, Diagnostics> {
         let mut cx = Ctx { diags: Vec::new() };
         let mut inv = Inventory::default();
@@ -266,6 +300,11 @@ impl Draft {
         }
     }
 
+    /// Reports each agency whose parent chain leads back to itself, naming
+    /// the chain. `codes` maps a code to (index, file, line) of its first
+    /// definition. Every agency on a loop is reported once, at its own
+    /// `parent`; an agency that only leads into a loop is not. Unknown
+    /// parents end the walk (they are reported elsewhere).
     fn check_cycles(&self, cx: &mut Ctx, codes: &HashMap<&str, (usize, &str, usize)>) {
         for a in &self.agencies {
             let mut seen = vec![a.code.value.as_str()];
@@ -297,12 +336,19 @@ impl Draft {
     /// district's, say). Sweep over ranges sorted by start: CIDR blocks are
     /// nested or disjoint, so the ranges overlapping one are exactly the
     /// enclosing ones on the stack.
+    ///
+    /// The same block listed by two agencies is refused even between an
+    /// ancestor and its descendant: an address must belong to one agency
+    /// most precisely. Costs one sort of all ranges; each range is then
+    /// compared only with the blocks enclosing it.
     fn check_overlaps(
         &self,
         cx: &mut Ctx,
         inv: &Inventory,
         codes: &HashMap<&str, (usize, &str, usize)>,
     ) {
+        // Walks at most as many steps as there are agencies, so a parent
+        // loop (reported by `check_cycles`) cannot make it spin.
         let is_ancestor = |anc: usize, mut of: usize| {
             for _ in 0..=self.agencies.len() {
                 let Some(p) = &self.agencies[of].parent else {
@@ -316,6 +362,7 @@ impl Draft {
             }
             false
         };
+        // (is IPv4, first address, last address, agency index, range index).
         let mut all: Vec<(bool, u128, u128, usize, usize)> = Vec::new();
         for (ai, a) in inv.agencies.iter().enumerate() {
             for (ri, r) in a.ranges.iter().enumerate() {
@@ -323,6 +370,8 @@ impl Draft {
                 all.push((r.is_ipv4(), s, e, ai, ri));
             }
         }
+        // By family and start; at the same start the larger block first, so
+        // an enclosing block is always on the stack before what it holds.
         all.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(y.2.cmp(&x.2)));
         let mut stack: Vec<(bool, u128, u128, usize, usize)> = Vec::new();
         for r in all {
@@ -352,6 +401,9 @@ impl Draft {
     }
 }
 
+/// The blocks of one list (an agency's ranges, an asset's addresses),
+/// reporting each that does not parse (host bits set included) and each
+/// listed twice. The bad and repeated ones are left out of the result.
 fn parse_cidrs(cx: &mut Ctx, file: &str, field: &str, v: &[Src<String>]) -> Vec<Cidr> {
     let mut out: Vec<Cidr> = Vec::new();
     for s in v {

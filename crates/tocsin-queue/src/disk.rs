@@ -17,6 +17,13 @@
 //! and a broken header, after which the next record cannot be found, loses
 //! the rest of its segment, reported as one damaged range up to the next
 //! segment's first position.
+//!
+//! Space is reclaimed by deleting whole segment files once every record in
+//! them is released, which is why a segment is named by its first
+//! position: the names alone say which files are behind the consumer,
+//! without opening them. Reading is sequential through one cursor; a read
+//! at another position reopens a segment and skips forward record by
+//! record, so random access costs a scan of up to one segment.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -30,19 +37,31 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::{BoxFuture, Damage, Entry, Queue, QueueError};
 
 /// Largest record accepted (a syslog record is far smaller).
+///
+/// The writer cuts a longer record to this size rather than refusing it;
+/// on reading, a header claiming more is taken as a broken header.
 const MAX_RECORD: usize = 16 << 20;
 
 /// Settings of a [`DiskQueue`].
+///
+/// Every field has a default (64 MiB segments, a 4 GiB limit, 4096
+/// pending appends), so a configuration file need only name what it
+/// changes.
 #[derive(Clone, Debug, serde::Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiskQueueConfig {
     /// Directory of the segment files.
     pub dir: PathBuf,
-    /// A new segment starts after this many bytes.
+    /// A new segment starts after this many bytes. Space is freed a whole
+    /// segment at a time, so smaller segments free it sooner at the cost of
+    /// more files.
     pub segment_bytes: u64,
     /// Appends wait (and UDP drops) while this many bytes are unconsumed.
+    /// Counted over the whole segment files on disk, so it is a soft limit:
+    /// a batch already taken by the writer may go past it.
     pub max_bytes: u64,
-    /// Appends waiting for the writer before `try_append` refuses.
+    /// Appends waiting for the writer before `try_append` refuses (and
+    /// `append` waits). At least 1.
     pub pending: usize,
 }
 
@@ -57,12 +76,20 @@ impl Default for DiskQueueConfig {
     }
 }
 
+/// One append, as handed to the writer thread.
 struct Request {
+    /// The payloads, written in order and together.
     records: Vec<Vec<u8>>,
+    /// Where to send the position after the batch once it is durable;
+    /// `None` for `try_append` and for the empty wake-up a reader sends.
+    /// The error is a string because `io::Error` cannot be cloned for
+    /// every request of a batch.
     reply: Option<oneshot::Sender<Result<u64, String>>>,
 }
 
+/// What the writer thread and the readers both see.
 struct Shared {
+    /// The queue's directory.
     dir: PathBuf,
     /// First position of each segment → its file.
     segments: Mutex<BTreeMap<u64, PathBuf>>,
@@ -70,7 +97,9 @@ struct Shared {
     bytes: AtomicU64,
     /// Signalled when segments are released (room for the writer).
     room: Condvar,
+    /// The mutex `room` is waited on with (it guards nothing else).
     room_lock: Mutex<()>,
+    /// Set by [`DiskQueue::close`]: the writer stops after its batch.
     closed: AtomicBool,
     /// A reader met a broken record in the segment being written: start a
     /// new segment, so the reader can skip to it.
@@ -78,22 +107,37 @@ struct Shared {
 }
 
 impl Shared {
-    /// The segment files by first position.
+    /// The segment files by first position. A poisoned lock is taken
+    /// anyway: the map is only ever changed by single inserts and removes,
+    /// so a panic elsewhere cannot leave it half-updated.
     fn segments(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, PathBuf>> {
         self.segments.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// The embedded, file-backed [`Queue`].
+///
+/// Built by [`DiskQueueConfig::build`], which starts its writer thread;
+/// dropping it (or [`close`](DiskQueue::close)) stops that thread. One
+/// process must own a directory at a time: nothing locks the files.
 pub struct DiskQueue {
+    /// The stream's name, as [`Queue::name`] gives it.
     name: String,
+    /// State shared with the writer thread.
     shared: Arc<Shared>,
+    /// Appends to the writer thread; bounded by `pending`.
     tx: mpsc::Sender<Request>,
+    /// The position after the last durable record: readers never go
+    /// past it and wait on it for more.
     durable: watch::Receiver<u64>,
+    /// The one read cursor. Reads take it in turn, since the queue has one
+    /// consumer; kept between reads so sequential reads do not reopen files.
     cursor: tokio::sync::Mutex<Option<Cursor>>,
+    /// First position of the oldest segment still on disk.
     oldest: AtomicU64,
     /// Everything before this is committed downstream.
     released: AtomicU64,
+    /// [`DiskQueueConfig::max_bytes`], for `try_append`'s check.
     max_bytes: u64,
 }
 
@@ -109,6 +153,12 @@ impl DiskQueueConfig {
     /// Opens (or creates) the queue. `min_next` is the consumer's committed
     /// position: a queue found shorter than that (its files were removed)
     /// continues from there, so new records are never taken for old ones.
+    ///
+    /// Recovery reads the whole last segment once, so opening costs up to
+    /// `segment_bytes` of reading. Files in the directory not named like
+    /// segments are ignored. Fails with [`QueueError::Io`] when the
+    /// directory or the last segment cannot be read or repaired, or the
+    /// writer thread cannot be started.
     pub fn build(self, name: &str, min_next: u64) -> Result<DiskQueue, QueueError> {
         let io = |p: &Path, e| QueueError::Io {
             path: p.display().to_string(),
@@ -218,10 +268,14 @@ impl DiskQueueConfig {
     }
 }
 
+/// The file of the segment starting at `first`. Zero-padded to 20 digits
+/// (all of `u64`), so the names also sort by position in a listing.
 fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("{first:020}.q"))
 }
 
+/// Creates (or opens) a segment file for appending and syncs the
+/// directory, so the file exists after a crash.
 fn create_segment(path: &Path, dir: &Path) -> Result<File, QueueError> {
     let f = OpenOptions::new()
         .create(true)
@@ -239,6 +293,9 @@ fn create_segment(path: &Path, dir: &Path) -> Result<File, QueueError> {
 }
 
 /// (whole records, bytes they span, file length).
+///
+/// Used on open for the last segment only: the records counted fix the
+/// next position, and the bytes past them are cut as never acknowledged.
 fn scan(path: &Path) -> Result<(u64, u64, u64), QueueError> {
     let f = File::open(path).map_err(|e| QueueError::Io {
         path: path.display().to_string(),
@@ -291,6 +348,11 @@ impl std::fmt::Display for Bad {
 }
 
 /// Reads one record into `buf`: Ok(None) at a clean end.
+///
+/// On [`Bad::Checksum`] the reader stands at the next record; on
+/// [`Bad::Framing`] its place is meaningless. A length over
+/// [`MAX_RECORD`] is taken as a broken header before anything is
+/// allocated for it.
 fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> {
     let mut head = [0u8; 8];
     match r.read_exact(&mut head[..1]) {
@@ -314,16 +376,28 @@ fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> 
     Ok(Some(()))
 }
 
+/// The writer thread's state. A plain thread, not a task: it blocks in
+/// `write` and `fdatasync`, which must not stall the async runtime.
 struct Writer {
+    /// State shared with the readers.
     shared: Arc<Shared>,
+    /// The settings the queue was built with.
     cfg: DiskQueueConfig,
+    /// The segment being written (the last one), opened for appending.
     file: File,
+    /// Bytes in `file`: it rolls over at `segment_bytes`.
     seg_len: u64,
+    /// The position the next record gets.
     next: u64,
+    /// Publishes `next` once a batch is durable; readers wait on it.
     durable: watch::Sender<u64>,
 }
 
 impl Writer {
+    /// The thread's loop: waits for one append, gathers whatever else is
+    /// waiting (up to about 8 MiB of payload), writes and syncs them
+    /// together and answers each. Returns when the queue is closed or
+    /// dropped.
     fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let mut batch: Vec<Request> = Vec::new();
         let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
@@ -372,6 +446,12 @@ impl Writer {
         }
     }
 
+    /// Writes one batch and syncs it: the position after it, or why not.
+    ///
+    /// Rolls to a new segment first when the current one is full or a
+    /// reader asked for it (a reader's request waits while the current
+    /// segment is still empty). `out` is the caller's buffer, reused
+    /// between batches.
     fn write(&mut self, batch: &[Request], out: &mut Vec<u8>) -> Result<u64, String> {
         let asked = self.shared.roll.swap(false, Ordering::Relaxed);
         if self.seg_len >= self.cfg.segment_bytes || (asked && self.seg_len > 0) {
@@ -407,6 +487,9 @@ impl Writer {
         Ok(self.next)
     }
 
+    /// Starts a new segment at the next position and makes it the one
+    /// written. It is registered before it holds a record, so a reader at
+    /// the end of the previous segment can already step into it.
     fn roll(&mut self) -> Result<(), QueueError> {
         let path = segment_path(&self.shared.dir, self.next);
         self.file = create_segment(&path, &self.shared.dir)?;
@@ -418,16 +501,21 @@ impl Writer {
 
 /// The consumer's place in the files.
 struct Cursor {
+    /// The position of the record the reader stands at.
     next: u64,
     /// First position of the segment being read.
     segment: u64,
+    /// Its file, for error messages.
     path: PathBuf,
+    /// Buffered (1 MiB), since records are read one small piece at a time.
     reader: BufReader<File>,
     /// Stopped inside a broken record: reopen before reading on.
     broken: bool,
 }
 
 impl DiskQueue {
+    /// The segment holding `pos`: the last one starting at or before it,
+    /// or the oldest when `pos` was already released and deleted.
     fn segment_for(&self, pos: u64) -> Option<(u64, PathBuf)> {
         let segs = self.shared.segments();
         segs.range(..=pos)
@@ -436,6 +524,11 @@ impl DiskQueue {
             .map(|(k, v)| (*k, v.clone()))
     }
 
+    /// A cursor at `pos` (or at the oldest record, if `pos` is older):
+    /// opens its segment and skips records up to it. A broken header on
+    /// the way is stepped over when a later segment starts at or before
+    /// `pos`; otherwise the cursor stops there and [`Self::read_now`]
+    /// reports the damage.
     fn open_at(&self, pos: u64) -> Result<Cursor, QueueError> {
         let (first, path) = self.segment_for(pos).ok_or(QueueError::Closed)?;
         let f = File::open(&path).map_err(|e| QueueError::Io {
@@ -465,6 +558,11 @@ impl DiskQueue {
         Ok(c)
     }
 
+    /// Up to `max` entries from the cursor, never at or past `durable`
+    /// (bytes beyond it may be a batch still being written). Crosses into
+    /// the next segment at a clean end; turns a checksum failure into one
+    /// damaged entry and a broken header into a damaged range up to the
+    /// next segment. An empty result means nothing more is readable yet.
     fn read_now(&self, c: &mut Cursor, durable: u64, max: usize) -> Result<Vec<Entry>, QueueError> {
         let mut out = Vec::new();
         while c.next < durable && out.len() < max {
@@ -567,6 +665,11 @@ impl DiskQueue {
     }
 
     /// Stops the writer after what it holds (tests, shutdown).
+    ///
+    /// Appends the writer has already taken are still written and
+    /// answered. Once the writer thread has exited, appends and waiting
+    /// reads fail with [`QueueError::Closed`]. Also wakes a writer waiting
+    /// for room, which then writes without it.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Relaxed);
         self.shared.room.notify_all();

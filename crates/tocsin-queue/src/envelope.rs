@@ -5,35 +5,56 @@
 //! version u8 = 1 | received µs i64 LE | format u8 | peer: 0 | 4 a.b.c.d | 6 16 bytes
 //! | input: len u8 + UTF-8 | sender agency: len u8 + UTF-8 | raw bytes…
 //! ```
+//!
+//! The leading version byte lets the layout change later without
+//! misreading records already queued. The format is stored as its index in
+//! `Format::ALL`, so reordering that list would change the meaning of
+//! queued records.
 
 use std::net::IpAddr;
 
 use tocsin_parse::Format;
 
 /// One received record.
+///
+/// Borrows its strings and bytes: [`Envelope::decode`] reads straight out
+/// of the queue's buffer without copying the raw record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope<'a> {
     /// Receipt time, microseconds since the epoch.
     pub received_us: i64,
-    /// The input's name.
+    /// The input's name. Stored in at most 255 bytes (longer names are cut).
     pub input: &'a str,
     /// The format the input declares.
     pub format: Format,
-    /// The sending host.
+    /// The sending host, when the input knows one (a tailed file has none).
     pub peer: Option<IpAddr>,
-    /// The agency an API key binds the sender to.
+    /// The agency an API key binds the sender to. Encoded as an empty
+    /// string when absent, so `Some("")` reads back as `None`; at most 255
+    /// bytes are kept.
     pub sender: Option<&'a str>,
     /// The record as received.
     pub raw: &'a [u8],
 }
 
 /// A queued record that cannot be read back.
+///
+/// Holds a short fixed reason (truncated, unknown version or format, bad
+/// peer address, a name that is not UTF-8). A record read whole from the
+/// disk queue has already passed its checksum, so there this points at a
+/// writer bug or an incompatible version rather than disk damage.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("queued record is malformed: {0}")]
 pub struct EnvelopeError(&'static str);
 
 impl<'a> Envelope<'a> {
-    /// Appends the encoding to `out`.
+    /// Appends the encoding to `out`, so a caller batching many records can
+    /// reuse one buffer.
+    ///
+    /// The input and sender names are cut to 255 bytes to fit their length
+    /// byte. The cut is by bytes, not characters: a longer name cut inside a
+    /// multi-byte character would not decode, so names are expected to stay
+    /// short (they come from configuration).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.reserve(32 + self.input.len() + self.raw.len());
         out.push(1);
@@ -65,7 +86,8 @@ impl<'a> Envelope<'a> {
         v
     }
 
-    /// Reads an encoding back.
+    /// Reads an encoding back. Everything after the names is the raw
+    /// record, so the raw bytes need no length of their own.
     pub fn decode(b: &'a [u8]) -> Result<Self, EnvelopeError> {
         let mut r = Reader { b, i: 0 };
         if r.take(1)?[0] != 1 {
@@ -103,12 +125,17 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// A cursor over an encoding: every read is bounds-checked and a short
+/// buffer is a [`EnvelopeError`], never a panic.
 struct Reader<'a> {
+    /// The whole encoding.
     b: &'a [u8],
+    /// Where the next read starts.
     i: usize,
 }
 
 impl<'a> Reader<'a> {
+    /// The next `n` bytes.
     fn take(&mut self, n: usize) -> Result<&'a [u8], EnvelopeError> {
         let s = self
             .b
@@ -118,6 +145,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// A name: one length byte, then that many bytes of UTF-8.
     fn string(&mut self) -> Result<&'a str, EnvelopeError> {
         let n = self.take(1)?[0] as usize;
         std::str::from_utf8(self.take(n)?).map_err(|_| EnvelopeError("name is not UTF-8"))
@@ -125,12 +153,14 @@ impl<'a> Reader<'a> {
 }
 
 /// The hour (since the epoch, UTC) of a receipt time in µs: how event
-/// counts and the raw archive are grouped.
+/// counts and the raw archive are grouped. Rounds down, also for times
+/// before the epoch.
 pub fn hour_of(received_us: i64) -> i64 {
     received_us.div_euclid(3_600_000_000)
 }
 
-/// Microseconds since the epoch, now.
+/// Microseconds since the epoch, now: the receipt time inputs stamp on
+/// each [`Envelope`].
 pub fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

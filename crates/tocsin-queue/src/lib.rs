@@ -38,12 +38,20 @@ pub use disk::{DiskQueue, DiskQueueConfig};
 pub use envelope::{Envelope, EnvelopeError, hour_of, now_us};
 
 /// A boxed future (the trait is used as `dyn Queue`).
+///
+/// Boxed because a trait whose methods return `impl Future` cannot be made
+/// into a trait object; `Send` so the futures can run on any worker of a
+/// multi-threaded runtime.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What can go wrong in a queue.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// Reading or writing the queue's files failed.
+    ///
+    /// From [`Queue::append`] it means the whole batch the append was
+    /// written with failed and none of it was acknowledged: the file is
+    /// cut back to where it was, so retrying does not duplicate records.
     #[error("queue {path}: {source}")]
     Io {
         /// The file or directory.
@@ -52,6 +60,13 @@ pub enum QueueError {
         source: std::io::Error,
     },
     /// A stored record failed its checksum (disk corruption).
+    ///
+    /// Most damage is not an error at all: it comes back as entries with
+    /// [`Entry::damaged`] set. This error is for the one case a reader
+    /// cannot step over yet — a broken record header in the segment still
+    /// being written, where the next record's start is unknown. The reader
+    /// asks the writer to start a new segment; reading the same position
+    /// again a little later skips to it.
     #[error("queue {path}: record {seq} is corrupt ({reason})")]
     Corrupt {
         /// The segment file.
@@ -62,11 +77,19 @@ pub enum QueueError {
         reason: String,
     },
     /// The queue was shut down.
+    ///
+    /// Its writer has stopped (after [`DiskQueue::close`] or a drop), so
+    /// nothing more can be appended or become readable: not worth
+    /// retrying.
     #[error("queue closed")]
     Closed,
 }
 
 /// One record read back, with its position.
+///
+/// A consumer that has handled an entry resumes from `seq + 1`, whether or
+/// not the entry was damaged: that is what keeps a damaged range from
+/// being read (and reported) again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Position in the stream (consecutive, from 0). For a damaged range,
@@ -90,7 +113,8 @@ pub struct Damage {
 }
 
 impl Entry {
-    /// A record read back whole.
+    /// A record read back whole (not damaged). Also what other [`Queue`]
+    /// implementations and test doubles build their entries with.
     pub fn new(seq: u64, data: Vec<u8>) -> Entry {
         Entry {
             seq,
@@ -101,26 +125,40 @@ impl Entry {
 }
 
 /// A durable, ordered stream of records with one consumer position.
+///
+/// Positions are consecutive `u64`s from the first record ever appended;
+/// they are never reused, so a position is a stable name for a record
+/// across restarts. Only durable records are ever handed to a reader, and
+/// only [`release`](Queue::release) lets the queue forget a record: what
+/// has not been released is still there after a crash. The consumer keeps
+/// its own committed position (see [`name`](Queue::name)) and reads on
+/// from it, so delivery is at least once.
 pub trait Queue: Send + Sync {
     /// The stream's name (where consumers record their position).
     fn name(&self) -> &str;
 
     /// Appends records; resolves once they are durable (fsync), with the
     /// position after the last. Waits while the queue is full
-    /// (backpressure).
+    /// (backpressure). An error means none of the records were
+    /// acknowledged.
     fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, QueueError>>;
 
     /// Appends without waiting for room or durability (for UDP, which
     /// cannot be slowed down). Gives the records back when the queue is
-    /// full.
+    /// full. `Ok` only means the records were accepted for writing: the
+    /// caller never learns when (or whether) they reached the disk.
     fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>>;
 
     /// Up to `max` records from position `from`, waiting until at least one
     /// is durable. Positions before the oldest record held start at the
-    /// oldest.
+    /// oldest. The entries are in order and may be fewer than `max`; a
+    /// damaged range counts as one entry.
     fn read(&self, from: u64, max: usize) -> BoxFuture<'_, Result<Vec<Entry>, QueueError>>;
 
     /// Everything before `upto` is committed downstream and may be dropped.
+    /// The released position only moves forward (a smaller `upto` is
+    /// ignored); storage is freed in whole segments, so some released
+    /// records may stay on disk a while longer.
     fn release(&self, upto: u64);
 
     /// (first position not yet released, next position to be written):

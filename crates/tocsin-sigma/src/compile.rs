@@ -1,4 +1,17 @@
 //! Detection sections → compiled [`Detection`]s over field slots.
+//!
+//! A rule's `detection:` holds named entries and a `condition`. Each entry
+//! becomes a [`Detection`] (an OR of AND-groups of [`Item`]s); each
+//! `field|modifiers: values` line an [`Item`]; each value one or more
+//! [`Matcher`]s. The condition is parsed against the entry names, so at run
+//! time detections are found by index and nothing is looked up by name.
+//!
+//! Everything that can be decided once is decided here, not per event:
+//! field names become slots, case-insensitive needles are lowercased,
+//! substring searchers are built, wildcard values that are really a plain
+//! `contains`/`startswith`/`endswith` become one, and a regex's shortest
+//! possible match is computed. A value that cannot compile fails its rule
+//! with a [`LoadError`] naming the key and the line; other rules still load.
 
 use std::collections::HashMap;
 
@@ -15,6 +28,10 @@ use crate::rule::{Doc, LoadError, scalar_text};
 use crate::value::{Piece, SigmaStr};
 
 /// What compilation needs besides the rule.
+///
+/// One context serves every document of a build, so all rules and
+/// correlations share one field table (the logsource mappings compile into
+/// the same table).
 pub struct CompileCtx<'a> {
     /// Field slots, grown as rules name fields.
     pub fields: &'a mut FieldIndex,
@@ -27,21 +44,32 @@ pub struct CompileCtx<'a> {
 /// A compiled detection section: named detections and the condition.
 #[derive(Clone, Debug)]
 pub struct CompiledDetections {
-    /// The detections.
+    /// The detections, in the order the rule names them (the indices
+    /// [`Cond::Det`] uses).
     pub dets: Vec<Detection>,
-    /// The condition over them.
+    /// The condition over them. Several `condition` entries are ORed.
     pub cond: Cond,
 }
 
 /// A rule value as YAML gave it.
+///
+/// The YAML type matters: `EventID: 4625` compiles to a numeric test that
+/// also accepts `"4625"` or `4625.0` in the event, while `EventID: '4625'`
+/// compares text.
 enum RawVal {
+    /// A string.
     Str(String),
+    /// An integer.
     Int(i64),
+    /// Any other number.
     Float(f64),
+    /// `true` / `false`.
     Bool(bool),
+    /// `null` (or an empty value).
     Null,
 }
 
+/// A YAML scalar as a [`RawVal`]; `None` for maps, lists and tagged values.
 fn raw_val(v: &Value) -> Option<RawVal> {
     Some(match v {
         Value::String(s) => RawVal::Str(s.clone()),
@@ -55,6 +83,7 @@ fn raw_val(v: &Value) -> Option<RawVal> {
     })
 }
 
+/// A value as text, for the tests that compare text (null is empty).
 fn raw_text(v: &RawVal) -> String {
     match v {
         RawVal::Str(s) => s.clone(),
@@ -66,6 +95,10 @@ fn raw_text(v: &RawVal) -> String {
 }
 
 /// Compiles `detection:` of a document.
+///
+/// Fails on the first problem: a detection that does not compile, a
+/// condition naming a detection that does not exist, no condition at all,
+/// or Sigma 1.0's `timeframe` (which belongs in a correlation rule now).
 pub fn compile_detection(
     doc: &Doc,
     det: &Mapping,
@@ -131,6 +164,15 @@ pub fn compile_detection(
     Ok(CompiledDetections { dets, cond })
 }
 
+/// Compiles one named detection, whatever its shape:
+///
+/// * a map: one AND-group, one item per key;
+/// * a list of maps: one group per map, ORed;
+/// * a list of plain values, or one plain value: keywords, searched for in
+///   every string of the event.
+///
+/// Also compiles the conditions of the logsource mappings, which use the
+/// same syntax.
 pub(crate) fn compile_named(
     doc: &Doc,
     name: &str,
@@ -190,6 +232,10 @@ pub(crate) fn compile_named(
     }
 }
 
+/// One AND-group: each `field|modifier|…: value(s)` key of the map becomes
+/// an item. A key with no field name (`|re: …`) is a keyword item over
+/// every string of the event. The field is interned, so the event decoder
+/// keeps its values.
 fn compile_map(
     doc: &Doc,
     name: &str,
@@ -242,6 +288,9 @@ fn compile_map(
     Ok(items)
 }
 
+/// One item: every value of one key under the same modifiers. `field` is
+/// the slot and the key as written (for messages), `None` for keywords.
+/// Errors name the key and its detection.
 fn compile_item(
     doc: &Doc,
     name: &str,
@@ -286,6 +335,17 @@ fn compile_item(
     })
 }
 
+/// The matchers of one value under `m`, pushed onto `out`.
+///
+/// The modifiers are tried in a fixed order: `exists`, a time part, a
+/// comparison, `re`, `cidr`, then string tests. Of the string tests,
+/// `fieldref` compares with another field; `null`, booleans and numbers
+/// compare by type when no string operation or encoding is asked for;
+/// everything else becomes text, expanded (`expand`), encoded (`base64…`,
+/// `windash`) and matched with its wildcards. `keyword` (no field) makes
+/// the plain test a `contains`. One value may give several matchers (each
+/// expansion, encoding offset or dash variant). The error is the message
+/// alone; the caller adds the key.
 fn compile_value(
     raw: &RawVal,
     m: &Modifiers,
@@ -321,6 +381,8 @@ fn compile_value(
         return Ok(());
     }
     if m.re {
+        // The size limit keeps one hostile or careless pattern from
+        // taking the engine's memory; rules in the wild stay far below it.
         let pat = raw_text(raw);
         let re = regex::RegexBuilder::new(&pat)
             .case_insensitive(m.re_i)
@@ -455,6 +517,10 @@ fn number(raw: &RawVal, what: &str) -> Result<f64, String> {
     }
 }
 
+/// A plain string test of `s` (no wildcards). Case-insensitive needles are
+/// stored lowercased, to be compared with the record's lowercased text; a
+/// `contains` gets its substring searcher built now. `kw` is filled in by
+/// the engine once the prefilter exists.
 fn push_str(out: &mut Vec<Matcher>, op: StrOp, s: &str, ci: bool) {
     let needle: Box<str> = if ci { lower(s).into() } else { s.into() };
     let finder = (op == StrOp::Contains)
@@ -469,6 +535,13 @@ fn push_str(out: &mut Vec<Matcher>, op: StrOp, s: &str, ci: bool) {
 }
 
 /// A Sigma string (with wildcards) under a string operation.
+///
+/// `contains`, `startswith` and `endswith` are wildcards at the ends, so
+/// they are added as such first. What is left is a plain test when there
+/// are no wildcards or only `*`s around one literal (`*\cmd.exe`), and a
+/// [`Matcher::Glob`] otherwise: an anchored regex, a regex-free matcher
+/// when the pattern has `*` only, and its longest literal as the
+/// prefilter's needle.
 fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<(), String> {
     let mut s = SigmaStr::parse(raw);
     if let Some(plain) = s.as_plain() {
@@ -531,6 +604,10 @@ fn push_sigma(out: &mut Vec<Matcher>, op: StrOp, raw: &str, ci: bool) -> Result<
 }
 
 /// Replaces `%name%` placeholders with every configured value (cartesian).
+///
+/// Empty when a placeholder has no configured values: the caller turns that
+/// into a matcher that never matches, with a warning, rather than a rule
+/// that fails to load. A lone `%` with no closing one is kept as text.
 fn expand(text: &str, vars: &HashMap<String, Vec<String>>) -> Vec<String> {
     let mut out = vec![String::new()];
     let mut rest = text;

@@ -10,8 +10,18 @@
 //! Keywords are case-insensitive. Patterns (`selection_*`) and `them` are
 //! resolved against the rule's detection names when the rule is compiled, so
 //! evaluation never globs; `them` leaves out names starting with `_`.
+//!
+//! `not` binds tightest, then `and`, then `or`, as in the specification.
+//! Detection names are matched exactly (case matters); a name or pattern
+//! that matches no detection is a load error rather than a condition that
+//! is silently always false. Sigma 1.0 aggregations (`| count() > 5`) are
+//! refused with a pointer to correlation rules.
 
 /// A resolved condition: detections by index.
+///
+/// `1 of x_*` is an `Or` and `all of x_*` an `And` of the detections the
+/// pattern named when the rule was compiled. Filters extend a rule's
+/// condition by wrapping it in an `And` with theirs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cond {
     /// The detection with this index.
@@ -24,19 +34,32 @@ pub enum Cond {
     Not(Box<Cond>),
 }
 
+/// A token of a condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Tok {
+    /// `(`
     LParen,
+    /// `)`
     RParen,
+    /// `and`
     And,
+    /// `or`
     Or,
+    /// `not`
     Not,
+    /// `of`
     Of,
+    /// `1` or `any` (before `of`)
     One,
+    /// `all` (before `of`)
     All,
+    /// A detection name or name pattern, as written.
     Word(String),
 }
 
+/// Splits a condition into tokens. A word is a run of letters, digits and
+/// `_ * - . ?`, so a name pattern like `sel_*` is one word. Errors give the
+/// 1-based column.
 fn lex(s: &str) -> Result<Vec<Tok>, String> {
     let mut out = Vec::new();
     let mut chars = s.char_indices().peekable();
@@ -80,23 +103,32 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
+/// A recursive-descent parser over the tokens, one function per rule of the
+/// grammar above.
 struct Parser<'a> {
+    /// The condition's tokens.
     toks: Vec<Tok>,
+    /// The next token to read.
     pos: usize,
+    /// The rule's detection names, in order: a name's position is its
+    /// index in [`Cond::Det`].
     names: &'a [String],
 }
 
 impl Parser<'_> {
+    /// The next token, not consumed.
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
 
+    /// The next token, consumed (`None` past the end).
     fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.pos).cloned();
         self.pos += 1;
         t
     }
 
+    /// `expr := and ("or" and)*`; a single operand is returned unwrapped.
     fn expr(&mut self) -> Result<Cond, String> {
         let mut parts = vec![self.and()?];
         while self.peek() == Some(&Tok::Or) {
@@ -110,6 +142,7 @@ impl Parser<'_> {
         })
     }
 
+    /// `and := unary ("and" unary)*`.
     fn and(&mut self) -> Result<Cond, String> {
         let mut parts = vec![self.unary()?];
         while self.peek() == Some(&Tok::And) {
@@ -123,6 +156,8 @@ impl Parser<'_> {
         })
     }
 
+    /// `unary`: a negation, a parenthesised expression, a quantifier over
+    /// a name pattern, or a detection name.
     fn unary(&mut self) -> Result<Cond, String> {
         match self.next() {
             Some(Tok::Not) => Ok(Cond::Not(Box::new(self.unary()?))),
@@ -164,6 +199,9 @@ impl Parser<'_> {
         }
     }
 
+    /// The detections a quantifier's target names, in rule order: `them`
+    /// (any case) is every name not starting with `_`; anything else is a
+    /// wildcard pattern. Naming none is an error.
     fn resolve_pattern(&self, pat: &str) -> Result<Vec<usize>, String> {
         let found: Vec<usize> = if pat.eq_ignore_ascii_case("them") {
             (0..self.names.len())
@@ -183,6 +221,9 @@ impl Parser<'_> {
 }
 
 /// `*` any run, `?` one character; everything else literal.
+///
+/// The classic backtracking matcher that remembers only the last `*`:
+/// linear in practice, and only run at load time on short names.
 fn glob(pat: &str, s: &str) -> bool {
     let p: Vec<char> = pat.chars().collect();
     let t: Vec<char> = s.chars().collect();
@@ -210,6 +251,10 @@ fn glob(pat: &str, s: &str) -> bool {
 }
 
 /// Parses a condition against the rule's detection names.
+///
+/// The error is a message for a person (the caller adds the rule and
+/// line). Tokens left over after a complete expression are an error, not
+/// ignored.
 pub fn parse(cond: &str, names: &[String]) -> Result<Cond, String> {
     let toks = lex(cond)?;
     if toks.is_empty() {
@@ -232,6 +277,9 @@ pub fn parse(cond: &str, names: &[String]) -> Result<Cond, String> {
 
 impl Cond {
     /// Evaluates with `det(i)` giving detection results (short-circuiting).
+    ///
+    /// Detections are evaluated lazily, left to right, so a cheap first
+    /// selection that fails spares the rest.
     #[inline]
     pub fn eval(&self, det: &mut impl FnMut(usize) -> bool) -> bool {
         match self {

@@ -8,6 +8,14 @@
 //! `generate` (whether the referenced rules still alert on their own).
 //! Correlations may refer to other correlations (chains are evaluated in
 //! dependency order; a cycle is a load error).
+//!
+//! Loading is in two passes because a correlation may name a correlation
+//! defined later, even in another file: [`parse_correlation`] resolves the
+//! names of detection rules and keeps the others pending, then
+//! [`resolve_chains`] resolves those against all parsed correlations and
+//! sorts them so each comes after what it consumes. Field names (group-by,
+//! aliases, the aggregated field) are interned like rule fields, so the
+//! decoder keeps their values.
 
 use std::collections::HashMap;
 
@@ -16,25 +24,33 @@ use crate::record::FieldId;
 use crate::rule::{Doc, LoadError, RuleMeta};
 
 /// The kind of aggregation.
+///
+/// The aggregate is computed over a group's matches inside the window and
+/// then compared with the condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CorrKind {
     /// Number of matches.
     EventCount,
-    /// Number of distinct values of a field.
+    /// Number of distinct values of a field (compared as text).
     ValueCount,
-    /// Every referenced rule matched (any order).
+    /// Every referenced rule matched (any order). With a condition, the
+    /// number of distinct rules that matched is compared instead.
     Temporal,
-    /// Every referenced rule matched, in the listed order.
+    /// Every referenced rule matched, in the listed order. With a
+    /// condition, how far along the list the matches got is compared.
     TemporalOrdered,
-    /// Sum of a numeric field.
+    /// Sum of a numeric field (values that are not numbers are skipped).
     ValueSum,
-    /// Average of a numeric field.
+    /// Average of a numeric field (values that are not numbers are
+    /// skipped; no numbers, no match).
     ValueAvg,
-    /// A percentile of a numeric field.
+    /// A percentile of a numeric field (nearest rank; see
+    /// [`CorrelationDef::percentile`]).
     ValuePercentile,
 }
 
-/// A comparison in a correlation condition.
+/// A comparison in a correlation condition: the aggregate on the left,
+/// the rule's number on the right.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum CondOp {
     /// `lt`
@@ -52,6 +68,9 @@ pub enum CondOp {
 }
 
 impl CondOp {
+    /// Whether aggregate `x` compares to `n` as this operator says.
+    /// Equality allows for floating-point rounding (an average is rarely
+    /// exact).
     pub(crate) fn holds(self, x: f64, n: f64) -> bool {
         match self {
             CondOp::Lt => x < n,
@@ -82,24 +101,31 @@ pub struct CorrelationDef {
     pub kind: CorrKind,
     /// Referenced rules, in the listed order.
     pub sources: Vec<Source>,
-    /// Group-by names.
+    /// Group-by names. Matches are counted per distinct combination of
+    /// their values; none means one group for everything.
     pub group_by: Vec<String>,
     /// Per group-by name, per source: the field to read.
     pub(crate) group_fields: Vec<Vec<Option<FieldId>>>,
     /// Per source: the aggregated field (value_* types).
     pub(crate) value_fields: Vec<Option<FieldId>>,
-    /// Window length in milliseconds.
+    /// Window length in milliseconds (always positive).
     pub timespan_ms: i64,
-    /// All must hold.
+    /// All must hold. Empty only for the temporal kinds, which then
+    /// require every source.
     pub condition: Vec<(CondOp, f64)>,
-    /// For value_percentile.
+    /// For value_percentile: 0–100 (a value outside acts as the nearer
+    /// end), default 50.
     pub percentile: f64,
-    /// Whether referenced rules also alert on their own.
+    /// Whether referenced rules also alert on their own. Default false:
+    /// rules written only to feed a correlation stay quiet.
     pub generate: bool,
     /// The names as written under `rules:` (resolving correlation chains).
     pub(crate) pending: Vec<String>,
 }
 
+/// A duration like `30s`, `5m`, `1h`, `2d`, `1w`, `1M` (30 days) or `1y`
+/// (365 days), in milliseconds. One number and one unit; zero, overflow
+/// or anything else is `None`.
 fn parse_timespan(s: &str) -> Option<i64> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
@@ -121,6 +147,10 @@ fn parse_timespan(s: &str) -> Option<i64> {
 /// references are resolved later (see [`resolve_chains`]) as `Rule`/
 /// `Correlation` indices; names of correlations not yet known are kept by
 /// name in `pending`.
+///
+/// `rules` are the loaded detection rules, by engine index. Sigma 1.0's
+/// `timeframe` is accepted for `timespan`, and `generate` may sit at the
+/// top of the document or inside `correlation:`.
 pub(crate) fn parse_correlation(
     doc: &Doc,
     rules: &[&RuleMeta],
@@ -257,6 +287,8 @@ pub(crate) fn parse_correlation(
             aliases.insert(name.to_string(), m);
         }
     }
+    // The field a group-by (or value) name reads for one source: its alias
+    // for that rule when there is one, else the name itself.
     let field_for = |name: &str, src_name: &str, cx: &mut CompileCtx<'_>| -> Option<FieldId> {
         let f = aliases
             .get(name)
@@ -296,6 +328,10 @@ pub(crate) fn parse_correlation(
 /// Resolves references to other correlations and orders correlations so
 /// that each comes after those it consumes. Unknown names and cycles are
 /// load errors (the correlation is dropped and reported).
+///
+/// A correlation that depends on a dropped one is dropped too. The order
+/// is what lets the correlator handle a whole chain within one event: a
+/// correlation sees whether those before it fired for that same event.
 pub(crate) fn resolve_chains(
     defs: Vec<CorrelationDef>,
     errors: &mut Vec<LoadError>,

@@ -7,6 +7,20 @@
 //! correlation and at most `max_events_per_group` entries per group
 //! (identical matches share an entry unless their values are summed or
 //! ranked); what does not fit is dropped and counted in [`CorrelatorStats`].
+//!
+//! Work is split so that the part needing the event runs anywhere and the
+//! part needing the state runs in order:
+//!
+//! ```text
+//! event + its matches ─extract─► CorrelationInputs ─feed (event order)─► fired
+//!      (any thread, stateless)                       (one owner, stateful)
+//! ```
+//!
+//! A group fires when its aggregate meets the condition, and then starts
+//! afresh: a sustained attack fires once per accumulation, not once per
+//! event after the threshold. Time is what the caller passes with each
+//! event (the event's own time, in milliseconds), never the clock, so
+//! replaying old logs correlates as live ones would.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -15,13 +29,22 @@ use crate::engine::Engine;
 use crate::record::Record;
 
 /// Bounds on correlation state.
+///
+/// They cap memory against what an attacker controls: a spray from many
+/// addresses makes many groups, a flood from one makes a long window. The
+/// two bounds multiply: in the worst case one correlation holds
+/// `max_groups × max_events_per_group` entries, so lower them where memory
+/// is tight.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CorrelatorConfig {
-    /// Groups tracked per correlation rule.
+    /// Groups tracked per correlation rule (default 100,000). When full,
+    /// groups whose window has passed are dropped first; if it is still
+    /// full, the new group is refused.
     pub max_groups: usize,
     /// Entries kept per group (identical matches — same time, source and
-    /// value — share one where the aggregate allows).
+    /// value — share one where the aggregate allows). Default 10,000; a
+    /// full group drops its oldest entries.
     pub max_events_per_group: usize,
 }
 
@@ -34,7 +57,9 @@ impl Default for CorrelatorConfig {
     }
 }
 
-/// Counters of what the bounds dropped.
+/// Counters of what the bounds dropped. Non-zero drop counts mean some
+/// correlation may have missed what it was meant to see: a sign the bounds
+/// are too tight for the traffic, or of an attempt to flood them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CorrelatorStats {
     /// New groups refused because a correlation had `max_groups`.
@@ -47,12 +72,21 @@ pub struct CorrelatorStats {
 
 /// One event's contribution to one correlation source, as
 /// [`Correlator::extract`] reads it.
+///
+/// Owns its strings, so it can outlive the record it was read from and be
+/// sent to the thread that feeds the correlator.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CorrelationInput {
+    /// Index into the engine's correlations.
     correlation: usize,
+    /// Index into that correlation's sources.
     source: usize,
+    /// The group-by values joined (each followed by U+001F, which values do
+    /// not contain in practice): the group's key.
     key: String,
+    /// (group-by name, value) pairs, for the match report.
     group: Vec<(String, String)>,
+    /// The aggregated field's first value, for the value_* kinds.
     value: Option<String>,
 }
 
@@ -61,22 +95,28 @@ pub struct CorrelationInput {
 pub struct CorrelationMatch {
     /// Index into the engine's correlations.
     pub correlation: usize,
-    /// (group-by name, value) pairs.
+    /// (group-by name, value) pairs. A field missing from the event counts
+    /// as the empty value.
     pub group: Vec<(String, String)>,
     /// The aggregate that met the condition (count, distinct count, sum…).
     pub value: f64,
-    /// Matches in the window.
+    /// Matches in the window (folded duplicates counted each).
     pub events: usize,
-    /// Time of the first and last match in the window (ms).
+    /// Time of the first match in the window (ms since the epoch).
     pub first_ms: i64,
     /// Time of the last match.
     pub last_ms: i64,
 }
 
+/// One match (or several identical ones) in a group's window. Serialized
+/// as is in snapshots.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Entry {
+    /// The event's time (ms since the epoch).
     ts: i64,
+    /// Which of the correlation's sources matched.
     source: usize,
+    /// The aggregated field's value, when the kind reads one.
     value: Option<String>,
     /// Identical matches (same time, source and value) folded into this
     /// one where the aggregate does not weigh values: a flood logged with
@@ -85,6 +125,8 @@ struct Entry {
     count: u64,
 }
 
+/// The count of an entry saved without one (snapshots written before
+/// identical matches were folded).
 fn one() -> u64 {
     1
 }
@@ -105,15 +147,23 @@ impl CorrKind {
 /// their place in the engine) with a fingerprint of what their state means
 /// (kind, window, group-by, sources): the state of a rule that changed or
 /// was removed is dropped on restore rather than misread.
+///
+/// Serializable with serde; its layout is private, so treat the serialized
+/// form as opaque and hand it back only to [`Correlator::restore`].
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CorrelatorSnapshot {
+    /// The correlations that had state, each with its groups.
     correlations: Vec<SnapshotCorrelation>,
 }
 
+/// One correlation's saved groups.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct SnapshotCorrelation {
+    /// The correlation rule's key ([`RuleMeta::key`](crate::RuleMeta::key)).
     rule: String,
+    /// What its state means (see `shape`); restore needs an exact match.
     shape: String,
+    /// (group key, entries oldest first).
     groups: Vec<(String, Vec<Entry>)>,
 }
 
@@ -134,6 +184,10 @@ pub struct RestoreReport {
 }
 
 /// What a correlation's state means; a change makes saved state unusable.
+///
+/// Kind, window, group-by names and the sources by their rules' keys (not
+/// indices, which shift when rules are added): entries name their source
+/// by position, so reordering the sources must invalidate them too.
 fn shape(engine: &Engine, def: &CorrelationDef) -> String {
     let sources: Vec<&str> = def
         .sources
@@ -152,16 +206,25 @@ fn shape(engine: &Engine, def: &CorrelationDef) -> String {
     )
 }
 
+/// The window of one group of one correlation.
 #[derive(Debug, Default)]
 struct Group {
+    /// Matches in arrival order (oldest at the front), which is time order
+    /// when events come in time order.
     entries: VecDeque<Entry>,
 }
 
 /// Streaming correlation state. Feed it every event's detection matches in
 /// time order (roughly: late events inside the window still count).
+///
+/// Made for one engine ([`Correlator::new`]) and valid only with it: the
+/// methods take that engine to read the correlation definitions.
 pub struct Correlator {
+    /// The bounds.
     config: CorrelatorConfig,
+    /// Per correlation (engine order): group key → window.
     groups: Vec<HashMap<String, Group>>,
+    /// Drop counters (`groups` is filled in when read).
     stats: CorrelatorStats,
     /// Rules whose own matches are suppressed (referenced with generate: false).
     suppressed: Vec<bool>,
@@ -170,7 +233,8 @@ pub struct Correlator {
 }
 
 impl Correlator {
-    /// State for `engine`'s correlations.
+    /// State for `engine`'s correlations. A rule referenced by several
+    /// correlations is suppressed when any of them has `generate: false`.
     pub fn new(engine: &Engine, config: CorrelatorConfig) -> Self {
         let mut suppressed = vec![false; engine.rules().len()];
         let mut feeds = vec![false; engine.rules().len()];
@@ -303,6 +367,10 @@ impl Correlator {
     }
 
     /// Drops state older than every window at `now_ms`.
+    ///
+    /// Updates already trim the group they touch; this reclaims groups no
+    /// event has touched since, so call it now and then with the newest
+    /// event time seen (not the wall clock, when replaying old logs).
     pub fn expire(&mut self, engine: &Engine, now_ms: i64) {
         for (ci, groups) in self.groups.iter_mut().enumerate() {
             let span = engine.correlations()[ci].timespan_ms;
@@ -317,6 +385,9 @@ impl Correlator {
 
     /// Processes one event: `matched` are its detection matches (rule
     /// indices), `ts_ms` its time. Returns the correlations that fired.
+    ///
+    /// [`Correlator::extract`] then [`Correlator::feed`], for callers that
+    /// do both on one thread.
     pub fn process(
         &mut self,
         engine: &Engine,
@@ -332,6 +403,10 @@ impl Correlator {
     /// (group-by and value fields). Needs no state, so it can run on any
     /// thread while the event's record is at hand; [`Correlator::feed`]
     /// then applies the inputs in event order.
+    ///
+    /// Group-by and value fields take their first value when the event has
+    /// several. The inputs come in correlation order, which `feed` relies on
+    /// for chains.
     pub fn extract(engine: &Engine, rec: &Record, matched: &[u32]) -> Vec<CorrelationInput> {
         let mut out = Vec::new();
         if matched.is_empty() {
@@ -406,6 +481,10 @@ impl Correlator {
         fired
     }
 
+    /// Adds one entry to a group of correlation `ci`: makes room for a new
+    /// group if needed, folds an identical last entry, trims the window to
+    /// the entry's time, enforces the per-group bound, then tests the
+    /// condition. A group that fires is removed.
     fn add(
         &mut self,
         ci: usize,

@@ -1,5 +1,11 @@
 //! Value encodings for `base64`, `base64offset`, `utf16*` and `windash`.
+//!
+//! These modifiers do not decode the event: they encode the rule's value
+//! into every form it may take in the event, at load time, and the engine
+//! then searches for those forms as plain strings. Events are never
+//! decoded: the cost is only more strings to look for.
 
+/// The standard base64 alphabet.
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding.
@@ -30,6 +36,10 @@ pub fn base64(data: &[u8]) -> String {
 
 /// The three forms `data` takes inside a longer base64 text, depending on
 /// its offset modulo 3 (the characters that depend on neighbours are cut).
+///
+/// Each form is found with `contains`, as the specification intends for
+/// `base64offset`. Duplicates and empty forms (a value too short to leave
+/// any character independent of its neighbours) are left out.
 pub fn base64_offsets(data: &[u8]) -> Vec<String> {
     const START: [usize; 3] = [0, 2, 3];
     let mut out = Vec::with_capacity(3);
@@ -75,6 +85,9 @@ pub const WINDASH: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 pub const MAX_WINDASH: usize = 6;
 
 /// Every way of writing the `-` characters of `s` with [`WINDASH`].
+///
+/// The original spelling is among them. More than [`MAX_WINDASH`] dashes
+/// is an error rather than thousands of variants.
 pub fn windash(s: &str) -> Result<Vec<String>, String> {
     let positions: Vec<usize> = s
         .char_indices()

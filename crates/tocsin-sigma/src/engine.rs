@@ -1,4 +1,19 @@
 //! The engine: rules loaded and compiled once, events evaluated many times.
+//!
+//! Building happens in a fixed order, each step needing the ones before:
+//!
+//! ```text
+//! documents ─► detection rules ─► filters ANDed into the rules they name
+//!           ─► correlations (resolved against rules, then each other)
+//!           ─► routing preconditions ─► format aliases ─► prefilter
+//!           ─► keyword tests wired to the prefilter ─► string lists gathered
+//! ```
+//!
+//! Once built, an [`Engine`] is immutable and shared; evaluation state is
+//! per thread in a [`Scratch`]. A match is a rule's index in
+//! [`Engine::rules`]: rules keep the order their documents were added in
+//! (files of a directory sorted by path), so the same rule set gives the
+//! same indices.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,16 +30,25 @@ use crate::rule::{Doc, LoadError, RuleMeta, parse_file};
 use crate::scan_cache::ScanCacheStats;
 
 /// How to build an engine.
+///
+/// Deserialized from configuration; every field has a default and unknown
+/// keys are refused.
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// Route each rule only to the events its `logsource` applies to (by the
     /// mapping files). Off: every rule sees every event.
+    ///
+    /// On suits mixed streams (Sysmon and Security events side by side),
+    /// where a process-creation rule must not fire on another kind of
+    /// event that happens to have the same fields. It relies on the events
+    /// carrying the fields the mappings test (`Channel`, `EventID`…).
     pub routing: bool,
     /// Values for `|expand` placeholders: `known_cdcs = ["DC1", "10.0.0.5"]`.
     pub placeholders: HashMap<String, Vec<String>>,
     /// Memory for remembering what the prefilter found in lines of text
     /// already seen, per evaluating thread, in MiB (0: scan every line).
+    /// Default 4. Each [`Engine::scratch`] gets its own cache of this size.
     pub scan_cache_mib: usize,
 }
 
@@ -43,33 +67,48 @@ impl Default for EngineConfig {
 pub struct Rule {
     /// What the rule says about itself.
     pub meta: RuleMeta,
+    /// Its detections, then those of the filters applied to it.
     pub(crate) dets: Vec<Detection>,
+    /// The condition over `dets` (filters ANDed in).
     pub(crate) cond: Cond,
     /// The logsource's conditions (routing), evaluated first.
     pub(crate) pre: Option<Detection>,
 }
 
 /// What loading found: how many of each, and every problem.
+///
+/// Loading never stops at a bad document: the engine holds what loaded and
+/// this report says what did not, so one broken rule in a large set costs
+/// that rule only.
 #[derive(Debug, Default)]
 pub struct LoadReport {
     /// Detection rules compiled.
     pub rules: usize,
-    /// Filters applied.
+    /// Filters applied (to at least one rule).
     pub filters: usize,
     /// Correlation rules compiled.
     pub correlations: usize,
     /// Documents that did not load, each with file, line and reason.
     pub errors: Vec<LoadError>,
-    /// Rules that loaded but deserve a look.
+    /// Rules that loaded but deserve a look: a placeholder with no
+    /// configured value, a filter that names no loaded rule.
     pub warnings: Vec<LoadError>,
 }
 
 /// Collects rule files, then builds an [`Engine`].
+///
+/// Adding only reads and splits YAML; nothing is compiled until
+/// [`EngineBuilder::build`], which is when filters and correlations can be
+/// matched with the rules they name, wherever those were added.
 #[derive(Debug, Default)]
 pub struct EngineBuilder {
+    /// How to build.
     config: EngineConfig,
+    /// Documents read so far, in the order added.
     docs: Vec<Doc>,
+    /// Problems met while reading (unreadable files, bad YAML).
     errors: Vec<LoadError>,
+    /// Mappings to use instead of the built-in ones.
     mappings: Option<Mappings>,
 }
 
@@ -88,7 +127,8 @@ impl EngineBuilder {
         self
     }
 
-    /// Adds the documents of one YAML text.
+    /// Adds the documents of one YAML text. `file` names it in errors and
+    /// in each rule's metadata; it is not read.
     pub fn add_text(&mut self, text: &str, file: &Path) {
         for d in parse_file(text, file) {
             match d {
@@ -99,6 +139,11 @@ impl EngineBuilder {
     }
 
     /// Adds a rule file, or every `.yml`/`.yaml` file under a directory.
+    ///
+    /// Directories are walked recursively and the files taken in path
+    /// order, so rule indices do not depend on the file system's listing
+    /// order. Other files in a directory are skipped silently; a path that
+    /// does not exist, or a file that cannot be read, is a load error.
     pub fn add_path(&mut self, path: &Path) {
         let mut files = Vec::new();
         collect_yaml(path, &mut files, &mut self.errors);
@@ -118,6 +163,11 @@ impl EngineBuilder {
 
     /// Compiles everything added. Every document is either in the engine or
     /// in the report's errors.
+    ///
+    /// A document with `correlation:` is a correlation, one with `filter:`
+    /// a filter, anything else must be a detection rule. Filters apply to
+    /// the rules they name (by id or name) or, naming none, to every rule
+    /// their logsource covers.
     pub fn build(self) -> (Engine, LoadReport) {
         let mappings = self.mappings.unwrap_or_else(Mappings::builtin);
         let mut report = LoadReport {
@@ -241,6 +291,8 @@ impl EngineBuilder {
                 }
             }
         }
+        // Last: the prefilter and the keyword wiring above read the string
+        // tests one by one, before they are gathered into sets.
         for i in rules
             .iter_mut()
             .flat_map(|r| r.dets.iter_mut())
@@ -271,6 +323,7 @@ impl EngineBuilder {
     }
 }
 
+/// The YAML files at `path` (itself, or under it, recursively), unsorted.
 fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
     if path.is_dir() {
         match std::fs::read_dir(path) {
@@ -301,6 +354,8 @@ fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>
     }
 }
 
+/// A detection rule: its metadata, a `detection` map and a `logsource`
+/// (required even when routing is off, as the specification requires it).
 fn compile_rule(doc: &Doc, cx: &mut CompileCtx<'_>) -> Result<Rule, LoadError> {
     let meta = doc.meta()?;
     let det = match doc.value.get("detection") {
@@ -371,6 +426,8 @@ fn apply_filter(
     Ok(applied)
 }
 
+/// Whether a filter's logsource takes in a rule's: every key the filter
+/// gives must be equal in the rule; keys it leaves out match anything.
 fn logsource_covers(filter: &crate::rule::Logsource, rule: &crate::rule::Logsource) -> bool {
     let f = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
     f(&filter.product, &rule.product)
@@ -378,6 +435,8 @@ fn logsource_covers(filter: &crate::rule::Logsource, rule: &crate::rule::Logsour
         && f(&filter.service, &rule.service)
 }
 
+/// `c` with every detection index moved up by `by`: a filter's condition,
+/// renumbered for its detections appended after the rule's own.
 fn shift(c: &Cond, by: usize) -> Cond {
     match c {
         Cond::Det(i) => Cond::Det(i + by),
@@ -390,12 +449,19 @@ fn shift(c: &Cond, by: usize) -> Cond {
 /// Compiled rules, ready to evaluate events. Share it between threads; give
 /// each thread its own [`Scratch`].
 pub struct Engine {
+    /// Every field the rules, correlations and mappings read.
     fields: FieldIndex,
+    /// The detection rules; a match is an index here.
     rules: Vec<Rule>,
+    /// Which rules an event can possibly match.
     prefilter: Prefilter,
+    /// Whether records must keep every string (some rule has keywords).
     keep_strings: bool,
+    /// Correlation rules, each after the correlations it consumes.
     correlations: Vec<CorrelationDef>,
+    /// Slots of [`TIME_FIELDS`], in the same order.
     time_fields: Vec<u32>,
+    /// Scan cache size per scratch, in MiB.
     scan_cache_mib: usize,
 }
 
@@ -410,6 +476,10 @@ const TIME_FIELDS: &[&str] = &[
 ];
 
 /// Milliseconds since the epoch from the time formats logs use.
+///
+/// RFC 3339 (offset honoured); `YYYY-MM-DD HH:MM:SS[.fff]` with a space or
+/// a `T`, taken as UTC; or a number of epoch seconds (fractions kept), read
+/// as milliseconds when above 10¹¹. `None` for anything else.
 pub fn parse_time_ms(t: &str) -> Option<i64> {
     use chrono::{DateTime, NaiveDateTime};
     let t = t.trim();
@@ -431,12 +501,20 @@ pub fn parse_time_ms(t: &str) -> Option<i64> {
 }
 
 /// Per-thread buffers: the decoded record and the prefilter's marks.
+///
+/// Made by [`Engine::scratch`] for that engine only (its sizes follow the
+/// engine's fields and rules). Reusing one across events is what keeps
+/// evaluation from allocating, and what lets the scan cache learn.
 pub struct Scratch {
     /// The current event, decoded.
     pub record: Record,
+    /// The JSON decoder's buffers.
     json: JsonScratch,
+    /// The prefilter's marks and scan cache.
     pre: PrefilterScratch,
+    /// Rules to evaluate for the current event.
     cands: Vec<u32>,
+    /// Rules that matched, sorted; what the `eval_*` methods return.
     matched: Vec<u32>,
 }
 
@@ -493,6 +571,10 @@ impl Engine {
     }
 
     /// Decodes a JSON object and evaluates it; returns the matching rules.
+    ///
+    /// The indices are sorted and borrowed from `s`, valid until its next
+    /// use. The decoded event stays in `s.record` (for correlation or
+    /// output). A line that is not one JSON object is a [`JsonError`].
     pub fn eval_json<'s>(&self, line: &[u8], s: &'s mut Scratch) -> Result<&'s [u32], JsonError> {
         s.record.clear();
         decode(line, &self.fields, &mut s.record, &mut s.json)?;
@@ -515,6 +597,9 @@ impl Engine {
     }
 
     /// Evaluates the record already in `s` (filled by a caller's decoder).
+    ///
+    /// The prefilter names the candidates; only they and the unguarded
+    /// rules are evaluated in full.
     pub fn eval_record<'s>(&self, s: &'s mut Scratch) -> &'s [u32] {
         s.cands.clear();
         s.matched.clear();
@@ -560,6 +645,8 @@ impl Engine {
     }
 }
 
+/// One field of a Tocsin event into the record: numbers as their decimal
+/// text, lists as multi-valued fields (nested lists flattened).
 fn push_model_value(rec: &mut Record, f: Option<u32>, v: &tocsin_model::Value) {
     use tocsin_model::Value as V;
     match v {

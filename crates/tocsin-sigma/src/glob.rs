@@ -14,8 +14,13 @@ use crate::value::Piece;
 /// A compiled `*`-only wildcard pattern.
 #[derive(Clone, Debug)]
 pub struct StarGlob {
+    /// The literal the value must start with (no leading `*`).
     head: Option<Box<str>>,
+    /// The literals between `*`s, to be found in order.
     mids: Vec<memmem::Finder<'static>>,
+    /// The literal the value must end with (no trailing `*`). Checked
+    /// before the middle pieces, so they are searched only between the
+    /// two ends and can never overlap them.
     tail: Option<Box<str>>,
 }
 

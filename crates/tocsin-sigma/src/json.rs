@@ -6,6 +6,16 @@
 //! make multi-valued fields; EVTX's `#text` wrapper is folded into its parent
 //! (`"EventID": {"#text": 4625}` → `EventID`). Limits: 64 levels of nesting;
 //! the input must be one JSON object. Errors carry the byte offset.
+//!
+//! Why not serde_json: building a `Value` tree per event and then walking
+//! it costs allocations the engine does not need. This decoder never builds
+//! a tree: strings without escapes are handed over as slices of the input,
+//! escaped ones are unescaped straight into the record, and a value whose
+//! path no rule names is checked but not kept (unless as a keyword
+//! string).
+//! It is lenient where leniency is harmless (number syntax is not checked
+//! beyond its characters, duplicate keys keep the first value) and strict
+//! where it matters (UTF-8, string escapes, structure).
 
 use std::fmt;
 
@@ -16,7 +26,8 @@ use crate::record::{FieldId, FieldIndex, Record, Scalar};
 pub struct JsonError {
     /// Byte offset of the problem.
     pub offset: usize,
-    /// What was expected.
+    /// What was expected. A fixed phrase, so reporting an error allocates
+    /// nothing until it is displayed.
     pub reason: &'static str,
 }
 
@@ -28,12 +39,21 @@ impl fmt::Display for JsonError {
 
 impl std::error::Error for JsonError {}
 
+/// Deepest nesting accepted: the decoder recurses per level, so hostile
+/// input must not be able to exhaust the stack.
 const MAX_DEPTH: usize = 64;
 
 /// Reusable buffers for [`decode`].
+///
+/// One per thread, kept between events (the engine's scratch holds one):
+/// its buffers and the remembered event shape are what make steady-state
+/// decoding allocation-free. Works with any [`FieldIndex`]; switching
+/// indexes only costs the remembered shape.
 #[derive(Debug, Default)]
 pub struct JsonScratch {
+    /// The dotted path of the value being read.
     path: String,
+    /// A buffer for unescaping keys.
     unescaped: String,
     /// The previous event's leaf paths in order, with their slots: events of
     /// a stream share their shape, so the n-th path is checked against the
@@ -46,22 +66,34 @@ pub struct JsonScratch {
 /// Paths remembered per event shape (deeper events look the rest up).
 const SHAPE_LEAVES: usize = 512;
 
+/// The parser: a cursor over one line, writing into one record.
 struct P<'a, 'x> {
+    /// The line, validated as UTF-8.
     s: &'a str,
+    /// The same line as bytes, for scanning.
     b: &'a [u8],
+    /// The next byte to read.
     i: usize,
     /// Leaves seen so far in this event.
     leaf: usize,
+    /// Where paths become slots.
     idx: &'x FieldIndex,
+    /// Where the leaves go.
     rec: &'x mut Record,
+    /// Buffers and the remembered shape.
     scratch: &'x mut JsonScratch,
 }
 
+/// A [`JsonError`] at `offset`, as the `Err` of any result.
 fn err<T>(offset: usize, reason: &'static str) -> Result<T, JsonError> {
     Err(JsonError { offset, reason })
 }
 
 /// Decodes one JSON object into `rec` (which the caller has cleared).
+///
+/// `rec` must have a slot for every field of `idx` (see
+/// [`Record::ensure_fields`]). On error, `rec` may hold the leaves read
+/// before the problem: clear it before reusing it for another event.
 pub fn decode(
     line: &[u8],
     idx: &FieldIndex,
@@ -104,6 +136,10 @@ pub fn decode(
 
 impl P<'_, '_> {
     /// The slot of the current path, through the remembered shape.
+    ///
+    /// Called once per leaf, in document order: when this event's n-th
+    /// path equals the previous event's n-th, the remembered answer is
+    /// used; otherwise the index is asked and the shape updated.
     #[inline]
     fn field(&mut self) -> Option<FieldId> {
         let n = self.leaf;
@@ -125,11 +161,13 @@ impl P<'_, '_> {
         id
     }
 
+    /// The byte at the cursor (`None` at the end).
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
+    /// Skips JSON whitespace.
     #[inline]
     fn ws(&mut self) {
         while let Some(c) = self.peek() {
@@ -141,6 +179,8 @@ impl P<'_, '_> {
         }
     }
 
+    /// An object at the cursor (on its `{`): each member's key is appended
+    /// to the path for the member's value, and the path is restored after.
     fn object(&mut self, depth: usize) -> Result<(), JsonError> {
         if depth >= MAX_DEPTH {
             return err(self.i, "nesting deeper than 64 levels");
@@ -198,10 +238,16 @@ impl P<'_, '_> {
         }
     }
 
+    /// A value at the cursor, pushed under the current path. Array elements
+    /// share their array's path, so they become the values of one field.
     fn value(&mut self, depth: usize) -> Result<(), JsonError> {
         match self.peek() {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => {
+                // Arrays nest as deep as objects do: the same bound.
+                if depth >= MAX_DEPTH {
+                    return err(self.i, "nesting deeper than 64 levels");
+                }
                 self.i += 1;
                 self.ws();
                 if self.peek() == Some(b']') {
@@ -275,6 +321,7 @@ impl P<'_, '_> {
         }
     }
 
+    /// One of the literals `true`, `false`, `null`, pushed as `v`.
     fn lit(&mut self, word: &'static str, v: Scalar<'static>) -> Result<(), JsonError> {
         if self.b[self.i..].starts_with(word.as_bytes()) {
             self.i += word.len();
@@ -326,6 +373,10 @@ fn quote_or_escape(b: &[u8]) -> Option<usize> {
 }
 
 /// JSON string escapes → text. On error, the offset of the bad escape.
+///
+/// `raw` is a string's content without its quotes; the text is appended
+/// to `out`. A lone or mismatched UTF-16 surrogate (`\ud800`) becomes
+/// U+FFFD rather than an error, so such a line still decodes.
 pub fn unescape(raw: &str, out: &mut String) -> Result<(), usize> {
     let b = raw.as_bytes();
     let mut i = 0;
@@ -405,6 +456,7 @@ fn escape_at(b: &[u8], i: usize, out: &mut String) -> Result<usize, usize> {
     Ok(next)
 }
 
+/// The four hex digits at `b[i..]` of a `\u` escape, or `None`.
 fn hex4(b: &[u8], i: usize) -> Option<u32> {
     let s = b.get(i..i + 4)?;
     let mut v = 0u32;

@@ -3,6 +3,12 @@
 //! Code knows nothing about Windows channels or Winlogbeat keys: both live in
 //! YAML beside this crate, built into the binary, replaceable with
 //! [`Mappings::from_yaml`].
+//!
+//! Two files, two jobs. `formats.yml` says how log formats spell the
+//! fields rules use (prefixes to strip, keys to alias), so one rule reads
+//! Winlogbeat and EVTX events alike. `logsources.yml` says which events a
+//! `logsource` means, as detection conditions; they are used only when
+//! the engine routes rules by logsource.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +24,7 @@ use crate::rule::{Doc, Logsource};
 const FORMATS: &str = include_str!("../mappings/formats.yml");
 const LOGSOURCES: &str = include_str!("../mappings/logsources.yml");
 
+/// `formats.yml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FormatsFile {
@@ -41,17 +48,23 @@ pub struct Format {
     pub aliases: HashMap<String, String>,
 }
 
+/// `logsources.yml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LogsourcesFile {
     logsources: Vec<LogsourceEntry>,
 }
 
+/// One logsource mapping.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LogsourceEntry {
+    /// `match:` the logsource keys (product, category, service) that must
+    /// all be equal for the entry to apply.
     #[serde(rename = "match")]
     on: HashMap<String, String>,
+    /// The events it means, in detection syntax (a map is AND, a list of
+    /// maps OR); compiled when a rule needs it.
     conditions: yaml_serde::Value,
 }
 
@@ -90,6 +103,9 @@ impl Mappings {
     }
 
     /// Registers prefixes and aliases for the fields rules use.
+    ///
+    /// Call after every rule field is interned: an alias to a field no rule
+    /// uses is skipped, as nothing would read it.
     pub fn apply_aliases(&self, fields: &mut FieldIndex) {
         for f in &self.formats {
             for p in &f.strip_prefixes {
@@ -103,6 +119,11 @@ impl Mappings {
 
     /// The condition events must meet for a rule of this logsource, if the
     /// mapping knows one.
+    ///
+    /// The most specific entry wins: of those whose keys all match, the
+    /// one naming the most keys. `None` (no condition: every event) when no
+    /// entry matches or the entry's conditions do not compile. Compiling
+    /// interns the fields the conditions test.
     pub fn precondition(&self, ls: &Logsource, fields: &mut FieldIndex) -> Option<Detection> {
         let get = |k: &str| match k {
             "product" => ls.product.as_deref(),

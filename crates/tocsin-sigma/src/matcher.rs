@@ -1,4 +1,10 @@
 //! Compiled value matchers and detection items.
+//!
+//! The run-time half of a rule: [`Detection`]s of [`Item`]s of
+//! [`Matcher`]s, as `compile` builds them, evaluated against a [`Record`].
+//! A field with several values (a JSON array) matches when any of its
+//! values does. Evaluation only reads the record: decoding and lowercasing
+//! happened once, for every rule, when the event was loaded.
 
 use std::net::IpAddr;
 
@@ -69,6 +75,8 @@ pub enum Matcher {
         hint: Box<str>,
     },
     /// Many case-insensitive string tests of one item, gathered (any holds).
+    /// Built after the prefilter has read the individual tests, which it
+    /// replaces in the item.
     AnyStr(Box<StrSet>),
     /// `|re`
     Re {
@@ -79,9 +87,10 @@ pub enum Matcher {
     },
     /// `|cidr`
     Cidr(Cidr),
-    /// Numeric comparison (numbers and numeric strings).
+    /// Numeric comparison (numbers and numeric strings, hexadecimal `0x…`
+    /// included). Equality allows for floating-point rounding.
     Num(NumOp, f64),
-    /// Boolean value.
+    /// Boolean value: `true`/`1`/`yes` or `false`/`0`/`no`, in any case.
     Bool(bool),
     /// `null`: absent or null.
     Null,
@@ -96,12 +105,16 @@ pub enum Matcher {
         /// Case-insensitive.
         ci: bool,
     },
-    /// A time part of a timestamp value (`|hour: 3`).
+    /// A time part of a timestamp value (`|hour: 3`), read in UTC from
+    /// RFC 3339, `YYYY-MM-DD HH:MM:SS`, or epoch seconds or milliseconds.
     Time(TimePart, f64),
     /// Never matches (an `|expand` placeholder without a configured value).
     Never,
 }
 
+/// A value read as a number: decimal (what `f64` parses) or `0x`
+/// hexadecimal. The prefilter's exact-integer index reads values the same
+/// way, so it never rules out a value this matcher would accept.
 pub(crate) fn parse_num(s: &str) -> Option<f64> {
     let t = s.trim();
     if t.is_empty() {
@@ -114,6 +127,9 @@ pub(crate) fn parse_num(s: &str) -> Option<f64> {
     })
 }
 
+/// The `part` of a timestamp, or `None` when the text is no time this
+/// knows. A time with an offset is converted to UTC; one without is taken
+/// as UTC. A bare integer above 10¹¹ is milliseconds, else seconds.
 fn time_part(text: &str, part: TimePart) -> Option<f64> {
     use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
     let t = text.trim();
@@ -140,6 +156,8 @@ fn time_part(text: &str, part: TimePart) -> Option<f64> {
     }))
 }
 
+/// `op` of `needle` on `hay`, both already in the case to compare in;
+/// `finder`, when given, is `needle`'s prebuilt searcher.
 #[inline]
 fn str_test(op: StrOp, hay: &str, needle: &str, finder: Option<&memmem::Finder<'_>>) -> bool {
     match op {
@@ -154,7 +172,9 @@ fn str_test(op: StrOp, hay: &str, needle: &str, finder: Option<&memmem::Finder<'
 }
 
 impl Matcher {
-    /// Tests one value of the field.
+    /// Tests one value of the field. `rec` is the whole event, for
+    /// `fieldref`. A text test never matches a null value; `cidr` accepts
+    /// an IPv4-mapped IPv6 address as its IPv4 form.
     #[inline]
     pub fn matches(&self, v: FieldVal<'_>, rec: &Record) -> bool {
         match self {
@@ -204,7 +224,9 @@ impl Matcher {
         }
     }
 
-    /// Whether an absent field satisfies this matcher.
+    /// Whether an absent field satisfies this matcher: only `null` and
+    /// `exists: false` do. The prefilter relies on this list: such matchers
+    /// cannot be guarded by a needle.
     #[inline]
     pub fn matches_absent(&self) -> bool {
         matches!(self, Matcher::Null | Matcher::Exists(false))
@@ -241,6 +263,8 @@ impl Matcher {
     }
 }
 
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as IPv4, so an IPv4
+/// range matches it; any other address as it is.
 fn normalize(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -274,6 +298,11 @@ impl Item {
     }
 
     /// Evaluates the item against a record.
+    ///
+    /// `kw` is the prefilter's state for this same record, when the
+    /// prefilter ran on it: keyword `contains` tests are then answered from
+    /// its scan. An absent field is decided by [`Matcher::matches_absent`]
+    /// (and fails `neq`).
     #[inline]
     pub fn eval(&self, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
         let Some(f) = self.field else {
@@ -298,6 +327,9 @@ impl Item {
         r != self.neq
     }
 
+    /// A keyword item: each matcher is tried on every string of the event,
+    /// of any field. Strings whose lowercase the record did not make are
+    /// lowercased here, into one reused buffer.
     fn eval_keywords(&self, rec: &Record, kw: Option<&PrefilterScratch>) -> bool {
         let mut buf = String::new();
         let mut test = |m: &Matcher| {
@@ -333,7 +365,7 @@ impl Item {
 /// maps several).
 #[derive(Clone, Debug, Default)]
 pub struct Detection {
-    /// The groups.
+    /// The groups: any group holds when all its items do.
     pub groups: Vec<Vec<Item>>,
 }
 

@@ -20,6 +20,11 @@ pub enum TimePart {
 }
 
 /// The modifiers of one detection item, checked for consistency.
+///
+/// Order in the rule does not matter (`|contains|all` is `|all|contains`),
+/// except that a modifier may not be given twice. Combinations the
+/// specification leaves meaningless are refused at load time instead of
+/// being silently resolved one way.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Modifiers {
     /// `contains`
@@ -81,7 +86,8 @@ pub enum Cmp {
     Gte,
 }
 
-/// A modifier chain that is not valid.
+/// A modifier chain that is not valid. Holds the message for the rule's
+/// author; the caller adds the key and line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModifierError(pub String);
 
@@ -93,6 +99,9 @@ impl fmt::Display for ModifierError {
 
 impl Modifiers {
     /// Parses the names after the field (`["contains", "all"]`).
+    ///
+    /// Names are case-sensitive. An unknown name is an error listing the
+    /// known ones.
     pub fn parse(names: &[&str]) -> Result<Self, ModifierError> {
         let mut m = Modifiers::default();
         for (i, raw) in names.iter().enumerate() {
@@ -164,6 +173,10 @@ impl Modifiers {
         Ok(m)
     }
 
+    /// Refuses combinations that have no single meaning: two position
+    /// modifiers, regex flags without `re`, two "special" tests at once
+    /// (`re`, `cidr`, `exists`, a comparison, a time part…), an encoding of
+    /// a value that is not a plain string, a UTF-16 form without base64.
     fn check(&self) -> Result<(), ModifierError> {
         let pos = [self.contains, self.startswith, self.endswith]
             .iter()

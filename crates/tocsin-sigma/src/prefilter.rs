@@ -12,6 +12,19 @@
 //! Contract (as ripgrep's literal optimisations): the prefilter may report
 //! false positives, never false negatives. `tests/prefilter.rs` checks it
 //! against evaluating every rule.
+//!
+//! Besides needles, a guard may require an exact integer in a field
+//! (`EventID: 4625`, looked up in a hash map per field) or merely the
+//! field's presence (for tests with no literal, such as `|re` or `|cidr`).
+//! A rule whose condition cannot be guarded at all (typically through a
+//! `not`, or a test that an absent field passes) is evaluated on every
+//! event.
+//!
+//! ```text
+//! build:  rule ─cond_guard─► atoms ─► per-field automata, integer maps,
+//!                                      presence lists, keyword automaton
+//! event:  present fields ─scan─► marked rules ─+ unguarded─► full evaluation
+//! ```
 
 use crate::condition::Cond;
 use crate::matcher::{Detection, Item, Matcher, NumOp, parse_num};
@@ -25,6 +38,7 @@ use crate::scan_cache::{ScanCache, ScanCacheStats};
 /// Windows paths, and scans of repeated lines are remembered anyway.
 pub(crate) const MIN_KEYWORD_NEEDLE: usize = 3;
 
+/// One thing whose presence in an event lets a rule through.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Atom {
     /// `None`: any string of the event (keywords).
@@ -33,6 +47,7 @@ pub(crate) struct Atom {
     pub kind: AtomKind,
 }
 
+/// What an [`Atom`] looks for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum AtomKind {
     /// This lowercase text occurs in the value.
@@ -43,8 +58,13 @@ pub(crate) enum AtomKind {
     Present,
 }
 
+/// A guard: the condition can hold only if one of these atoms occurs.
+/// `None` means no guard was found (always evaluate); an empty list is
+/// treated the same way when the prefilter is built.
 type Guard = Option<Vec<Atom>>;
 
+/// The lowercase literal any text `m` accepts must contain, if it has one
+/// long enough to be worth scanning for.
 fn matcher_needle(m: &Matcher, keyword: bool) -> Option<String> {
     let n = match m {
         Matcher::Str { needle, ci, .. } => {
@@ -61,6 +81,11 @@ fn matcher_needle(m: &Matcher, keyword: bool) -> Option<String> {
     (n.len() >= min).then_some(n)
 }
 
+/// The guard of one item: one atom per matcher (any matcher can make the
+/// item hold, so every one must be guarded), or the best single atom under
+/// `|all`. When a matcher has no literal (`|re`, `|cidr`, a comparison),
+/// the field's presence is the guard. `neq` and matchers an absent field
+/// satisfies cannot be guarded.
 fn item_guard(item: &Item) -> Guard {
     if item.neq || item.matchers.iter().any(Matcher::matches_absent) {
         return None;
@@ -114,10 +139,14 @@ fn score(g: &[Atom]) -> i64 {
     min * 64 - g.len() as i64
 }
 
+/// For conditions that all must hold: the best-scoring guard among them
+/// (any one suffices); `None` only when none has a guard.
 fn best(gs: impl Iterator<Item = Guard>) -> Guard {
     gs.flatten().max_by_key(|g| score(g))
 }
 
+/// For conditions of which any may hold: all their atoms together; `None`
+/// as soon as one of them has no guard.
 fn union(gs: impl Iterator<Item = Guard>) -> Guard {
     let mut out = Vec::new();
     for g in gs {
@@ -128,6 +157,7 @@ fn union(gs: impl Iterator<Item = Guard>) -> Guard {
     Some(out)
 }
 
+/// A detection's guard: its groups are ORed, the items of a group ANDed.
 fn det_guard(d: &Detection) -> Guard {
     union(d.groups.iter().map(|g| best(g.iter().map(item_guard))))
 }
@@ -186,27 +216,46 @@ fn mark_all(marks: &mut [u32], epoch: u32, rules: &[u32], out: &mut Vec<u32>) {
     }
 }
 
-/// The built prefilter.
+/// The built prefilter. Read-only once built, shared by every thread;
+/// what changes per event lives in a [`PrefilterScratch`].
 pub(crate) struct Prefilter {
+    /// Per field: the automaton of its needles, if any rule has one there.
     by_field: Vec<Option<Scan>>,
     /// Per field: rules guarded by the field being present.
     presence: Vec<Vec<u32>>,
     /// Per field: integer value → rules.
     ints: Vec<FxMap<i64, Vec<u32>>>,
+    /// Keyword needles, searched in every string of the event; also holds
+    /// the "deciders" whose presence answers keyword `contains` tests.
     keywords: Option<Scan>,
+    /// Rules without a guard: evaluated on every event.
     unguarded: Vec<u32>,
+    /// Atoms registered, for [`Prefilter::stats`].
     patterns: usize,
 }
 
 /// Per-event state of the prefilter.
+///
+/// Marks are stamped with the event's epoch rather than cleared, so
+/// starting an event costs nothing however many rules and patterns there
+/// are. One per thread, inside the engine's scratch; it also owns that
+/// thread's scan cache.
 #[derive(Debug, Default)]
 pub struct PrefilterScratch {
+    /// Per rule: the epoch in which it last became a candidate.
     rule_mark: Vec<u32>,
+    /// Per field, per pattern: the epoch in which it was last found.
     pat_mark: Vec<Vec<u32>>,
+    /// Per keyword pattern: the epoch in which it was last found (read by
+    /// keyword `contains` tests through [`Prefilter::keyword_seen`]).
     kw_mark: Vec<u32>,
+    /// The current event's number.
     epoch: u32,
+    /// A buffer for lowercasing non-ASCII keyword strings.
     lower: String,
+    /// What the automata found in lines already seen.
     cache: ScanCache,
+    /// A buffer for one line's findings.
     found: Vec<u32>,
 }
 
@@ -288,6 +337,8 @@ impl Prefilter {
         self.keywords.is_some()
     }
 
+    /// Fresh per-thread state for `rules` rules, with a scan cache of about
+    /// `cache_bytes` (0: no cache).
     pub(crate) fn scratch(&self, rules: usize, cache_bytes: usize) -> PrefilterScratch {
         PrefilterScratch {
             rule_mark: vec![0; rules],
@@ -319,6 +370,10 @@ impl Prefilter {
     }
 
     /// Pushes the guarded rules whose needles occur in `rec` onto `out`.
+    ///
+    /// Each rule at most once, in no particular order; the unguarded rules
+    /// are not included (see [`Prefilter::unguarded`]). Starts a new epoch
+    /// in `s`, which keyword tests of the same event then read.
     pub(crate) fn candidates(&self, rec: &Record, s: &mut PrefilterScratch, out: &mut Vec<u32>) {
         s.epoch = s.epoch.wrapping_add(1);
         if s.epoch == 0 {

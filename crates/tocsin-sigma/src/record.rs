@@ -5,11 +5,20 @@
 //! each leaf into the [`Record`] under its slot, lowercasing strings once for
 //! every case-insensitive comparison of every rule. Buffers are reused from
 //! event to event: in steady state decoding allocates nothing.
+//!
+//! Layout: all text of the event is appended to one `String`, all
+//! lowercase forms to another, and each value is a range into them. A
+//! field's slot records where its values start in the value list and how
+//! many there are, stamped with the event's epoch, so clearing the record
+//! for the next event touches no slot: a stamp from an older event simply
+//! reads as absent. Values of fields no rule names are not stored at all,
+//! except strings kept for keyword search when some rule needs it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A field's number in the engine's table.
+/// A field's number in the engine's table: dense from 0, so a record's
+/// slots are a plain vector indexed by it.
 pub type FieldId = u32;
 
 /// A small, fast, non-cryptographic hasher for field names (the keys are the
@@ -44,9 +53,14 @@ impl Hasher for FxHasher {
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Field names → slots, with the aliases log formats use for them.
+///
+/// Built while rules compile and fixed once the engine is built; decoders
+/// only look names up. Names are matched exactly, case included.
 #[derive(Clone, Debug, Default)]
 pub struct FieldIndex {
+    /// Every name and alias → its slot.
     map: FxMap<Box<str>, FieldId>,
+    /// Slot → the rule field's own name (aliases are not listed).
     names: Vec<Box<str>>,
     /// Prefixes that wrap Sigma names in some formats (`Event.EventData.`).
     strip: Vec<Box<str>>,
@@ -81,7 +95,8 @@ impl FieldIndex {
     }
 
     /// Makes `alias` (an event's own key) read into `name`'s slot, when
-    /// `name` is a rule field.
+    /// `name` is a rule field. An alias never takes over a key that is
+    /// already a name or alias: the first one registered wins.
     pub fn alias(&mut self, alias: &str, name: &str) {
         if let Some(id) = self.map.get(name).copied()
             && !self.map.contains_key(alias)
@@ -100,6 +115,10 @@ impl FieldIndex {
     }
 
     /// The slot for an event key, if any rule reads it.
+    ///
+    /// The key as it is first, then without each registered prefix it
+    /// starts with. Each try is a hash, which is why the JSON decoder
+    /// remembers the answers for the paths of the previous event.
     #[inline]
     pub fn lookup(&self, key: &str) -> Option<FieldId> {
         if let Some(id) = self.map.get(key) {
@@ -125,7 +144,7 @@ impl FieldIndex {
         self.names.is_empty()
     }
 
-    /// The name of a slot.
+    /// The name of a slot. Panics on a slot this index never gave out.
     pub fn name(&self, id: FieldId) -> &str {
         &self.names[id as usize]
     }
@@ -157,21 +176,34 @@ pub enum Kind {
     Null,
 }
 
+/// One stored value: ranges into the record's text and lowercase buffers
+/// (`u32` offsets keep it small: an event's text must stay under 4 GiB,
+/// which nothing checks).
 #[derive(Clone, Copy, Debug)]
 struct Val {
+    /// What kind of value.
     kind: Kind,
+    /// Its text: `text[start..end]`.
     start: u32,
+    /// End of its text.
     end: u32,
+    /// Its lowercase: `lower[lstart..lend]`, when `lowered`.
     lstart: u32,
+    /// End of its lowercase.
     lend: u32,
     /// The lowercase form lives in `lower` (else it is the text itself).
     lowered: bool,
 }
 
+/// Where a field's values are in `vals`, valid only when `epoch` is the
+/// record's current one.
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
+    /// The event this slot was last set in.
     epoch: u32,
+    /// Index of its first value.
     start: u32,
+    /// How many values (consecutive in `vals`).
     len: u32,
 }
 
@@ -191,10 +223,15 @@ enum LowerState {
 struct StrVal {
     /// Its field's slot (`u32::MAX`: a field no rule names).
     field: FieldId,
+    /// Its text: `text[start..end]`.
     start: u32,
+    /// End of its text.
     end: u32,
+    /// Its lowercase, when `lower` is `Made`.
     lstart: u32,
+    /// End of its lowercase.
     lend: u32,
+    /// Whether and where its lowercase exists.
     lower: LowerState,
 }
 
@@ -210,16 +247,27 @@ pub struct FieldVal<'r> {
 }
 
 /// The decoded event.
+///
+/// Made once per thread ([`Record::new`]) and reused: [`Record::clear`],
+/// then a decoder's pushes, then the engine's reads.
 #[derive(Debug, Default)]
 pub struct Record {
+    /// The current event's number; slots stamped otherwise are absent.
     epoch: u32,
+    /// Per field slot: where its values are.
     slots: Vec<Slot>,
+    /// Every stored value, grouped by field in push order.
     vals: Vec<Val>,
+    /// The text of every value, back to back.
     text: String,
+    /// The lowercase forms that differ from their text, back to back.
     lower: String,
+    /// The fields set in this event, in the order first seen.
     present: Vec<FieldId>,
     /// Every string value: (text range, lowercase range, lowercase state).
     strings: Vec<StrVal>,
+    /// Whether to keep every string for keyword search (some rule has
+    /// keywords); without it, strings of unnamed fields are dropped.
     keep_strings: bool,
 }
 
@@ -285,7 +333,8 @@ pub fn lower(s: &str) -> String {
 }
 
 impl Record {
-    /// An empty record for an engine with `fields` slots.
+    /// An empty record for an engine with `fields` slots. `keep_strings`:
+    /// keep every string of the event for keyword search.
     pub fn new(fields: usize, keep_strings: bool) -> Self {
         Record {
             epoch: 1,
@@ -295,7 +344,9 @@ impl Record {
         }
     }
 
-    /// Forgets the previous event, keeping the buffers.
+    /// Forgets the previous event, keeping the buffers. Costs the same
+    /// however many fields the engine has: slots are invalidated by moving
+    /// to a new epoch, not by resetting them.
     pub fn clear(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
@@ -314,6 +365,10 @@ impl Record {
 
     /// Adds a leaf. Repeated pushes to the same field in a row make a list
     /// (JSON arrays); a field seen again later keeps its first value.
+    ///
+    /// `field` is `None` for a key no rule names: such a value is dropped,
+    /// unless it is a string kept for keyword search. Numbers keep the text
+    /// they were written with; booleans are stored as `true`/`false`.
     #[inline]
     pub fn push(&mut self, field: Option<FieldId>, v: Scalar<'_>) {
         let (kind, text) = match v {
@@ -469,7 +524,8 @@ impl Record {
             .is_some_and(|s| s.epoch == self.epoch)
     }
 
-    /// The fields this event has, in decoding order.
+    /// The fields this event has, in decoding order. The prefilter walks
+    /// these instead of every field the rules know.
     pub fn present(&self) -> &[FieldId] {
         &self.present
     }
@@ -497,7 +553,9 @@ impl Record {
         })
     }
 
-    /// Grows the slot table when the engine gained fields.
+    /// Grows the slot table when the engine gained fields. Pushing to a
+    /// slot the table does not have panics, so a record made for one
+    /// engine must be grown before it serves a larger one.
     pub fn ensure_fields(&mut self, n: usize) {
         if self.slots.len() < n {
             self.slots.resize(n, Slot::default());

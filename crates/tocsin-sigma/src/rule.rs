@@ -10,6 +10,9 @@ use yaml_serde::{Mapping, Value};
 pub use tocsin_model::Level;
 
 /// `logsource:`
+///
+/// Values are lowercased (ASCII) when read, so routing and filters compare
+/// them without regard to case.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Logsource {
     /// `product`
@@ -27,9 +30,9 @@ pub struct RuleMeta {
     pub id: Option<String>,
     /// `name` (how correlations and filters may refer to it)
     pub name: Option<String>,
-    /// `title`
+    /// `title` (`(untitled)` when missing).
     pub title: String,
-    /// `level`
+    /// `level` (medium when missing).
     pub level: Level,
     /// `status`
     pub status: Option<String>,
@@ -67,7 +70,8 @@ impl RuleMeta {
 pub struct LoadError {
     /// File.
     pub file: PathBuf,
-    /// 1-based line (of the offending key when it can be found).
+    /// 1-based line (of the offending key when it can be found); 0 when the
+    /// problem is with the whole file (missing, unreadable).
     pub line: usize,
     /// The rule's title or id, when known.
     pub rule: Option<String>,
@@ -103,6 +107,10 @@ pub struct Doc {
 impl Doc {
     /// The line of the first occurrence of `needle` in this document, else
     /// the document's first line.
+    ///
+    /// A text search, because the parsed YAML keeps no positions: good
+    /// enough to point a person at the right key, though a comment holding
+    /// the same text earlier in the document would be found first.
     pub fn locate(&self, needle: &str) -> usize {
         self.text
             .lines()
@@ -142,6 +150,9 @@ impl Doc {
     }
 
     /// Reads the metadata common to every document kind.
+    ///
+    /// Lenient about what is only descriptive (missing title, author, tags),
+    /// strict about what changes behaviour: an unknown `level` is an error.
     pub fn meta(&self) -> Result<RuleMeta, LoadError> {
         let level = match self.value.get("level") {
             None | Some(Value::Null) => Level::Medium,
@@ -203,6 +214,11 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 /// Splits a YAML file into documents (`---` separators), parsing each.
 /// A document that does not parse is reported with its line and skipped;
 /// the others still load.
+///
+/// The file is split by hand, not by the YAML parser, so that one broken
+/// document cannot take the rest of its file with it and each document
+/// knows its first line. Documents holding only comments or separators
+/// are skipped; a document that is not a mapping is an error.
 pub fn parse_file(text: &str, file: &Path) -> Vec<Result<Doc, LoadError>> {
     let file: Arc<Path> = Arc::from(file);
     let mut out = Vec::new();

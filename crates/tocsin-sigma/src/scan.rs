@@ -12,7 +12,9 @@ pub(crate) const KEYWORD_TAG: u32 = u32::MAX;
 /// Marks a pattern of the second scan in a combined result (see [`scan_text`]).
 pub(crate) const EXTRA: u32 = 1 << 31;
 
+/// One automaton and what its patterns mean.
 pub(crate) struct Scan {
+    /// The automaton over `pats`; pattern ids are indices into `pats`.
     pub(crate) ac: AhoCorasick,
     /// No pattern holds a line break: lines can be scanned (and remembered)
     /// one by one.
@@ -26,6 +28,14 @@ pub(crate) struct Scan {
 }
 
 /// The scan for `needles` (needle, rule it guards or `u32::MAX`).
+///
+/// `u32::MAX` marks a needle that guards no rule but whose presence must
+/// still be recorded (a keyword decider). Needles are deduplicated, each
+/// keeping the rules it guards. Up to 2,000 patterns get a DFA (fastest to
+/// run, memory grows with the patterns); larger sets let the crate choose.
+/// `ascii_ci`: match ASCII letters in any case, for text not lowercased
+/// beforehand. `None` when there are no needles or the automaton cannot
+/// be built.
 pub(crate) fn build(needles: Vec<(String, u32)>, ascii_ci: bool) -> Option<Scan> {
     if needles.is_empty() {
         return None;
@@ -89,6 +99,10 @@ fn findings<'a>(
 /// With `extra`, that scan's patterns are reported too, marked with
 /// [`EXTRA`], under the same lookup (a named field's string is searched for
 /// its field's needles and for keywords at once).
+///
+/// `tag` names the automaton (with `extra`) in the cache: calls with
+/// different automata must use different tags, or one would be answered
+/// with the other's findings. `found` is a buffer, reused between calls.
 #[inline]
 pub(crate) fn scan_text(
     scan: &Scan,

@@ -33,10 +33,15 @@ const ENTRY_OVERHEAD: usize = 40;
 /// which costs a rescan, never a wrong answer.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
+    /// The automaton the line was scanned by.
     tag: u32,
+    /// The line: `keys[key_start..key_start + key_len]`.
     key_start: u32,
+    /// Length of the line.
     key_len: u32,
+    /// Its patterns: `hits[hits_start..hits_start + hits_len]`.
     hits_start: u32,
+    /// How many patterns (0: the line holds none, also worth remembering).
     hits_len: u32,
 }
 
@@ -58,14 +63,21 @@ pub struct ScanCacheStats {
 /// The memo itself (one per thread, inside the engine's scratch).
 #[derive(Debug, Default)]
 pub(crate) struct ScanCache {
+    /// Hash of (tag, line) → where the line and its patterns are.
     entries: FxMap<u64, Entry>,
+    /// Every remembered line, back to back (one allocation, not one each).
     keys: Vec<u8>,
+    /// Every remembered pattern list, back to back.
     hits: Vec<u32>,
+    /// Bytes allowed, as charged by `insert`.
     budget: usize,
+    /// Bytes charged so far.
     used: usize,
+    /// Counters since the cache was made (resets do not clear them).
     stats: ScanCacheStats,
 }
 
+/// The multiplier of FxHash (also [`crate::record::FxHasher`]'s).
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 /// Up to 8 bytes as a little-endian word (byte by byte when fewer, so no

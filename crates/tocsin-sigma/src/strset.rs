@@ -15,16 +15,27 @@ use crate::matcher::{Matcher, StrOp};
 /// Lists shorter than this are tested one by one (a few `starts_with` cost
 /// less than a scan) unless they hold this many `contains` needles.
 const MIN_LIST: usize = 16;
+/// See [`MIN_LIST`]: `contains` needles each cost a full search, so a few
+/// of them already pay for a set.
 const MIN_CONTAINS: usize = 3;
 
+/// Operation bit: the needle is the whole value.
 const EQ: u8 = 1;
+/// Operation bit: the needle occurs anywhere.
 const CONTAINS: u8 = 2;
+/// Operation bit: the needle starts the value.
 const STARTS: u8 = 4;
+/// Operation bit: the needle ends the value.
 const ENDS: u8 = 8;
 
 /// The gathered tests.
+///
+/// Replaces the individual matchers in their item, so it must give the
+/// same answer as any of them would: only case-insensitive, non-empty
+/// plain tests are gathered, and the haystack is the lowercased value.
 #[derive(Clone, Debug)]
 pub struct StrSet {
+    /// Every distinct needle, lowercased; pattern id = index in `ops`.
     ac: AhoCorasick,
     /// Per pattern: the operations it was given.
     ops: Vec<u8>,

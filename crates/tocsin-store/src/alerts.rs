@@ -1,5 +1,11 @@
 //! Alerts as analysts work on them: lists, one alert, status changes,
 //! counts. Every read takes the caller's [`Scope`] (see [`crate::scope`]).
+//!
+//! Alerts are written only by the pipeline, through
+//! `Store::commit_ingest_batch`; from then on the one thing that changes
+//! is their status. Ids grow with every insert, so "newest first" here
+//! means in the order stored, and paging is by id (`before`) rather than
+//! by offset, which stays correct while new alerts arrive.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -8,21 +14,27 @@ use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, AssetCode, Level, Ne
 use crate::{Store, StoreError, scope, time};
 
 /// Which alerts to list.
+///
+/// The default lists the newest 100 alerts of the caller's scope. Every
+/// condition narrows what the scope already allows; none widens it.
 #[derive(Clone, Debug, Default)]
 pub struct AlertFilter {
-    /// Only this agency's.
+    /// Only this agency's. An agency outside the caller's scope gives an
+    /// empty list, not an error.
     pub agency: Option<AgencyCode>,
     /// Only this level.
     pub level: Option<Level>,
     /// Only this status.
     pub status: Option<AlertStatus>,
-    /// Only ids below this (paging, newest first).
+    /// Only ids below this (paging, newest first): pass the last id of the
+    /// previous page.
     pub before: Option<AlertId>,
-    /// At most this many (default 100, at most 10,000).
+    /// At most this many (default 100, at most 10,000). Values outside
+    /// 1–10,000 are clamped, not refused.
     pub limit: Option<i64>,
 }
 
-/// Alerts per level.
+/// Alerts per level. Levels without alerts are absent rather than 0.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LevelCount {
     /// Level.
@@ -32,10 +44,15 @@ pub struct LevelCount {
 }
 
 /// The columns of `alerts`, in the order [`insert`] binds them after `id`.
+/// What every read selects, so [`row`] finds each column by name.
 pub(crate) const COLUMNS: &str = "id, created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event";
 
 /// Stores one alert inside the caller's transaction; an alert already
 /// stored for the same (stream, position, rule) is not stored twice.
+///
+/// That unique key is what makes replaying a batch after a crash
+/// harmless. The alert starts as `new`; `now` is its `created_at`, one
+/// time for the whole batch.
 pub(crate) async fn insert(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     stream: &str,
@@ -71,7 +88,7 @@ pub(crate) async fn insert(
 }
 
 impl Store {
-    /// Alerts in `scope`, newest first.
+    /// Alerts in `scope`, newest first, narrowed by `f`.
     pub async fn alerts(&self, scope: &Scope, f: &AlertFilter) -> Result<Vec<Alert>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM alerts WHERE ($1 IS NULL OR agency = $1) AND ($2 IS NULL OR level = $2) \
@@ -89,6 +106,9 @@ impl Store {
     }
 
     /// One alert, when it exists and is in `scope`.
+    ///
+    /// An alert outside the scope is `None`, exactly like a missing one,
+    /// so a caller cannot learn that another agency's id exists.
     pub async fn alert(&self, scope: &Scope, id: AlertId) -> Result<Option<Alert>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM alerts WHERE id = $1 AND {}",
@@ -101,6 +121,10 @@ impl Store {
 
     /// Changes the status of an alert in `scope`, with an audit entry.
     /// False when there is no such alert there.
+    ///
+    /// Any status may follow any other; which transitions make sense is the
+    /// caller's decision. The audit entry (`alert.status`) is written only
+    /// when an alert was changed, in the same transaction.
     pub async fn set_alert_status(
         &self,
         scope: &Scope,
@@ -134,6 +158,9 @@ impl Store {
     }
 
     /// Alerts in `scope` per level, created at or after `since`.
+    ///
+    /// "Created" is when the store took the alert, not the event's own
+    /// time, so alerts on late events still count as recent.
     pub async fn alert_levels(
         &self,
         scope: &Scope,
@@ -167,6 +194,7 @@ impl Store {
     }
 }
 
+/// A [`StoreError::Corrupt`] quoting the value that did not parse.
 fn corrupt(what: &str, value: &str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what: format!("{what} `{value}`"),
@@ -174,10 +202,16 @@ fn corrupt(what: &str, value: &str, reason: impl ToString) -> StoreError {
     }
 }
 
+/// A stored level read back.
 fn level(s: &str) -> Result<Level, StoreError> {
     s.parse().map_err(|e| corrupt("alert level", s, e))
 }
 
+/// An alert read back from a row of [`COLUMNS`].
+///
+/// Strict about what decides handling (times, level, kind, status,
+/// address): those fail as [`StoreError::Corrupt`]. Unreadable tags are
+/// read as none, since they only decorate the alert.
 fn row(r: &AnyRow) -> Result<Alert, StoreError> {
     let text = |c: &str| r.try_get::<String, _>(c);
     let opt = |c: &str| r.try_get::<Option<String>, _>(c);

@@ -1,4 +1,10 @@
 //! The audit log: who changed what, when.
+//!
+//! Entries are only ever appended, by the store itself inside the
+//! transaction of the change they describe (an inventory replaced, an
+//! alert's status set), so the log cannot show a change that did not
+//! commit nor miss one that did. The inventory's
+//! version number is read from it too (`Store::inventory_version`).
 
 use sqlx::Row;
 
@@ -7,18 +13,21 @@ use crate::{Store, StoreError};
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
-    /// When.
+    /// When (the store's clock as the change was written).
     pub at: chrono::DateTime<chrono::Utc>,
     /// Who (a user, or `cli` / `demo`).
     pub actor: String,
-    /// What kind of change.
+    /// What kind of change, as `domain.verb`: `inventory.replace`,
+    /// `alert.status`.
     pub action: String,
-    /// Details.
+    /// Details, free text for people (an alert's id and new status, the
+    /// caller's description of an import).
     pub detail: String,
 }
 
 impl Store {
-    /// The newest audit entries first.
+    /// The newest audit entries first, at most `limit` of them. "Newest"
+    /// is the order they were written in, not their `at`.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT $1",

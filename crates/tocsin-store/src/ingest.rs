@@ -3,6 +3,13 @@
 //!
 //! A crash before a batch's commit replays the batch; after it, the batch is
 //! never seen again — so every queued event is processed exactly once.
+//!
+//! That holds because the queue position is stored in the same transaction
+//! as the batch's results: the pipeline reads on from
+//! [`Store::ingest_position`], and lets the queue drop records only once
+//! their batch has committed. Correlation windows are saved apart from the
+//! batches, every so often rather than with each one, tagged with the
+//! position they describe, so the pipeline can tell how far they lag.
 
 use sqlx::Row;
 use tocsin_model::{AgencyCode, EventCount, NewAlert, Scope};
@@ -12,13 +19,16 @@ use crate::{Store, StoreError, scope, time};
 /// Everything one pipeline batch commits at once.
 #[derive(Clone, Debug, Default)]
 pub struct IngestBatch {
-    /// The queue stream's name.
+    /// The queue stream's name: the key of the stored position, and part
+    /// of each alert's unique key.
     pub stream: String,
-    /// The position after the batch's last event.
+    /// The position after the batch's last event: where a restart
+    /// resumes. Stored as given, so it must not go backwards.
     pub position: u64,
     /// Alerts raised by the batch.
     pub alerts: Vec<NewAlert>,
-    /// Event counts to add.
+    /// Event counts to add to the stored hourly counts (per hour, input
+    /// and agency), not to replace them.
     pub counts: Vec<EventCount>,
 }
 
@@ -26,6 +36,9 @@ impl Store {
     /// Commits a pipeline batch atomically (see the module docs). An alert
     /// already stored for the same (stream, position, rule) is not stored
     /// twice.
+    ///
+    /// On an error nothing of the batch is stored and the position stays
+    /// where it was, so the caller may simply retry the same batch.
     pub async fn commit_ingest_batch(&self, b: &IngestBatch) -> Result<(), StoreError> {
         let now = time::now();
         let mut tx = self.pool().begin().await?;
@@ -74,6 +87,10 @@ impl Store {
     /// Keeps the correlation windows of the pipeline consuming `stream`, as
     /// of queue `position` (the pipeline's own encoding), so a restart does
     /// not forget an attack in progress. Replaces the previous copy.
+    ///
+    /// The store does not read `state`; it is kept as text. Not part of a
+    /// batch's transaction, so after a crash the saved windows may be
+    /// older than the committed position: `position` tells by how much.
     pub async fn save_correlation_state(
         &self,
         stream: &str,
@@ -94,6 +111,7 @@ impl Store {
     }
 
     /// The correlation windows last saved for `stream`: (position, state).
+    /// `None` when none were ever saved.
     pub async fn correlation_state(
         &self,
         stream: &str,
@@ -113,6 +131,10 @@ impl Store {
 
     /// Event counts in `scope` from the hour holding `since` on, oldest
     /// first.
+    ///
+    /// Counts attributed to no agency are stored under the empty code (a
+    /// key column cannot be NULL) and come back with `agency: None`; only
+    /// the whole-province scope sees them.
     pub async fn event_counts(
         &self,
         scope: &Scope,

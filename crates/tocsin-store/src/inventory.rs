@@ -1,4 +1,11 @@
 //! The province inventory in the database.
+//!
+//! Agencies and assets are stored one row each, with their lists
+//! (contacts, ranges, addresses, hostnames, URLs) as JSON text, since the
+//! two backends share no array type. A `position` column keeps the order
+//! of the imported files, so what is loaded back reads like what was
+//! imported. The inventory is only ever replaced whole; validation is
+//! tocsin-inventory's, before it gets here.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -9,12 +16,15 @@ use crate::{Store, StoreError};
 /// How many agencies and assets of each kind are stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InventoryCounts {
-    /// (agency kind, count), every kind listed.
+    /// (agency kind, count), every kind listed (0 for none), in the order
+    /// of `AgencyKind::ALL`.
     pub agencies: Vec<(AgencyKind, i64)>,
-    /// (asset kind, count), every kind listed.
+    /// (asset kind, count), every kind listed (0 for none), in the order
+    /// of `AssetKind::ALL`.
     pub assets: Vec<(AssetKind, i64)>,
 }
 
+/// A [`StoreError::Corrupt`] naming the column and the agency or asset.
 fn corrupt(what: &str, code: &str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what: format!("{what} of {code}"),
@@ -22,6 +32,7 @@ fn corrupt(what: &str, code: &str, reason: impl ToString) -> StoreError {
     }
 }
 
+/// A list column of the row of `code`, read back from its JSON text.
 fn json_list<T: serde::de::DeserializeOwned>(
     row: &AnyRow,
     col: &str,
@@ -31,6 +42,7 @@ fn json_list<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text).map_err(|e| corrupt(col, code, e))
 }
 
+/// A list as the JSON text [`json_list`] reads.
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     // Serializing plain strings and structs of strings cannot fail.
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -38,6 +50,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 impl Store {
     /// Reads the whole inventory, in the order it was imported.
+    ///
+    /// Empty before the first import. A row that does not parse back
+    /// (unknown kind, level outside 1–5, bad JSON) fails the whole load
+    /// with [`StoreError::Corrupt`] rather than loading a partial
+    /// inventory.
     pub async fn load_inventory(&self) -> Result<Inventory, StoreError> {
         let mut inv = Inventory::default();
         let rows = sqlx::query(
@@ -91,6 +108,12 @@ impl Store {
 
     /// Makes the stored inventory exactly `inv`, in one transaction: on any
     /// error nothing changes. The caller validates first (tocsin-inventory).
+    ///
+    /// `actor` and `detail` go into the `inventory.replace` audit entry,
+    /// which also moves [`Store::inventory_version`]. Alerts name their
+    /// agency and asset by code without a foreign key, so replacing the
+    /// inventory never touches stored alerts; the database still refuses
+    /// an asset whose owner is not among the agencies.
     pub async fn replace_inventory(
         &self,
         inv: &Inventory,
@@ -141,7 +164,9 @@ impl Store {
         Ok(())
     }
 
-    /// Counts per agency kind and asset kind.
+    /// Counts per agency kind and asset kind, counted by the database
+    /// rather than by loading the inventory. A stored kind this binary
+    /// does not know is left out of the counts.
     pub async fn inventory_counts(&self) -> Result<InventoryCounts, StoreError> {
         let mut out = InventoryCounts::default();
         let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM agencies GROUP BY kind")
@@ -170,7 +195,9 @@ impl Store {
     }
 
     /// A number that changes whenever the inventory is replaced (the newest
-    /// inventory audit entry), so readers can cache it.
+    /// inventory audit entry), so readers can cache it. 0 before the first
+    /// import. Only "changed or not" is meaningful, not the size of the
+    /// step: the audit log's ids are shared with other changes.
     pub async fn inventory_version(&self) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "SELECT COALESCE(MAX(id), 0) AS v FROM audit_log WHERE action LIKE 'inventory.%'",

@@ -52,15 +52,22 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 /// Which database a store talks to.
+///
+/// Decided by the URL alone ([`StoreConfig::backend`]). Queries do not
+/// depend on it; only the DDL of migrations and a few connection settings
+/// do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// Embedded SQLite.
+    /// Embedded SQLite: one file, no server to run.
     Sqlite,
     /// PostgreSQL server.
     Postgres,
 }
 
 /// How to open the store.
+///
+/// Deserialized from the configuration file; unknown keys are an error,
+/// so a misspelt setting is not silently ignored.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
@@ -68,10 +75,14 @@ pub struct StoreConfig {
     /// `postgres://user@host/db`.
     pub url: String,
     /// Connections in the pool (SQLite in memory always uses one).
+    /// Default 8; 0 is taken as 1. With SQLite, writers still take turns
+    /// on the one file (a busy connection waits up to 10 s for the lock),
+    /// so more connections mostly help concurrent reads.
     #[serde(default = "default_connections")]
     pub max_connections: u32,
 }
 
+/// The pool size when the configuration names none.
 fn default_connections() -> u32 {
     8
 }
@@ -85,7 +96,8 @@ impl StoreConfig {
         }
     }
 
-    /// The backend the URL names.
+    /// The backend the URL names: `postgres://` or `postgresql://` is
+    /// PostgreSQL, anything else (a bare path included) SQLite.
     pub fn backend(&self) -> Backend {
         if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
             Backend::Postgres
@@ -95,6 +107,17 @@ impl StoreConfig {
     }
 
     /// Connects, applies pending migrations and returns the store.
+    ///
+    /// For SQLite the file and its directory are created when missing, and
+    /// every connection turns on foreign keys, a 10 s busy timeout and
+    /// `synchronous = NORMAL` (with WAL: a committed transaction survives a
+    /// crash of Tocsin, though the last ones may be lost if the machine
+    /// loses power). A query waits at most 8 s for a free connection.
+    ///
+    /// Fails with [`StoreError::BadUrl`], [`StoreError::Io`] or
+    /// [`StoreError::Connect`] when the database cannot be opened, and with
+    /// [`StoreError::Migration`] or [`StoreError::TooNew`] when its schema
+    /// cannot be brought to this binary's version.
     pub async fn build(&self) -> Result<Store, StoreError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(install_default_drivers);
@@ -130,6 +153,10 @@ impl StoreConfig {
 }
 
 /// A path or `sqlite:` URL → a URL sqlx accepts, creating the file if needed.
+///
+/// Returns the URL and the pool size. Creates the file's directory here;
+/// the file itself is created by sqlx on connect (`mode=rwc`). A query
+/// string on the given URL is dropped in favour of that mode.
 fn sqlite_url(url: &str, max: u32) -> Result<(String, u32), StoreError> {
     if url.contains(":memory:") {
         // Each in-memory connection would be a separate empty database.
@@ -155,6 +182,9 @@ fn sqlite_url(url: &str, max: u32) -> Result<(String, u32), StoreError> {
 }
 
 /// Hides a password in a URL for error messages.
+///
+/// Only the `scheme://user:password@host` form carries one; any other URL
+/// is returned unchanged.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(s), Some(at)) if at > s => {
@@ -169,9 +199,16 @@ fn redact(url: &str) -> String {
 }
 
 /// An open store. Cheap to clone (the pool is shared).
+///
+/// Made by [`StoreConfig::build`], so a `Store` always has an up-to-date
+/// schema. Its methods live in the domain modules; every write is one
+/// transaction, and a write that must be audited commits together with
+/// its audit entry.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// The connections, through sqlx's backend-neutral `Any` driver.
     pool: AnyPool,
+    /// Which database the pool talks to.
     backend: Backend,
 }
 
@@ -188,10 +225,13 @@ impl Store {
     }
 
     /// Closes every connection (flushes SQLite's WAL on the last one).
+    /// Affects every clone; later queries fail.
     pub async fn close(&self) {
         self.pool.close().await;
     }
 
+    /// The pool, for the domain modules. Not public, so that SQL stays in
+    /// this crate.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -3,18 +3,31 @@
 //! Hand-rolled rather than `sqlx::migrate!` so the build needs no proc-macro
 //! crate of sqlx and each migration can carry SQLite and PostgreSQL DDL side
 //! by side. Applied versions are recorded in `tocsin_migrations`.
+//!
+//! The list only grows: a database that has applied a migration never runs
+//! it again, so changing one that has shipped would leave existing
+//! databases on the old shape. A schema change is a new migration at the
+//! end.
 
 use sqlx::{AssertSqlSafe, Executor, Row};
 
 use crate::{Backend, Store, StoreError};
 
+/// One step of the schema.
 struct Migration {
+    /// Its number: consecutive from 1, in the order applied.
     version: i64,
+    /// A few words for logs and errors.
     name: &'static str,
-    /// DDL with `{id}` for an auto-increment primary key.
+    /// DDL with `{id}` for an auto-increment primary key. Split into
+    /// statements at every `;`, so no statement may hold one itself (in a
+    /// string or a trigger body).
     sql: &'static str,
 }
 
+/// Every migration, oldest first. Most of the DDL is common to both
+/// backends: TEXT for times (see the `time` module) and for JSON, BIGINT
+/// for integers.
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -110,6 +123,8 @@ CREATE TABLE correlation_state (
     },
 ];
 
+/// A migration's DDL for `backend`: the one place the two dialects differ
+/// is the auto-increment key.
 fn dialect(sql: &str, backend: Backend) -> String {
     let id = match backend {
         Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -123,6 +138,10 @@ pub fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
+/// Brings the schema up to [`latest`]: each pending migration in its own
+/// transaction, recorded in the same transaction, so a failure leaves the
+/// database at the last version that fully applied. A database newer than
+/// this binary is refused ([`StoreError::TooNew`]) before anything runs.
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     let pool = store.pool();
     pool.execute(

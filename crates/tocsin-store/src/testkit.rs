@@ -16,8 +16,12 @@ pub struct TestDb {
     pub store: Store,
     /// `sqlite` or `postgres`, for assertion messages.
     pub label: &'static str,
+    /// The server URL the database was created through (PostgreSQL only),
+    /// to drop it again.
     admin_url: Option<String>,
+    /// The PostgreSQL database's name (empty for SQLite).
     db_name: String,
+    /// The SQLite file's directory, removed when the `TestDb` is dropped.
     _dir: Option<TempDir>,
 }
 
@@ -30,6 +34,11 @@ impl Drop for TempDir {
     }
 }
 
+/// A name no other test, thread or process uses at the same time: the tag,
+/// the process id, a counter and the clock's nanoseconds.
+///
+/// Lower-case letters, digits and underscores only, because it is spliced
+/// unquoted into `CREATE DATABASE` as well as used as a directory name.
 fn unique(tag: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
@@ -51,6 +60,10 @@ fn unique(tag: &str) -> String {
 
 /// Every backend available to this test run: SQLite, and PostgreSQL when
 /// `TOCSIN_TEST_POSTGRES` is set.
+///
+/// Each database is new and migrated; `tag` (the test's name) makes its
+/// name recognisable when one is left behind. Call [`TestDb::cleanup`] on
+/// each when done.
 pub async fn backends(tag: &str) -> Result<Vec<TestDb>, StoreError> {
     let mut out = Vec::new();
     let dir = std::env::temp_dir().join(unique(tag));
@@ -75,6 +88,8 @@ pub async fn backends(tag: &str) -> Result<Vec<TestDb>, StoreError> {
     Ok(out)
 }
 
+/// Creates a new database on the server at `admin_url` and opens a store
+/// on it.
 async fn postgres(admin_url: &str, tag: &str) -> Result<TestDb, StoreError> {
     let name = unique(tag);
     let mut conn =
@@ -117,6 +132,11 @@ fn with_db(url: &str, db: &str) -> String {
 
 impl TestDb {
     /// Closes the store and drops a PostgreSQL test database.
+    ///
+    /// Best effort: errors are ignored so cleanup never fails a test.
+    /// `WITH (FORCE)` ends connections still open to the database, and
+    /// needs PostgreSQL 13 or later. The SQLite directory goes when `self`
+    /// is dropped at the end.
     pub async fn cleanup(self) {
         self.store.close().await;
         if let Some(admin) = &self.admin_url

@@ -7,11 +7,15 @@ use chrono::{DateTime, Utc};
 use crate::StoreError;
 
 /// Times as stored: `2026-11-24T03:00:00.123456Z`.
+///
+/// Always six fractional digits, so the text has one width and compares
+/// like the time; precision below a microsecond is dropped.
 pub(crate) fn text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// The hour key of `event_counts`: `2026-11-24T03`.
+/// The hour key of `event_counts`: `2026-11-24T03`. A prefix of
+/// [`text`], so it sorts the same way.
 pub(crate) fn hour_text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H").to_string()
 }
@@ -22,6 +26,8 @@ pub(crate) fn now() -> String {
 }
 
 /// A stored time read back (the column names the value in the error).
+/// Accepts any RFC 3339 time, converted to UTC; anything else is
+/// [`StoreError::Corrupt`].
 pub(crate) fn parse(s: &str, column: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -31,7 +37,7 @@ pub(crate) fn parse(s: &str, column: &str) -> Result<DateTime<Utc>, StoreError> 
         })
 }
 
-/// An `event_counts` hour read back.
+/// An `event_counts` hour read back: the start of that hour.
 pub(crate) fn parse_hour(s: &str) -> Result<DateTime<Utc>, StoreError> {
     parse(&format!("{s}:00:00Z"), "hour")
 }
