@@ -12,10 +12,26 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// The BSD timestamp a line starts with (`Nov 24 10:00:00`): its first 15
+/// bytes, when they are ASCII and shaped like one. Checked byte by byte
+/// before any slicing, so text in any script can follow (or stand in) it.
+fn bsd_prefix(t: &str) -> Option<&str> {
+    let b = t.as_bytes();
+    let shaped = b.len() > 16
+        && b[..15].is_ascii()
+        && b[3] == b' '
+        && b[6] == b' '
+        && b[9] == b':'
+        && b[12] == b':';
+    // The 15 bytes are ASCII, so 15 is a character boundary.
+    let head = t.get(..15).filter(|_| shaped)?;
+    MONTHS.contains(&&head[..3]).then_some(head)
+}
+
 /// True when the line starts like a BSD syslog record without `<PRI>`
 /// (`Nov 24 10:00:00 host …`).
 pub fn looks_like_bsd(t: &str) -> bool {
-    t.len() > 16 && MONTHS.contains(&&t[..3]) && t.as_bytes()[3] == b' ' && t.as_bytes()[9] == b':'
+    bsd_prefix(t).is_some()
 }
 
 pub fn parse(p: &Parser, text: &str, rx: &Received, ev: &mut Event) -> PResult<()> {
@@ -163,10 +179,10 @@ fn structured_data<'t>(s: &'t str, ev: &mut Event) -> PResult<&'t str> {
 /// host is optional in practice (some devices omit it).
 fn rfc3164<'t>(p: &Parser, s: &'t str, rx: &Received, ev: &mut Event) -> PResult<&'t str> {
     let mut rest = s;
-    if looks_like_bsd(s) {
-        ev.timestamp = bsd_time(p, &s[..15], rx.at)
-            .ok_or_else(|| format!("syslog: cannot read timestamp `{}`", &s[..15]))?;
-        rest = &s[15..];
+    if let Some(head) = bsd_prefix(s) {
+        ev.timestamp = bsd_time(p, head, rx.at)
+            .ok_or_else(|| format!("syslog: cannot read timestamp `{head}`"))?;
+        rest = &s[head.len()..];
     } else if s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         let (ts, r) = s.split_once(' ').unwrap_or((s, ""));
         if let Some(t) = timestamp(ts, p.offset()) {
@@ -202,11 +218,12 @@ fn rfc3164<'t>(p: &Parser, s: &'t str, rx: &Received, ev: &mut Event) -> PResult
 }
 
 fn is_tag(w: &str) -> bool {
+    // Bytes, not characters: the ':' it ends with is one byte.
     w.len() > 1
         && w.ends_with(':')
-        && w[..w.len() - 1]
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_./[]()".contains(&c))
+        && w.as_bytes()[..w.len() - 1]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./[]()".contains(c))
 }
 
 fn set_host(ev: &mut Event, host: &str) {
@@ -218,11 +235,12 @@ fn set_host(ev: &mut Event, host: &str) {
 
 /// `Nov 24 10:00:00` has no year and no zone: the year is the receipt's
 /// (the previous one when that would put the record in the future), the
-/// zone the configured one.
+/// zone the configured one. `s` is [`bsd_prefix`]'s ASCII head; `get`
+/// keeps it safe for any other text too.
 fn bsd_time(p: &Parser, s: &str, now: DateTime<Utc>) -> Option<Timestamp> {
-    let month = MONTHS.iter().position(|m| *m == &s[..3])? as u32 + 1;
-    let day: u32 = s[4..6].trim().parse().ok()?;
-    let time = chrono::NaiveTime::parse_from_str(&s[7..15], "%H:%M:%S").ok()?;
+    let month = MONTHS.iter().position(|m| Some(*m) == s.get(..3))? as u32 + 1;
+    let day: u32 = s.get(4..6)?.trim().parse().ok()?;
+    let time = chrono::NaiveTime::parse_from_str(s.get(7..15)?, "%H:%M:%S").ok()?;
     let local_now = now.with_timezone(&p.offset());
     let mut year = local_now.year();
     let make = |y: i32| {

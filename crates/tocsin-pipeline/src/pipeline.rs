@@ -4,6 +4,7 @@
 //! module).
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use tocsin_telemetry::{Metrics, PipelineMetrics};
 use crate::PipelineConfig;
 use crate::archive::{self, Archive};
 use crate::counts::Counts;
-use crate::stage::{Share, StageContext, Worker, stage};
+use crate::stage::{Share, StageContext, UNREADABLE_INPUT, Worker, stage};
 
 /// How often the pipeline saves its detectors' state (and at stop).
 const SAVE_EVERY: Duration = Duration::from_secs(30);
@@ -269,7 +270,11 @@ impl Pipeline {
                         sc.spawn(move || stage(cx, w, chunk))
                     })
                     .collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+                handles
+                    .into_iter()
+                    .zip(entries.chunks(share))
+                    .map(|(h, chunk)| h.join().unwrap_or_else(|_| lost_share(&cx, chunk)))
+                    .collect()
             })
         };
         let mut batch = IngestBatch {
@@ -331,7 +336,22 @@ impl Pipeline {
     /// what they carried; every finding becomes an alert.
     fn detect(&mut self, st: crate::stage::Staged, out: &mut Vec<NewAlert>) {
         let mut findings: Vec<Finding> = st.findings;
-        self.detectors.follow(st.carries, &mut findings);
+        let carries = st.carries;
+        let followed = catch_unwind(AssertUnwindSafe(|| {
+            let mut more = Vec::new();
+            self.detectors.follow(carries, &mut more);
+            more
+        }));
+        match followed {
+            Ok(more) => findings.extend(more),
+            Err(payload) => {
+                // The event's own findings still count; its stateful
+                // detections are lost for this event, loudly.
+                let reason = crate::stage::panic_reason(&*payload);
+                tracing::error!(seq = st.seq, %reason, "pipeline: a detector panicked in the ordered stage");
+                self.m.panicked("(ordered stage)", "auto").inc();
+            }
+        }
         if findings.is_empty() {
             return;
         }
@@ -370,6 +390,31 @@ impl Pipeline {
     /// The event of a queued record, parsed and attributed again.
     fn rebuild(&self, raw: &[u8]) -> Option<Event> {
         let env = Envelope::decode(raw).ok()?;
-        Some(crate::stage::parse(&self.policy, &self.parser, &env))
+        let ev = catch_unwind(AssertUnwindSafe(|| {
+            crate::stage::parse(&self.policy, &self.parser, &env)
+        }));
+        Some(
+            ev.unwrap_or_else(|p| {
+                crate::stage::failed_event(&env, &crate::stage::panic_reason(&*p))
+            }),
+        )
     }
+}
+
+/// A share whose worker died outside the per-record isolation (it
+/// should not): every record of it is counted as failed, so the queue
+/// position never moves over a record without a trace.
+fn lost_share(cx: &StageContext<'_>, chunk: &[Entry]) -> Share {
+    tracing::error!(
+        first = chunk.first().map(|e| e.seq),
+        records = chunk.len(),
+        "pipeline: a worker died; its records are counted as failed"
+    );
+    let mut sh = Share::default();
+    for e in chunk {
+        let input = Envelope::decode(&e.data).map_or(UNREADABLE_INPUT, |env| env.input);
+        cx.metrics.panicked(input, "auto").inc();
+        sh.counts.add(hour_of(now_us()), input, "", 1, 1);
+    }
+    sh
 }

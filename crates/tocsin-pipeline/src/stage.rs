@@ -1,8 +1,10 @@
 //! The parallel stage: each worker decodes, parses, attributes and runs the
 //! detectors over its share of a batch.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use chrono::{DateTime, Utc};
-use tocsin_detect::{AnyCarry, AttributionPolicy, Detectors, Workers};
+use tocsin_detect::{AnyCarry, AttributionPolicy, Detectors, Observed, Workers};
 use tocsin_model::{Event, EventKind, Finding};
 use tocsin_parse::{Parser, Received};
 use tocsin_queue::{Entry, Envelope, hour_of, now_us};
@@ -78,7 +80,24 @@ pub(crate) fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) ->
                 continue;
             }
         };
-        let ev = parse(cx.policy, &w.parser, &env);
+        // Each record alone: a panic in a parser, the attribution or a
+        // detector becomes this record's failure, not the batch's.
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let ev = parse(cx.policy, &w.parser, &env);
+            let found = cx.detectors.observe(&mut w.detectors, &ev);
+            (ev, found)
+        }));
+        let (ev, found) = match outcome {
+            Ok(x) => x,
+            Err(payload) => {
+                let reason = panic_reason(&*payload);
+                tracing::error!(seq = e.seq, input = env.input, format = env.format.name(), %reason, "pipeline: processing this record panicked; it is kept as a pipeline_error event");
+                cx.metrics.panicked(env.input, env.format.name()).inc();
+                // The detectors' buffers may be half-updated: start afresh.
+                w.detectors = cx.detectors.workers();
+                (failed_event(&env, &reason), Observed::default())
+            }
+        };
         let failed = ev.kind == EventKind::PipelineError;
         if let Some(f) = cx.metrics.formats.get(env.format.index()) {
             f.parsed.inc();
@@ -98,7 +117,6 @@ pub(crate) fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) ->
             let line = crate::archive::line(&ev, e.seq, env.received_us);
             pending.push(env.input, hour_of(env.received_us), &line);
         }
-        let found = cx.detectors.observe(&mut w.detectors, &ev);
         if found.is_empty() {
             continue;
         }
@@ -116,6 +134,35 @@ pub(crate) fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) ->
         out.frames = pending.compress();
     }
     out
+}
+
+/// What a panic said, for the record's error.
+pub(crate) fn panic_reason(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("internal error while processing: {msg}")
+}
+
+/// A record Tocsin failed on, as an event: kept raw with the reason, like
+/// one no parser understood.
+pub(crate) fn failed_event(env: &Envelope<'_>, reason: &str) -> Event {
+    let at = DateTime::<Utc>::from_timestamp_micros(env.received_us).unwrap_or_else(Utc::now);
+    let original = String::from_utf8_lossy(env.raw).into_owned();
+    let observer = tocsin_model::Observer {
+        name: env.input.to_string(),
+        kind: env.format.name().to_string(),
+        host: None,
+    };
+    let mut ev = Event::new(tocsin_model::Timestamp::received(at), observer, original);
+    ev.kind = EventKind::PipelineError;
+    ev.fields.insert("error.message", reason.to_string());
+    ev.fields.insert("event.original", ev.original.clone());
+    ev.parse_error = Some(reason.to_string());
+    ev.attribution.agency = env.sender.map(tocsin_model::AgencyCode::from);
+    ev
 }
 
 /// The event of a queued record: parsed and attributed.

@@ -409,3 +409,108 @@ async fn correlation_windows_survive_a_pipeline_restart() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].body.rule_title, "SSH Brute Force");
 }
+
+/// A detector that panics on records containing `BOOM` (in the parallel
+/// stage) or `BANG` (in the ordered stage): stands for any bug a hostile
+/// record could reach.
+struct Fragile;
+
+impl tocsin_detect::Detector for Fragile {
+    type Worker = ();
+    type Carry = bool;
+
+    fn name(&self) -> &'static str {
+        "fragile"
+    }
+
+    fn worker(&self) {}
+
+    fn observe(
+        &self,
+        _: &mut (),
+        ev: &tocsin_model::Event,
+        _: &mut Vec<tocsin_model::Finding>,
+    ) -> Option<bool> {
+        assert!(!ev.original.contains("BOOM"), "boom in observe");
+        ev.original.contains("BANG").then_some(true)
+    }
+
+    fn follow(&mut self, _: bool, _: &mut Vec<tocsin_model::Finding>) {
+        panic!("bang in follow");
+    }
+}
+
+/// Issue 10: one bad record must not stop detection. A panic while
+/// processing a record becomes that record's `pipeline_error`, counted per
+/// input and format; every other record of the batch is processed and the
+/// batch commits with its position past all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_10_a_panicking_record_fails_alone() {
+    let store = tocsin_store::StoreConfig::new("sqlite::memory:")
+        .build()
+        .await
+        .unwrap();
+    let mut b = EngineBuilder::new(EngineConfig::default());
+    b.add_text(RULES, Path::new("rules.yml"));
+    let engine = Arc::new(b.build().0);
+    let dir = tempfile::tempdir().unwrap();
+    let queue: Arc<dyn Queue> =
+        Arc::new(DiskQueueConfig::in_dir(dir.path()).build("t", 0).unwrap());
+    let metrics = Arc::new(Metrics::default());
+    let cfg = PipelineConfig::default();
+    let detectors = cfg.detectors(engine).with(Fragile);
+    let mut p = Pipeline::new(
+        cfg,
+        queue,
+        store.clone(),
+        detectors,
+        HashMap::new(),
+        metrics.clone(),
+    )
+    .await
+    .unwrap();
+    // More than one share, so both the threaded and the ordered paths run.
+    let mut entries: Vec<Entry> = (0..300u64)
+        .map(|i| {
+            let line = match i {
+                17 | 150 => "<38>Nov 30 11:00:00 web01 app: BOOM".to_string(),
+                42 => "<38>Nov 30 11:00:00 web01 app: BANG".to_string(),
+                _ => format!(r#"45.155.205.233 - - [24/Nov/2026:10:00:00 +0700] "GET /x.php?cmd=whoami&n={i} HTTP/1.1" 200 10 "-" "curl""#),
+            };
+            let format = if line.starts_with('<') { Format::Syslog } else { Format::AccessLog };
+            entry(i, format, &line)
+        })
+        .collect();
+    entries.sort_by_key(|e| e.seq);
+    let (mut batch, received) = p.process("events", &entries);
+    assert_eq!(received.len(), 300, "every record is accounted for");
+    let events: i64 = batch.counts.iter().map(|c| c.events).sum();
+    let errors: i64 = batch.counts.iter().map(|c| c.errors).sum();
+    assert_eq!((events, errors), (300, 2), "the two panics are failures");
+    // The web shells of every other record raised their alerts.
+    let shells = batch
+        .alerts
+        .iter()
+        .filter(|a| a.rule_title == "Web Shell")
+        .count();
+    assert_eq!(shells, 297);
+    let s = metrics.ingest_status();
+    let input = s.inputs.iter().find(|i| i.name == "test").unwrap();
+    assert_eq!(input.panics, 2);
+    let syslog = s.formats.iter().find(|f| f.format == "syslog").unwrap();
+    assert_eq!((syslog.panics, syslog.failed), (2, 2));
+    assert!(
+        metrics
+            .render()
+            .contains("tocsin_pipeline_panics_total{input=\"(ordered stage)\",format=\"auto\"} 1")
+    );
+    batch.position = 300;
+    store.commit_ingest_batch(&batch).await.unwrap();
+    assert_eq!(store.ingest_position("events").await.unwrap(), 300);
+    // The pipeline goes on with the next batch as usual.
+    let more: Vec<Entry> = (300..310u64)
+        .map(|i| entry(i, Format::AccessLog, &format!(r#"45.155.205.233 - - [24/Nov/2026:10:00:00 +0700] "GET /x.php?cmd=whoami&n={i} HTTP/1.1" 200 10 "-" "curl""#)))
+        .collect();
+    let (batch, _) = p.process("events", &more);
+    assert_eq!(batch.alerts.len(), 10);
+}

@@ -40,6 +40,8 @@ pub struct PipelineMetrics {
     /// Per declared format, in the order given to [`Metrics::pipeline`].
     pub formats: Arc<[FormatCounters]>,
     per_input: Arc<Mutex<BTreeMap<String, Counter>>>,
+    /// Records whose processing panicked, by (input, format).
+    panics: Arc<Mutex<BTreeMap<(String, &'static str), Counter>>>,
     /// The registry (weak: the registry holds these counters).
     registry: Weak<Metrics>,
 }
@@ -61,6 +63,34 @@ impl PipelineMetrics {
         };
         m.insert(input.to_string(), c.clone());
         c
+    }
+
+    /// The count of records of `input` in `format` whose parsing,
+    /// attribution or detection panicked (each kept as a `pipeline_error`
+    /// event instead).
+    pub fn panicked(&self, input: &str, format: &'static str) -> Counter {
+        let mut m = self.panics.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = m.get(&(input.to_string(), format)) {
+            return c.clone();
+        }
+        let c = match self.registry.upgrade() {
+            Some(r) => r.counter(
+                "tocsin_pipeline_panics_total",
+                "Records whose processing panicked, kept as pipeline_error events, per input and format.",
+                &[("input", input), ("format", format)],
+            ),
+            None => Counter::default(),
+        };
+        m.insert((input.to_string(), format), c.clone());
+        c
+    }
+
+    /// (input, format, panics) for every pair that panicked.
+    pub fn panics(&self) -> Vec<(String, &'static str, u64)> {
+        let m = self.panics.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .map(|((i, f), c)| (i.clone(), *f, c.get()))
+            .collect()
     }
 
     /// (input, processed) for every input seen.
@@ -124,6 +154,7 @@ impl Metrics {
                         })
                         .collect(),
                     per_input: Arc::default(),
+                    panics: Arc::default(),
                     registry: Arc::downgrade(self),
                 }
             })

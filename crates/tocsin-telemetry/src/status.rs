@@ -29,6 +29,8 @@ pub struct InputStatus {
     pub rejected: u64,
     /// Events processed and committed.
     pub processed: u64,
+    /// Records whose processing panicked (kept as `pipeline_error` events).
+    pub panics: u64,
 }
 
 /// One declared format's parse counters.
@@ -40,6 +42,8 @@ pub struct FormatStatus {
     pub parsed: u64,
     /// Of which kept raw with a parse error.
     pub failed: u64,
+    /// Of which the parser or a detector panicked on.
+    pub panics: u64,
 }
 
 /// The ingest and pipeline stages as the console shows them.
@@ -116,8 +120,17 @@ impl Metrics {
                     format: f.format.to_string(),
                     parsed: f.parsed.get(),
                     failed: f.failed.get(),
+                    panics: 0,
                 })
                 .collect();
+            for (input, format, n) in p.panics() {
+                let e = inputs.entry(input.clone()).or_default();
+                e.name = input;
+                e.panics += n;
+                if let Some(f) = st.formats.iter_mut().find(|f| f.format == format) {
+                    f.panics += n;
+                }
+            }
             st.processed = p.events.get();
             st.alerts = p.alerts.get();
             st.commit_errors = p.commit_errors.get();
