@@ -41,6 +41,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
         tls: None,
         agency: None,
         scope: ScopeSetting::All,
+        receive_buffer: None,
     };
     IngestConfig {
         enabled: true,
@@ -52,6 +53,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
         http: Some(HttpConfig {
             listen: any,
             max_body: 100 << 20,
+            max_record: 1 << 20,
             senders: vec![
                 // The center's Windows event collector: agencies' PCs
                 // forward to it, so it speaks for every agency.
@@ -80,6 +82,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
             scope: ScopeSetting::Agency,
             // The public-service portal's own access log.
             asset: Some("SVC-DVC".into()),
+            max_record: 1 << 20,
         }],
         archive: tocsin_pipeline::ArchiveConfig {
             enabled: true,

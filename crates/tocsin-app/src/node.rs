@@ -4,6 +4,7 @@
 //! deployment will each start a subset of the same stages.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tocsin_ingest::Inputs;
 use tocsin_pipeline::{Archive, Pipeline};
@@ -15,6 +16,9 @@ use crate::config::Config;
 
 /// The queue stream events flow through.
 const STREAM: &str = "events";
+
+/// How long stopping may take before the process ends anyway.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Called once the inputs listen (the demo starts its feed from it).
 pub type OnInputs = Box<dyn FnOnce(&Inputs) + Send>;
@@ -29,7 +33,123 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 struct Ingest {
     inputs: Inputs,
     stop: tokio::sync::watch::Sender<bool>,
-    pipeline: tokio::task::JoinHandle<()>,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+/// What the supervisor needs to start a pipeline again.
+struct PipelineParts {
+    cfg: tocsin_ingest::InputsConfig,
+    pipeline: tocsin_pipeline::PipelineConfig,
+    archive: Option<(std::path::PathBuf, Option<u32>)>,
+    queue: Arc<dyn Queue>,
+    store: Store,
+    engine: Arc<tocsin_sigma::Engine>,
+    metrics: Arc<Metrics>,
+}
+
+impl PipelineParts {
+    async fn build(&self) -> Result<Pipeline, tocsin_store::StoreError> {
+        let mut p = Pipeline::new(
+            self.pipeline.clone(),
+            self.queue.clone(),
+            self.store.clone(),
+            self.pipeline.detectors(self.engine.clone()),
+            self.cfg.sources(),
+            self.metrics.clone(),
+        )
+        .await?;
+        if let Some((dir, keep)) = &self.archive {
+            p = p.with_archive(Archive::new(dir.clone()).keeping_days(*keep));
+        }
+        Ok(p)
+    }
+}
+
+/// A database created just now beside a queue or file checkpoints that
+/// already hold state has been lost (a deleted or emptied file, a wrong
+/// URL): starting would replay the queue from nothing and re-read every
+/// file. Refused, with what to do.
+fn refuse_lost_database(store: &Store, dir: &std::path::Path) -> anyhow::Result<()> {
+    if !store.is_fresh() {
+        return Ok(());
+    }
+    let queue_holds_records = std::fs::read_dir(dir.join("queue"))
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                e.file_name().to_string_lossy().ends_with(".q")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            })
+        })
+        .unwrap_or(false);
+    let checkpoints = dir.join("file-checkpoints.json").exists();
+    if queue_holds_records || checkpoints {
+        anyhow::bail!(
+            "the database is new or empty, but {} holds ingest state (queue records or file checkpoints) from an earlier database: restore that database, or move {} and {} away to start afresh",
+            dir.display(),
+            dir.join("queue").display(),
+            dir.join("file-checkpoints.json").display()
+        );
+    }
+    Ok(())
+}
+
+/// The longest wait before restarting a pipeline that died.
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
+
+/// Runs the pipeline until `stop`, restarting it when it dies: a crash
+/// costs a pause (growing, at most [`MAX_RESTART_PAUSE`]), not detection.
+/// Meanwhile the pipeline's health says why.
+async fn supervise(parts: PipelineParts, stop: tokio::sync::watch::Receiver<bool>) {
+    let health = parts.metrics.health();
+    let restarts = parts
+        .metrics
+        .pipeline(&tocsin_parse::Format::ALL.map(|f| f.name()))
+        .restarts;
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let mut stopped = stop.clone();
+        if *stopped.borrow() {
+            return;
+        }
+        let pipeline = match parts.build().await {
+            Ok(p) => p,
+            Err(e) => {
+                health.degraded("pipeline", format!("cannot start: {e}; retrying"));
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+                pause = (pause * 2).min(MAX_RESTART_PAUSE);
+                continue;
+            }
+        };
+        health.ok("pipeline");
+        let mut for_run = stop.clone();
+        let run = tokio::spawn(pipeline.run(async move {
+            let _ = for_run.wait_for(|s| *s).await;
+        }));
+        match run.await {
+            Ok(()) => return,
+            Err(e) => {
+                let why = match e.try_into_panic() {
+                    Ok(p) => p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "panic".into()),
+                    Err(e) => e.to_string(),
+                };
+                restarts.inc();
+                tracing::error!(reason = %why, "pipeline died; restarting it");
+                health.degraded("pipeline", format!("died ({why}); restarting"));
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+                pause = (pause * 2).min(MAX_RESTART_PAUSE);
+            }
+        }
+    }
 }
 
 impl Ingest {
@@ -43,6 +163,7 @@ impl Ingest {
         let inputs_cfg = cfg.inputs();
         inputs_cfg.check()?;
         let dir = config.data_dir();
+        refuse_lost_database(store, &dir)?;
         let position = store.ingest_position(STREAM).await?;
         let queue: Arc<dyn Queue> = Arc::new(
             DiskQueueConfig {
@@ -52,42 +173,59 @@ impl Ingest {
             }
             .build(STREAM, position)?,
         );
+        let q = queue.clone();
+        metrics.queue_probe(move || {
+            let (released, next) = q.bounds();
+            let st = q.stats();
+            tocsin_telemetry::QueueReading {
+                depth: next.saturating_sub(released),
+                bytes: q.bytes(),
+                fault: st.fault,
+                torn_bytes: st.torn_bytes,
+                damaged_at_open: st.damaged_at_open,
+                lost: st.lost,
+            }
+        });
         let inputs = inputs_cfg.start(&dir, queue.clone(), metrics).await?;
-        let mut pipeline = Pipeline::new(
-            cfg.pipeline.clone(),
-            queue,
-            store.clone(),
-            cfg.pipeline.detectors(engine),
-            inputs_cfg.sources(),
-            metrics.clone(),
-        )
-        .await?;
-        if cfg.archive.enabled {
+        let archive = cfg.archive.enabled.then(|| {
             let adir = cfg
                 .archive
                 .dir
                 .clone()
                 .unwrap_or_else(|| dir.join("archive"));
             tracing::info!(dir = %adir.display(), "raw archive on");
-            pipeline =
-                pipeline.with_archive(Archive::new(adir).keeping_days(cfg.archive.keep_days));
-        }
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let pipeline = tokio::spawn(pipeline.run(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
+            (adir, cfg.archive.keep_days)
+        });
+        let parts = PipelineParts {
+            cfg: inputs_cfg,
+            pipeline: cfg.pipeline.clone(),
+            archive,
+            queue,
+            store: store.clone(),
+            engine,
+            metrics: metrics.clone(),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let supervisor = tokio::spawn(supervise(parts, stopped));
         Ok(Ingest {
             inputs,
             stop,
-            pipeline,
+            supervisor,
         })
     }
 
-    /// Stops the inputs, lets the pipeline finish its batch.
-    async fn shutdown(self) {
+    /// Stops the inputs, lets the pipeline finish its batch — for at most
+    /// `within` (what it has not committed is read again at the next
+    /// start: the queue keeps it).
+    async fn shutdown(self, within: Duration) {
         self.inputs.shutdown();
         let _ = self.stop.send(true);
-        let _ = self.pipeline.await;
+        if tokio::time::timeout(within, self.supervisor).await.is_err() {
+            tracing::warn!(
+                seconds = within.as_secs(),
+                "pipeline did not stop in time; leaving it (the queue keeps its batch)"
+            );
+        }
     }
 }
 
@@ -127,10 +265,17 @@ pub async fn run(
         .with_rules(rule_infos)
         .with_metrics(metrics.clone(), ingest.is_some());
     let served = server.serve(shutdown_signal()).await;
+    // Whatever state anything is in, the process ends soon after the
+    // signal: a stuck commit or connection must not hold it.
+    std::thread::spawn(|| {
+        std::thread::sleep(SHUTDOWN_LIMIT + Duration::from_secs(5));
+        eprintln!("tocsin: shutdown took too long; exiting");
+        std::process::exit(1);
+    });
     if let Some(i) = ingest {
-        i.shutdown().await;
+        i.shutdown(SHUTDOWN_LIMIT).await;
     }
-    store.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), store.close()).await;
     served.map_err(|e| anyhow::anyhow!("cannot serve on {listen}: {e}"))
 }
 

@@ -18,8 +18,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -60,9 +60,13 @@ pub struct HttpConfig {
     /// Address to listen on (Elasticsearch's usual port by default).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (after gunzip).
     #[serde(default = "default_body")]
     pub max_body: usize,
+    /// Largest single record (an NDJSON line, a `_bulk` document): a longer
+    /// one is refused with its line number and counted, never cut.
+    #[serde(default = "default_record")]
+    pub max_record: usize,
     /// Who may send.
     #[serde(default)]
     pub senders: Vec<Sender>,
@@ -76,11 +80,16 @@ fn default_body() -> usize {
     100 << 20
 }
 
+fn default_record() -> usize {
+    1 << 20
+}
+
 struct AppState {
     queue: Arc<dyn Queue>,
     senders: Vec<(Sender, InputMetrics)>,
     unauthorized: tocsin_telemetry::Counter,
     max_body: usize,
+    max_record: usize,
 }
 
 impl HttpConfig {
@@ -100,6 +109,7 @@ impl HttpConfig {
                 &[],
             ),
             max_body: self.max_body,
+            max_record: self.max_record.min(tocsin_queue::MAX_RECORD),
         });
         Router::new()
             .route("/", get(banner).head(banner))
@@ -107,7 +117,6 @@ impl HttpConfig {
             .route("/_bulk", post(bulk).put(bulk))
             .route("/{index}/_bulk", post(bulk).put(bulk))
             .route("/api/v1/ingest", post(ndjson))
-            .layer(axum::extract::DefaultBodyLimit::max(self.max_body))
             .with_state(state)
     }
 }
@@ -208,18 +217,29 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The body, gunzipped when the sender compressed it (Beats do).
-fn body(h: &HeaderMap, b: Bytes, max: usize) -> Result<Vec<u8>, Response> {
+/// The body, read within the limit (only after the key was checked) and
+/// gunzipped when the sender compressed it (Beats do).
+async fn body(h: &HeaderMap, b: Body, max: usize) -> Result<Vec<u8>, Response> {
+    let too_long = |what: &str| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "content_too_long_exception",
+            format!("{what} is larger than max_body ({max} bytes)"),
+        )
+    };
+    let raw = axum::body::to_bytes(b, max)
+        .await
+        .map_err(|_| too_long("the body"))?;
     let gz = h
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     if !gz {
-        return Ok(b.to_vec());
+        return Ok(raw.to_vec());
     }
     // A small body may inflate enormously (a gzip bomb): stop at the limit.
     let mut out = Vec::new();
-    let limited = std::io::Read::take(flate2::read::MultiGzDecoder::new(&b[..]), max as u64 + 1);
+    let limited = std::io::Read::take(flate2::read::MultiGzDecoder::new(&raw[..]), max as u64 + 1);
     std::io::Read::read_to_end(&mut { limited }, &mut out).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
@@ -228,23 +248,65 @@ fn body(h: &HeaderMap, b: Bytes, max: usize) -> Result<Vec<u8>, Response> {
         )
     })?;
     if out.len() > max {
-        return Err(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "content_too_long_exception",
-            format!("gzip body inflates beyond max_body ({max} bytes)"),
-        ));
+        return Err(too_long("the gzip body inflated"));
     }
     Ok(out)
 }
 
-/// The sender and its (inflated) body, or the refusal to send back.
-fn accept<'s>(
-    st: &'s AppState,
-    h: &HeaderMap,
-    b: Bytes,
-) -> Result<(&'s (Sender, InputMetrics), Vec<u8>), Response> {
-    let who = authenticate(st, h)?;
-    Ok((who, body(h, b, st.max_body)?))
+/// Answers 503 with `Retry-After` when the queue cannot take records now
+/// (full, or failing to write): the sender keeps them and retries.
+fn busy(m: &InputMetrics, why: impl Into<String>) -> Response {
+    m.pushback.inc();
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "es_rejected_execution_exception",
+        why,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// The sender (its key checked before anything of the body is read) and
+/// its body, or the answer to send back.
+async fn accept(st: &AppState, req: Request) -> Result<(usize, Vec<u8>), Response> {
+    let (parts, b) = req.into_parts();
+    let who = authenticate(st, &parts.headers)?;
+    let i = st
+        .senders
+        .iter()
+        .position(|s| std::ptr::eq(s, who))
+        .unwrap_or_default();
+    let stats = st.queue.stats();
+    if let Some(f) = stats.fault {
+        return Err(busy(
+            &who.1,
+            format!("the queue cannot write ({f}); retry later"),
+        ));
+    }
+    if stats.full {
+        return Err(busy(&who.1, "the queue is full; retry later"));
+    }
+    Ok((i, body(&parts.headers, b, st.max_body).await?))
+}
+
+/// Appends `records` (counting them once durable); 503 with Retry-After
+/// when the queue cannot take them: nothing of the request was accepted.
+async fn queue(st: &AppState, m: &InputMetrics, records: Vec<Vec<u8>>) -> Result<(), Response> {
+    let n = records.len() as u64;
+    if n == 0 {
+        return Ok(());
+    }
+    match st.queue.append(records).await {
+        Ok(_) => {
+            m.received.add(n);
+            Ok(())
+        }
+        Err(r) => Err(busy(
+            m,
+            format!("the queue refused the records ({}); retry later", r.error),
+        )),
+    }
 }
 
 fn encode(s: &Sender, peer: SocketAddr, format: Format, raw: &[u8]) -> Vec<u8> {
@@ -259,77 +321,153 @@ fn encode(s: &Sender, peer: SocketAddr, format: Format, raw: &[u8]) -> Vec<u8> {
     .encode()
 }
 
+/// One operation of a `_bulk` body.
+enum Op<'b> {
+    /// `index` or `create`, with its document.
+    Doc {
+        op: String,
+        index: J,
+        line: usize,
+        doc: &'b [u8],
+    },
+    /// `delete`: answered as not found (Tocsin deletes nothing).
+    Delete { index: J },
+    /// `update` (its document skipped): not supported.
+    Unsupported { op: String, index: J, line: usize },
+}
+
+/// Reads a `_bulk` body as Elasticsearch does: an action line, then the
+/// document for `index`, `create` and `update`. A malformed action line
+/// fails the whole request with its line number, so no document is ever
+/// read as an action and nothing is half-accepted.
+fn bulk_ops(data: &[u8]) -> Result<Vec<Op<'_>>, (usize, String)> {
+    let mut ops = Vec::new();
+    let mut lines = data
+        .split(|c| *c == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim_ascii().is_empty());
+    while let Some((no, line)) = lines.next() {
+        let action: serde_json::Map<String, J> = serde_json::from_slice(line).map_err(|e| {
+            (
+                no,
+                format!("Malformed action/metadata line [{no}], expected a JSON object: {e}"),
+            )
+        })?;
+        let mut it = action.into_iter();
+        let (Some((op, meta)), None) = (it.next(), it.next()) else {
+            return Err((
+                no,
+                format!("Malformed action/metadata line [{no}], expected exactly one action"),
+            ));
+        };
+        if !meta.is_object() {
+            return Err((
+                no,
+                format!(
+                    "Malformed action/metadata line [{no}], the action's metadata is not an object"
+                ),
+            ));
+        }
+        let index = meta.get("_index").cloned().unwrap_or(J::Null);
+        match op.as_str() {
+            "index" | "create" => {
+                let (_, doc) = lines.next().ok_or_else(|| {
+                    (
+                        no,
+                        format!("Validation Failed: line [{no}]: `{op}` without a document"),
+                    )
+                })?;
+                ops.push(Op::Doc {
+                    op,
+                    index,
+                    line: no + 1,
+                    doc: doc.trim_ascii(),
+                });
+            }
+            "delete" => ops.push(Op::Delete { index }),
+            "update" => {
+                let _ = lines.next();
+                ops.push(Op::Unsupported {
+                    op,
+                    index,
+                    line: no,
+                });
+            }
+            other => {
+                return Err((
+                    no,
+                    format!(
+                        "Malformed action/metadata line [{no}], expected one of [create, delete, index, update] but found [{other}]"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(ops)
+}
+
 /// `_bulk`: pairs of action and document lines. `index` and `create` are
-/// queued; `delete` and `update` are answered as not supported; a malformed
-/// action line fails that item (status 400) and the rest go on.
+/// queued; `delete` and `update` are answered as not supported; a document
+/// over `max_record` fails its item (400); a malformed action line fails
+/// the request (400, with its line) before anything is queued.
 async fn bulk(
     State(st): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    b: Bytes,
+    req: Request,
 ) -> Response {
     let started = std::time::Instant::now();
-    let ((sender, m), data) = match accept(&st, &h, b) {
+    let (who, data) = match accept(&st, req).await {
         Ok(x) => x,
         Err(r) => return r,
+    };
+    let (sender, m) = &st.senders[who];
+    let ops = match bulk_ops(&data) {
+        Ok(ops) => ops,
+        Err((_, reason)) => {
+            m.rejected.inc();
+            return error(
+                StatusCode::BAD_REQUEST,
+                "illegal_argument_exception",
+                reason,
+            );
+        }
     };
     let mut records = Vec::new();
     let mut items: Vec<J> = Vec::new();
     let mut errors = false;
-    let mut lines = data
-        .split(|c| *c == b'\n')
-        .enumerate()
-        .filter(|(_, l)| !l.trim_ascii().is_empty());
-    while let Some((no, line)) = lines.next() {
-        let action: Result<serde_json::Map<String, J>, _> = serde_json::from_slice(line);
-        let (op, meta) = match action.as_ref().ok().and_then(|a| a.iter().next()) {
-            Some((op, meta)) => (op.clone(), meta.clone()),
-            None => {
+    let mut bytes = 0u64;
+    for op in ops {
+        match op {
+            Op::Doc {
+                op,
+                index,
+                line,
+                doc,
+            } if doc.len() > st.max_record => {
                 errors = true;
                 m.rejected.inc();
-                items.push(
-                    json!({"index": {"status": 400, "error": {"type": "illegal_argument_exception",
-                    "reason": format!("line {}: malformed action line", no + 1)}}}),
-                );
-                continue;
+                items.push(json!({op: {"_index": index, "status": 400, "error": {"type": "document_too_large_exception",
+                    "reason": format!("line {line}: a document of {} bytes is larger than max_record ({})", doc.len(), st.max_record)}}}));
             }
-        };
-        let index = meta.get("_index").cloned().unwrap_or(J::Null);
-        match op.as_str() {
-            "index" | "create" => {
-                let Some((_, doc)) = lines.next() else {
-                    errors = true;
-                    m.rejected.inc();
-                    items.push(json!({op.clone(): {"_index": index, "status": 400, "error": {"type": "illegal_argument_exception",
-                        "reason": format!("line {}: action without a document", no + 1)}}}));
-                    break;
-                };
-                records.push(encode(sender, peer, sender.format, doc.trim_ascii()));
-                m.bytes.add(doc.len() as u64);
+            Op::Doc { op, index, doc, .. } => {
+                records.push(encode(sender, peer, sender.format, doc));
+                bytes += doc.len() as u64;
                 items.push(json!({op: {"_index": index, "_id": J::Null, "_version": 1, "result": "created", "status": 201}}));
             }
-            "delete" => items
+            Op::Delete { index } => items
                 .push(json!({"delete": {"_index": index, "status": 404, "result": "not_found"}})),
-            other => {
-                // `update` carries a document line to skip.
-                let _ = lines.next();
+            Op::Unsupported { op, index, line } => {
                 errors = true;
-                items.push(json!({other: {"_index": index, "status": 400, "error": {"type": "action_request_validation_exception",
-                    "reason": format!("line {}: `{other}` is not supported by Tocsin (index and create are)", no + 1)}}}));
+                items.push(json!({op.clone(): {"_index": index, "status": 400, "error": {"type": "action_request_validation_exception",
+                    "reason": format!("line {line}: `{op}` is not supported by Tocsin (index and create are)")}}}));
             }
         }
     }
-    let n = records.len() as u64;
-    if n > 0 {
-        if let Err(e) = st.queue.append(records).await {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "queue_exception",
-                e.to_string(),
-            );
-        }
-        m.received.add(n);
+    if let Err(r) = queue(&st, m, records).await {
+        return r;
     }
+    m.bytes.add(bytes);
     elastic(
         Json(
             json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": items}),
@@ -343,38 +481,44 @@ struct NdjsonQuery {
     format: Option<Format>,
 }
 
-/// One record per line; answers how many were queued.
+/// One record per line; answers how many were queued, and which lines
+/// were refused (over `max_record`) and why.
 async fn ndjson(
     State(st): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(q): Query<NdjsonQuery>,
-    h: HeaderMap,
-    b: Bytes,
+    req: Request,
 ) -> Response {
-    let ((sender, m), data) = match accept(&st, &h, b) {
+    let (who, data) = match accept(&st, req).await {
         Ok(x) => x,
         Err(r) => return r,
     };
+    let (sender, m) = &st.senders[who];
     let format = q.format.unwrap_or(sender.format);
-    let records: Vec<Vec<u8>> = data
-        .split(|c| *c == b'\n')
-        .map(<[u8]>::trim_ascii)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            m.bytes.add(l.len() as u64);
-            encode(sender, peer, format, l)
-        })
-        .collect();
-    let n = records.len();
-    if n > 0 {
-        if let Err(e) = st.queue.append(records).await {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"error": e.to_string()})),
-            )
-                .into_response();
+    let mut records = Vec::new();
+    let mut refused = Vec::new();
+    let mut bytes = 0u64;
+    for (i, l) in data.split(|c| *c == b'\n').enumerate() {
+        let l = l.trim_ascii();
+        if l.is_empty() {
+            continue;
         }
-        m.received.add(n as u64);
+        if l.len() > st.max_record {
+            m.rejected.inc();
+            refused.push(json!({"line": i + 1, "reason": format!("{} bytes, larger than max_record ({})", l.len(), st.max_record)}));
+            continue;
+        }
+        bytes += l.len() as u64;
+        records.push(encode(sender, peer, format, l));
     }
-    Json(json!({"accepted": n})).into_response()
+    let n = records.len();
+    if let Err(r) = queue(&st, m, records).await {
+        return r;
+    }
+    m.bytes.add(bytes);
+    if refused.is_empty() {
+        Json(json!({"accepted": n})).into_response()
+    } else {
+        Json(json!({"accepted": n, "refused": refused})).into_response()
+    }
 }

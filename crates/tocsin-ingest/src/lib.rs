@@ -21,6 +21,7 @@
 pub mod http;
 pub mod syslog;
 pub mod tail;
+mod udp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -192,6 +193,7 @@ impl InputsConfig {
         if !self.files.is_empty() {
             let ck = Arc::new(tail::Checkpoints::load(
                 data_dir.join("file-checkpoints.json"),
+                metrics,
             ));
             for f in &self.files {
                 let input = f.clone().build(ck.clone(), metrics);
@@ -202,21 +204,40 @@ impl InputsConfig {
     }
 }
 
-/// Appends an input's records and counts them once durable (an I/O error
-/// for the input's connection when the queue fails).
+/// Appends an input's records and counts them once durable. When the queue
+/// cannot take them (full, or failing to write: a full disk), the input
+/// waits and tries again — it holds its sender back (TCP stops reading, a
+/// file stops advancing) instead of losing what it read — and counts each
+/// hold in `pushback`. Fails only when the queue is closed (shutdown) or a
+/// record is larger than any queue holds.
 pub(crate) async fn deliver(
     queue: &Arc<dyn Queue>,
-    records: Vec<Vec<u8>>,
+    mut records: Vec<Vec<u8>>,
     m: &InputMetrics,
 ) -> std::io::Result<()> {
     if records.is_empty() {
         return Ok(());
     }
     let n = records.len() as u64;
-    queue
-        .append(records)
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    m.received.add(n);
-    Ok(())
+    let mut pause = std::time::Duration::from_millis(50);
+    loop {
+        match queue.append(records).await {
+            Ok(_) => {
+                m.received.add(n);
+                return Ok(());
+            }
+            Err(r) => match r.error {
+                tocsin_queue::QueueError::Closed | tocsin_queue::QueueError::TooLarge { .. } => {
+                    return Err(std::io::Error::other(r.error.to_string()));
+                }
+                _ => {
+                    m.pushback.inc();
+                    tracing::warn!(error = %r.error, records = n, "input: the queue cannot take records; holding the sender back and retrying");
+                    records = r.records;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+            },
+        }
+    }
 }

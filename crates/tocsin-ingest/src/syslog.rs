@@ -55,6 +55,12 @@ pub struct SyslogConfig {
     /// list of agency codes.
     #[serde(default)]
     pub scope: tocsin_model::ScopeSetting,
+    /// UDP: the socket's receive buffer in bytes (`SO_RCVBUF`; the kernel
+    /// caps it at `net.core.rmem_max`). A burst larger than the buffer is
+    /// dropped by the kernel, which the input reads and counts
+    /// (`tocsin_input_kernel_dropped_total`). Default 8 MiB.
+    #[serde(default)]
+    pub receive_buffer: Option<usize>,
 }
 
 /// Certificate and key (PEM files) of a TLS syslog input.
@@ -131,7 +137,10 @@ impl SyslogConfig {
             (None, _) => None,
         };
         let (udp, tcp) = match self.protocol {
-            Protocol::Udp => (Some(UdpSocket::bind(self.listen).await?), None),
+            Protocol::Udp => (
+                Some(crate::udp::bind(self.listen, self.receive_buffer)?),
+                None,
+            ),
             Protocol::Tcp => (None, Some(TcpListener::bind(self.listen).await?)),
         };
         Ok(SyslogInput {
@@ -164,7 +173,7 @@ impl SyslogInput {
             m,
         } = self;
         if let Some(sock) = udp {
-            udp_loop(cfg, sock, queue, m).await;
+            crate::udp::run(cfg, sock, queue, m).await;
         } else if let Some(l) = tcp {
             let cfg = Arc::new(cfg);
             loop {
@@ -200,48 +209,7 @@ impl SyslogInput {
     }
 }
 
-async fn udp_loop(cfg: SyslogConfig, sock: UdpSocket, queue: Arc<dyn Queue>, m: InputMetrics) {
-    let mut buf = vec![0u8; 65_536];
-    let mut pending: Vec<Vec<u8>> = Vec::new();
-    loop {
-        // Block for the first datagram, then take whatever else is waiting.
-        let first = sock.recv_from(&mut buf).await;
-        let mut next = Some(first);
-        while let Some(r) = next.take() {
-            match r {
-                Ok((n, peer)) => {
-                    let mut raw = &buf[..n];
-                    if raw.len() > cfg.max_record {
-                        raw = &raw[..cfg.max_record];
-                        m.truncated.inc();
-                    }
-                    let raw = trim_frame(raw);
-                    if !raw.is_empty() {
-                        m.bytes.add(raw.len() as u64);
-                        pending.push(envelope(&cfg, peer, raw));
-                    }
-                }
-                Err(e) => tracing::debug!(input = %cfg.name, error = %e, "udp receive failed"),
-            }
-            if pending.len() < 512 {
-                next = match sock.try_recv_from(&mut buf) {
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-                    other => Some(other),
-                };
-            }
-        }
-        if pending.is_empty() {
-            continue;
-        }
-        let n = pending.len() as u64;
-        match queue.try_append(std::mem::take(&mut pending)) {
-            Ok(()) => m.received.add(n),
-            Err(_) => m.dropped.add(n),
-        }
-    }
-}
-
-fn envelope(cfg: &SyslogConfig, peer: SocketAddr, raw: &[u8]) -> Vec<u8> {
+pub(crate) fn envelope(cfg: &SyslogConfig, peer: SocketAddr, raw: &[u8]) -> Vec<u8> {
     Envelope {
         received_us: now_us(),
         input: &cfg.name,
@@ -253,7 +221,7 @@ fn envelope(cfg: &SyslogConfig, peer: SocketAddr, raw: &[u8]) -> Vec<u8> {
     .encode()
 }
 
-fn trim_frame(b: &[u8]) -> &[u8] {
+pub(crate) fn trim_frame(b: &[u8]) -> &[u8] {
     let mut e = b.len();
     while e > 0 && matches!(b[e - 1], b'\n' | b'\r' | 0) {
         e -= 1;

@@ -52,6 +52,15 @@ pub struct FileConfig {
     /// events are attributed to it unless they name their host.
     #[serde(default)]
     pub asset: Option<String>,
+    /// Longest line kept, in bytes: a longer line is cut to this (counted
+    /// in `tocsin_input_truncated_total`) and the rest of it, up to its
+    /// newline, is skipped — never made a record of its own.
+    #[serde(default = "default_max_record")]
+    pub max_record: usize,
+}
+
+fn default_max_record() -> usize {
+    1 << 20
 }
 
 fn yes() -> bool {
@@ -63,6 +72,10 @@ struct Checkpoint {
     dev: u64,
     inode: u64,
     offset: u64,
+    /// Inside a line longer than the limit, whose head was queued: skip to
+    /// its newline.
+    #[serde(default)]
+    skipping: bool,
 }
 
 /// The checkpoints of every file input, in one JSON file.
@@ -72,12 +85,46 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Loads `path` (missing: empty).
-    pub fn load(path: PathBuf) -> Self {
-        let map = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+    /// Loads `path` (missing: empty). A file that cannot be read is
+    /// reported — logged, counted (`tocsin_file_checkpoint_errors_total`)
+    /// and kept aside as `<path>.unreadable` — and the copy the last save
+    /// kept (`<path>.bak`, one save older) is used instead, so at most one
+    /// chunk per file is read twice; with neither, files are read as for a
+    /// first start, loudly.
+    pub fn load(path: PathBuf, metrics: &Metrics) -> Self {
+        let errors = metrics.counter(
+            "tocsin_file_checkpoint_errors_total",
+            "File-input checkpoint files found unreadable at start (a backup is used when there is one).",
+            &[],
+        );
+        let read = |p: &Path| -> Result<Option<HashMap<String, Checkpoint>>, String> {
+            match std::fs::read(p) {
+                Ok(b) => serde_json::from_slice(&b)
+                    .map(Some)
+                    .map_err(|e| e.to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let backup = path.with_extension("bak");
+        let map = match read(&path) {
+            Ok(m) => m.unwrap_or_default(),
+            Err(why) => {
+                errors.inc();
+                let aside = path.with_extension("unreadable");
+                let _ = std::fs::rename(&path, &aside);
+                match read(&backup) {
+                    Ok(Some(m)) => {
+                        tracing::error!(file = %path.display(), kept = %aside.display(), reason = %why, "file checkpoints unreadable; using the backup of the save before");
+                        m
+                    }
+                    _ => {
+                        tracing::error!(file = %path.display(), kept = %aside.display(), reason = %why, "file checkpoints unreadable and no backup; files are read as on a first start");
+                        HashMap::new()
+                    }
+                }
+            }
+        };
         Checkpoints {
             path,
             map: std::sync::Mutex::new(map),
@@ -114,6 +161,10 @@ impl Checkpoints {
             std::io::Write::write_all(&mut f, &text)?;
             f.sync_all()?;
         }
+        // The previous good copy stays as the backup `load` falls back on.
+        if self.path.exists() {
+            std::fs::rename(&self.path, self.path.with_extension("bak"))?;
+        }
         std::fs::rename(&tmp, &self.path)
     }
 }
@@ -134,6 +185,8 @@ struct Followed {
     dev: u64,
     inode: u64,
     offset: u64,
+    /// Inside an over-long line whose head was queued.
+    skipping: bool,
 }
 
 /// A running file input.
@@ -216,15 +269,18 @@ impl FileInput {
                         dev,
                         inode,
                         offset: 0,
+                        skipping: false,
                     },
                 );
                 changed = true;
             }
         }
         if !self.open.contains_key(path) {
-            let mut offset = 0;
+            let (mut offset, mut skipping) = (0, false);
             match self.checkpoints.get(&key) {
-                Some(c) if (c.dev, c.inode) == (dev, inode) => offset = c.offset,
+                Some(c) if (c.dev, c.inode) == (dev, inode) => {
+                    (offset, skipping) = (c.offset, c.skipping)
+                }
                 Some(c) => {
                     // Rotated while we were down: finish the old file if it
                     // is still in the directory under another name.
@@ -234,6 +290,7 @@ impl FileInput {
                             dev: c.dev,
                             inode: c.inode,
                             offset: c.offset,
+                            skipping: c.skipping,
                         };
                         tracing::info!(file = %old_path.display(), "finishing a file rotated while Tocsin was stopped");
                         self.read_new(&key, &mut old, queue, true).await?;
@@ -249,6 +306,7 @@ impl FileInput {
                     dev,
                     inode,
                     offset,
+                    skipping,
                 },
             );
             changed = true;
@@ -259,6 +317,7 @@ impl FileInput {
         if meta.len() < f.offset {
             tracing::info!(file = %path.display(), "file truncated; reading from the start");
             f.offset = 0;
+            f.skipping = false;
             changed = true;
         }
         let res = self.read_new(&key, &mut f, queue, false).await;
@@ -269,6 +328,7 @@ impl FileInput {
                 dev: f.dev,
                 inode: f.inode,
                 offset: f.offset,
+                skipping: f.skipping,
             },
         );
         self.open.insert(path.to_path_buf(), f);
@@ -285,14 +345,16 @@ impl FileInput {
                 dev: f.dev,
                 inode: f.inode,
                 offset: f.offset,
+                skipping: f.skipping,
             },
         );
         self.checkpoints.save()
     }
 
     /// Queues the whole lines after `f.offset`; at `eof_is_end` (a rotated
-    /// file that will not grow) the unterminated last line too. Returns the
-    /// bytes consumed.
+    /// file that will not grow) the unterminated last line too. A line over
+    /// `max_record` is queued cut (and counted); the rest of it, up to its
+    /// newline, is skipped. Returns the bytes consumed.
     async fn read_new(
         &self,
         key: &str,
@@ -301,43 +363,55 @@ impl FileInput {
         eof_is_end: bool,
     ) -> std::io::Result<u64> {
         let start = f.offset;
+        let max = self.cfg.max_record.max(1);
         let mut buf = vec![0u8; CHUNK];
         let mut carry: Vec<u8> = Vec::new();
         f.file.seek(SeekFrom::Start(f.offset))?;
         loop {
             let n = f.file.read(&mut buf)?;
-            if n == 0 {
+            let at_end = n == 0;
+            // At the end, a rotated file still owes its unterminated last line.
+            if at_end && (!eof_is_end || carry.is_empty()) {
                 break;
             }
             carry.extend_from_slice(&buf[..n]);
-            let Some(last_nl) = memchr::memrchr(b'\n', &carry) else {
-                if carry.len() > CHUNK {
-                    // A "line" over a megabyte: cut it rather than hold it.
+            let mut records = Vec::new();
+            let mut used = 0;
+            while let Some(nl) = memchr::memchr(b'\n', &carry[used..]) {
+                let line = &carry[used..used + nl];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if f.skipping {
+                    // The newline of an over-long line: its tail ends here.
+                    f.skipping = false;
+                } else if line.len() > max {
                     self.m.truncated.inc();
-                    let rec = self.record(&carry);
-                    crate::deliver(queue, vec![rec], &self.m).await?;
-                    f.offset += carry.len() as u64;
-                    carry.clear();
-                    self.advance(key, f)?;
+                    records.push(self.record(&line[..max]));
+                } else if !line.is_empty() {
+                    records.push(self.record(line));
                 }
-                continue;
-            };
-            let records: Vec<Vec<u8>> = carry[..last_nl]
-                .split(|c| *c == b'\n')
-                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-                .filter(|l| !l.is_empty())
-                .map(|l| self.record(l))
-                .collect();
+                used += nl + 1;
+            }
+            let rest = carry.len() - used;
+            if rest > max || (at_end && rest > 0) {
+                // No newline yet within the limit (or the file is done):
+                // keep the head as a record once, skip the rest of the line.
+                let line = carry[used..].trim_ascii_end();
+                if !f.skipping && !line.is_empty() {
+                    if line.len() > max {
+                        self.m.truncated.inc();
+                    }
+                    records.push(self.record(&line[..line.len().min(max)]));
+                }
+                f.skipping = !at_end;
+                used = carry.len();
+            }
             crate::deliver(queue, records, &self.m).await?;
-            f.offset += last_nl as u64 + 1;
-            carry.drain(..=last_nl);
+            f.offset += used as u64;
+            carry.drain(..used);
             self.advance(key, f)?;
-        }
-        if eof_is_end && !carry.trim_ascii().is_empty() {
-            let rec = self.record(carry.trim_ascii_end());
-            crate::deliver(queue, vec![rec], &self.m).await?;
-            f.offset += carry.len() as u64;
-            self.advance(key, f)?;
+            if at_end {
+                break;
+            }
         }
         Ok(f.offset - start)
     }
@@ -470,18 +544,27 @@ mod tests {
         fn append(
             &self,
             records: Vec<Vec<u8>>,
-        ) -> tocsin_queue::BoxFuture<'_, Result<u64, tocsin_queue::QueueError>> {
+        ) -> tocsin_queue::BoxFuture<'_, Result<u64, tocsin_queue::Refused>> {
             use std::sync::atomic::Ordering::Relaxed;
             if self
                 .left
                 .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
                 .is_err()
             {
-                return Box::pin(async { Err(tocsin_queue::QueueError::Closed) });
+                return Box::pin(async {
+                    Err(tocsin_queue::Refused {
+                        error: tocsin_queue::QueueError::Closed,
+                        records,
+                    })
+                });
             }
             self.inner.append(records)
         }
-        fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>> {
+        fn try_append(
+            &self,
+            records: Vec<Vec<u8>>,
+            _: Option<tocsin_queue::Ack>,
+        ) -> Result<(), Vec<Vec<u8>>> {
             Err(records)
         }
         fn read(
@@ -524,13 +607,14 @@ mod tests {
             agency: None,
             scope: Default::default(),
             asset: None,
+            max_record: 1 << 20,
         };
         let metrics = Metrics::default();
         let failing: Arc<dyn Queue> = Arc::new(FailAfter {
             inner: q.clone(),
             left: 2.into(),
         });
-        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
         let mut input = cfg.clone().build(ck, &metrics);
         // The file's error is logged; the pass over the other files goes on.
         input.poll(&failing).await.unwrap();
@@ -538,7 +622,7 @@ mod tests {
         assert!(queued > 0 && queued < want.len(), "{queued}");
         // Restart from the saved checkpoint: the rest, and nothing twice.
         drop(input);
-        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
         let mut input = cfg.build(ck, &metrics);
         input.poll(&q).await.unwrap();
         assert_eq!(lines(&q).await, want);
@@ -550,8 +634,8 @@ mod tests {
         let log = dir.path().join("access.log");
         let qdir = dir.path().join("q");
         let q: Arc<dyn Queue> = Arc::new(DiskQueueConfig::in_dir(qdir).build("t", 0).unwrap());
-        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
         let metrics = Metrics::default();
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
         let cfg = FileConfig {
             name: "web".into(),
             paths: vec![dir.path().join("*.log")],
@@ -560,6 +644,7 @@ mod tests {
             agency: None,
             scope: Default::default(),
             asset: None,
+            max_record: 1 << 20,
         };
         let mut input = cfg.clone().build(ck.clone(), &metrics);
         let mut f = File::create(&log).unwrap();
@@ -599,11 +684,112 @@ mod tests {
         std::fs::rename(&log, dir.path().join("access.log.2")).unwrap();
         let mut h = File::create(&log).unwrap();
         writeln!(h, "d1").unwrap();
-        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json")));
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
         let mut input = cfg.build(ck, &metrics);
         input.poll(&q).await.unwrap();
         let all = lines(&q).await;
         assert_eq!(&all[all.len() - 3..], &["c1", "c2", "d1"]);
         assert_eq!(all.iter().filter(|l| *l == "c1").count(), 1, "{all:?}");
+    }
+
+    fn cfg_for(dir: &Path, max_record: usize) -> FileConfig {
+        FileConfig {
+            name: "f".into(),
+            paths: vec![dir.join("x.log")],
+            format: Format::AccessLog,
+            from_beginning: true,
+            agency: None,
+            scope: Default::default(),
+            asset: None,
+            max_record,
+        }
+    }
+
+    /// Issue 10: a line over the limit is one cut record, counted; its tail
+    /// is skipped to the newline — across reads, chunks and restarts — and
+    /// never becomes a record of its own.
+    #[tokio::test]
+    async fn issue_10_an_over_long_line_is_cut_once_and_its_tail_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let q: Arc<dyn Queue> = Arc::new(
+            DiskQueueConfig::in_dir(dir.path().join("q"))
+                .build("t", 0)
+                .unwrap(),
+        );
+        let metrics = Metrics::default();
+        let cfg = cfg_for(dir.path(), 10);
+        let log = dir.path().join("x.log");
+        let mut f = File::create(&log).unwrap();
+        // A long line in two writes, the second after a restart; then one
+        // longer than a read chunk.
+        writeln!(f, "short").unwrap();
+        write!(f, "Đăng nhập thất bại nhiều lần").unwrap();
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
+        let mut input = cfg.clone().build(ck, &metrics);
+        input.poll(&q).await.unwrap();
+        drop(input);
+        writeln!(f, " từ địa chỉ lạ").unwrap();
+        writeln!(f, "{}", "z".repeat(3 << 20)).unwrap();
+        writeln!(f, "tail-ok").unwrap();
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
+        let mut input = cfg.build(ck, &metrics);
+        input.poll(&q).await.unwrap();
+        let got = lines(&q).await;
+        let head = String::from_utf8_lossy(&"Đăng nhập thất bại".as_bytes()[..10]).into_owned();
+        assert_eq!(
+            got,
+            vec![
+                "short".to_string(),
+                head,
+                "zzzzzzzzzz".into(),
+                "tail-ok".into()
+            ]
+        );
+        assert_eq!(metrics.ingest_status().inputs[0].truncated, 2);
+    }
+
+    /// Issue 10: a garbled checkpoint file is reported and the backup of
+    /// the save before is used: nothing queued twice but at most one chunk.
+    #[tokio::test]
+    async fn issue_10_a_garbled_checkpoint_falls_back_on_its_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let q: Arc<dyn Queue> = Arc::new(
+            DiskQueueConfig::in_dir(dir.path().join("q"))
+                .build("t", 0)
+                .unwrap(),
+        );
+        let metrics = Metrics::default();
+        let cfg = cfg_for(dir.path(), 1 << 20);
+        let log = dir.path().join("x.log");
+        let mut f = File::create(&log).unwrap();
+        let path = dir.path().join("ck.json");
+        let ck = Arc::new(Checkpoints::load(path.clone(), &metrics));
+        let mut input = cfg.clone().build(ck, &metrics);
+        for i in 0..1000 {
+            writeln!(f, "line {i}").unwrap();
+        }
+        input.poll(&q).await.unwrap();
+        writeln!(f, "line 1000").unwrap();
+        input.poll(&q).await.unwrap();
+        drop(input);
+        assert_eq!(lines(&q).await.len(), 1001);
+        std::fs::write(&path, b"{garbled").unwrap();
+        let ck = Arc::new(Checkpoints::load(path.clone(), &metrics));
+        let mut input = cfg.build(ck, &metrics);
+        input.poll(&q).await.unwrap();
+        let got = lines(&q).await;
+        // The backup is the save before (a poll saves after each chunk and
+        // at its end): here as current, so nothing is queued twice.
+        assert_eq!(got.len(), 1001, "{:?}", &got[990..]);
+        assert_eq!(got[1000], "line 1000");
+        assert!(
+            path.with_extension("unreadable").exists(),
+            "the garbled file is kept"
+        );
+        assert!(
+            metrics
+                .render()
+                .contains("tocsin_file_checkpoint_errors_total 1")
+        );
     }
 }

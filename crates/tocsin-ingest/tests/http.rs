@@ -17,9 +17,14 @@ const KEY: &str = "http-test-key-0123456789";
 
 fn app(dir: &std::path::Path, max_body: usize) -> (axum::Router, Arc<dyn Queue>) {
     let q: Arc<dyn Queue> = Arc::new(DiskQueueConfig::in_dir(dir).build("t", 0).unwrap());
+    (router(q.clone(), max_body), q)
+}
+
+fn router(q: Arc<dyn Queue>, max_body: usize) -> axum::Router {
     let cfg = HttpConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body,
+        max_record: 64,
         senders: vec![Sender {
             name: "beats".into(),
             key: KEY.into(),
@@ -28,13 +33,11 @@ fn app(dir: &std::path::Path, max_body: usize) -> (axum::Router, Arc<dyn Queue>)
             format: tocsin_parse::Format::Auto,
         }],
     };
-    let r = cfg
-        .router(q.clone(), &Metrics::default())
+    cfg.router(q, &Metrics::default())
         .layer(MockConnectInfo(std::net::SocketAddr::from((
             [10, 36, 7, 9],
             5000,
-        ))));
-    (r, q)
+        ))))
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
@@ -102,13 +105,33 @@ async fn keys_items_and_limits() {
         "bad lines are queued too: the parser keeps them"
     );
 
-    let bulk = "{\"index\":{\"_index\":\"logs\"}}\n{\"m\":1}\n{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}}\n{oops\n{\"create\":{}}\n{\"m\":2}\n";
+    // Issue 10: one malformed action line used to shift the rest of the
+    // body (documents read as actions, a sensor alert among them refused).
+    // Now the request fails whole, naming the line, and nothing is queued:
+    // the shipper retries or reports it.
+    let bulk = "{\"index\":{\"_index\":\"logs\"}}\n{\"m\":1}\n{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}}\n{oops\n{\"create\":{}}\n{\"event_type\":\"alert\"}\n";
     let (s, body) = call(
         &app,
         post(
             "/logs/_bulk",
             Some(&bearer),
             bulk.as_bytes().to_vec(),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("line [5]"), "{body}");
+    assert_eq!(q.bounds().1, 2, "nothing of the bad request was queued");
+    // The same without the broken line: every item in step.
+    let bulk = bulk.replace("{oops\n", "");
+    let big = format!("{{\"index\":{{}}}}\n{{\"m\":\"{}\"}}\n", "x".repeat(100));
+    let (s, body) = call(
+        &app,
+        post(
+            "/logs/_bulk",
+            Some(&bearer),
+            (bulk + &big).into_bytes(),
             false,
         ),
     )
@@ -120,13 +143,17 @@ async fn keys_items_and_limits() {
     assert_eq!(items.len(), 4);
     assert_eq!(items[0]["index"]["status"], 201);
     assert_eq!(items[1]["update"]["status"], 400);
+    assert_eq!(items[2]["create"]["status"], 201);
+    assert_eq!(
+        items[3]["index"]["status"], 400,
+        "over max_record: refused, not cut"
+    );
     assert!(
-        items[2]["index"]["error"]["reason"]
+        items[3]["index"]["error"]["reason"]
             .as_str()
             .unwrap()
-            .contains("line 5")
+            .contains("line 8")
     );
-    assert_eq!(items[3]["create"]["status"], 201);
     assert_eq!(q.bounds().1, 4, "2 NDJSON lines + 2 bulk documents queued");
 
     // A gzip body that inflates past the limit is refused, nothing queued.
@@ -137,4 +164,78 @@ async fn keys_items_and_limits() {
     let (s, body) = call(&app, post("/api/v1/ingest", Some(&bearer), bomb, true)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(q.bounds().1, 4);
+}
+
+/// A queue that cannot write (a full disk): inputs must push back, never
+/// accept what they cannot keep.
+struct Failing;
+
+impl Queue for Failing {
+    fn name(&self) -> &str {
+        "t"
+    }
+    fn append(
+        &self,
+        records: Vec<Vec<u8>>,
+    ) -> tocsin_queue::BoxFuture<'_, Result<u64, tocsin_queue::Refused>> {
+        Box::pin(async move {
+            Err(tocsin_queue::Refused {
+                error: tocsin_queue::QueueError::Io {
+                    path: "q".into(),
+                    source: std::io::Error::other("No space left on device"),
+                },
+                records,
+            })
+        })
+    }
+    fn try_append(
+        &self,
+        records: Vec<Vec<u8>>,
+        _: Option<tocsin_queue::Ack>,
+    ) -> Result<(), Vec<Vec<u8>>> {
+        Err(records)
+    }
+    fn read(
+        &self,
+        _: u64,
+        _: usize,
+    ) -> tocsin_queue::BoxFuture<'_, Result<Vec<tocsin_queue::Entry>, tocsin_queue::QueueError>>
+    {
+        Box::pin(async { Err(tocsin_queue::QueueError::Closed) })
+    }
+    fn release(&self, _: u64) {}
+    fn bounds(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn bytes(&self) -> u64 {
+        0
+    }
+    fn stats(&self) -> tocsin_queue::QueueStats {
+        tocsin_queue::QueueStats {
+            fault: Some("No space left on device".into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Issue 10: a queue that cannot write answers 503 with Retry-After, so
+/// Beats keep the events and send them again.
+#[tokio::test]
+async fn issue_10_a_failing_queue_answers_503_with_retry_after() {
+    let app = router(Arc::new(Failing), 4096);
+    let resp = app
+        .clone()
+        .oneshot(post(
+            "/_bulk",
+            Some(&format!("Bearer {KEY}")),
+            b"{\"index\":{}}\n{\"m\":1}\n".to_vec(),
+            false,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+    // The key is still checked first.
+    let (s, _) = call(&app, post("/_bulk", None, b"{}".to_vec(), false)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }

@@ -45,6 +45,7 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
         }),
         agency: None,
         scope: Default::default(),
+        receive_buffer: None,
     };
     let input = cfg.clone().bind(&metrics).await.unwrap();
     let addr = input.local_addr().unwrap();

@@ -145,6 +145,47 @@ pub struct Archive {
     /// `<dir>/.position`): a batch replayed after a crash is not archived a
     /// second time.
     upto: std::sync::atomic::AtomicU64,
+    /// Torn bytes cut at open.
+    torn: u64,
+}
+
+/// Cuts a torn last frame from the newest file of each input (the one a
+/// crash can have been appending to); returns the bytes cut. A frame is
+/// whole when zstd can size it from its header and the bytes are there.
+fn cut_torn_frames(dir: &Path) -> u64 {
+    let Ok(inputs) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut cut = 0;
+    for input in inputs.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+        let newest = std::fs::read_dir(&input).ok().and_then(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".jsonl.zst"))
+                .max()
+        });
+        let Some(path) = newest else { continue };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let mut good = 0;
+        while good < bytes.len() {
+            match zstd::zstd_safe::find_frame_compressed_size(&bytes[good..]) {
+                Ok(n) if n > 0 && good + n <= bytes.len() => good += n,
+                _ => break,
+            }
+        }
+        if good < bytes.len() {
+            let torn = (bytes.len() - good) as u64;
+            tracing::warn!(file = %path.display(), bytes = torn, "raw archive: cutting a torn last frame (a crash while it was written)");
+            if let Ok(f) = OpenOptions::new().write(true).open(&path)
+                && f.set_len(good as u64).is_ok()
+            {
+                cut += torn;
+            }
+        }
+    }
+    cut
 }
 
 /// The file that remembers how far the archive got.
@@ -167,11 +208,46 @@ impl Archive {
             .ok()
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0);
+        let torn = cut_torn_frames(&dir);
         Archive {
             dir,
             keep_hours: None,
             upto: upto.into(),
+            torn,
         }
+    }
+
+    /// Bytes of torn frames cut from the newest files at open (a crash
+    /// while appending a frame).
+    pub fn torn_bytes(&self) -> u64 {
+        self.torn
+    }
+
+    /// Appends each frame, remembering every file touched and its length
+    /// before, then syncs them.
+    fn append_all(
+        &self,
+        frames: &[Frame],
+        touched: &mut Vec<(std::fs::File, u64)>,
+    ) -> std::io::Result<()> {
+        for f in frames {
+            if f.bytes.is_empty() {
+                continue;
+            }
+            let path = self.dir.join(&f.path);
+            if let Some(d) = path.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+            let before = file.metadata()?.len();
+            // Remembered before writing: a failure cuts this one back too.
+            touched.push((file.try_clone()?, before));
+            file.write_all(&f.bytes)?;
+        }
+        for (f, _) in touched.iter() {
+            f.sync_data()?;
+        }
+        Ok(())
     }
 
     /// Queue positions below this are in the archive already.
@@ -227,22 +303,18 @@ impl Archive {
     /// queue positions below `upto` are archived. (That note is not fsynced:
     /// a process crash keeps it, only a power loss can make a replay archive
     /// a batch twice — its lines carry `tocsin.seq` to tell them apart.)
+    ///
+    /// A failed write (a full disk) leaves no part of this batch in any
+    /// file: each file touched is cut back to its length before, so readers
+    /// never meet a torn frame in the middle of a file.
     pub fn write(&self, frames: &[Frame], upto: u64) -> std::io::Result<()> {
-        let mut touched: Vec<std::fs::File> = Vec::new();
-        for f in frames {
-            if f.bytes.is_empty() {
-                continue;
+        let mut touched: Vec<(std::fs::File, u64)> = Vec::new();
+        let res = self.append_all(frames, &mut touched);
+        if let Err(e) = res {
+            for (f, len) in &touched {
+                let _ = f.set_len(*len);
             }
-            let path = self.dir.join(&f.path);
-            if let Some(d) = path.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
-            file.write_all(&f.bytes)?;
-            touched.push(file);
-        }
-        for f in touched {
-            f.sync_data()?;
+            return Err(e);
         }
         if upto > self.archived_upto() {
             std::fs::create_dir_all(&self.dir)?;
@@ -316,5 +388,33 @@ mod tests {
             text,
             "{\"n\":0}\n{\"y\":2}\n{\"n\":1}\n{\"y\":2}\n{\"n\":2}\n{\"y\":2}\n"
         );
+    }
+
+    /// Issue 10: a torn frame at the end of a file (a crash mid-append)
+    /// used to make the whole file unreadable after it; it is cut at open
+    /// and counted, and what was whole reads back.
+    #[test]
+    fn issue_10_a_torn_last_frame_is_cut_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hour = tocsin_queue::hour_of(1_795_996_800_000_000);
+        let a = Archive::new(dir.path().to_path_buf());
+        for n in 0..2 {
+            let mut p = Pending::default();
+            p.push("syslog", hour, format!("{{\"n\":{n}}}\n").as_bytes());
+            a.write(&p.compress(), n + 1).expect("write");
+        }
+        let path = dir.path().join(relative_path("syslog", hour));
+        let whole = std::fs::read(&path).expect("read");
+        let mut p = Pending::default();
+        p.push("syslog", hour, b"{\"n\":2}\n");
+        let frame = &p.compress()[0].bytes;
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&frame[..frame.len() / 2]);
+        std::fs::write(&path, &torn).expect("write");
+        let a = Archive::new(dir.path().to_path_buf());
+        assert_eq!(a.torn_bytes(), (frame.len() / 2) as u64);
+        assert_eq!(std::fs::read(&path).expect("read"), whole);
+        let text = zstd::decode_all(std::fs::File::open(&path).expect("open")).expect("decode");
+        assert_eq!(text, b"{\"n\":0}\n{\"n\":1}\n");
     }
 }

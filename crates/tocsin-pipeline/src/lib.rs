@@ -15,6 +15,7 @@
 //! [`archive::Archive`] keeps every record for later hunting.
 
 pub mod archive;
+mod commit;
 mod counts;
 mod pipeline;
 mod stage;

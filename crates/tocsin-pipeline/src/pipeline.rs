@@ -19,6 +19,7 @@ use tocsin_telemetry::{Metrics, PipelineMetrics};
 
 use crate::PipelineConfig;
 use crate::archive::{self, Archive};
+use crate::commit::{Committer, Outcome};
 use crate::counts::Counts;
 use crate::stage::{Share, StageContext, UNREADABLE_INPUT, Worker, stage};
 
@@ -59,11 +60,6 @@ impl Pipeline {
         let version = store.inventory_version().await?;
         let formats = tocsin_parse::Format::ALL.map(|f| f.name());
         let m = metrics.pipeline(&formats);
-        let q = queue.clone();
-        metrics.queue_probe(move || {
-            let (a, b) = q.bounds();
-            (b.saturating_sub(a), q.bytes())
-        });
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parser = tocsin_parse::ParserConfig::default().build();
         let workers = (0..cores)
@@ -90,6 +86,7 @@ impl Pipeline {
 
     /// Keeps the raw archive in `archive` (alerts then link to their record).
     pub fn with_archive(mut self, archive: Archive) -> Self {
+        self.m.archive_torn.add(archive.torn_bytes());
         self.archive = Some(archive);
         self
     }
@@ -122,10 +119,18 @@ impl Pipeline {
                 () = &mut stop => break,
             };
             let entries = match entries {
-                Ok(e) => e,
+                Ok(e) => {
+                    self.metrics.health().ok("pipeline");
+                    e
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "pipeline: cannot read the queue");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    self.metrics
+                        .health()
+                        .degraded("pipeline", format!("cannot read the queue: {e}"));
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = &mut stop => break,
+                    }
                     continue;
                 }
             };
@@ -150,13 +155,18 @@ impl Pipeline {
             let t_commit = Instant::now();
             self.m.phase_us[1].add((t_commit - t_process).as_micros() as u64);
             batch.position = last + 1;
-            // Never skip a batch: retry the commit until it lands.
-            let mut delay = Duration::from_millis(100);
-            while let Err(e) = self.store.commit_ingest_batch(&batch).await {
-                self.m.commit_errors.inc();
-                tracing::error!(error = %e, position = batch.position, "pipeline: commit failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
+            let committer = Committer {
+                store: &self.store,
+                health: self.metrics.health(),
+                m: &self.m,
+            };
+            match committer.commit(&batch, from, &mut stop).await {
+                Outcome::Committed => {}
+                Outcome::Stopped => break,
+                Outcome::Rewind(p) => {
+                    from = p;
+                    continue;
+                }
             }
             let now = now_us();
             for r in received {

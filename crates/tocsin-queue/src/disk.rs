@@ -4,13 +4,22 @@
 //! <dir>/00000000000000000000.q   records 0 …
 //! <dir>/00000000000000812000.q   records 812000 …  (named by first position)
 //! record = len: u32 LE | crc32(payload): u32 LE | payload
+//! marker = 0x8000_0008: u32 LE | crc32(next): u32 LE | next: u64 LE
 //! ```
 //!
-//! One writer thread takes every append waiting at that moment, writes them,
-//! `fdatasync`s once and then answers all of them (group commit), so
-//! throughput grows with concurrency while each answer still means "on
-//! disk". On open, the last segment is checked record by record and cut
-//! after its last valid record — a torn write was never acknowledged.
+//! One writer thread takes every append waiting at that moment, writes them
+//! followed by a **marker** holding the position after them, `fdatasync`s
+//! once and then answers all of them (group commit), so throughput grows
+//! with concurrency while each answer still means "on disk".
+//!
+//! The markers are how recovery tells a torn tail from damage. Every
+//! acknowledged append is followed by its marker, written and synced with
+//! it; so on open, whatever follows the last valid marker of the last
+//! segment was never acknowledged (a write cut by a crash) and is cut,
+//! while damage *before* that marker is damage to acknowledged records:
+//! kept, counted ([`Recovery`]) and reported with its positions when read.
+//! A segment without markers (written by an older Tocsin) is cut after its
+//! last valid record, as before.
 //!
 //! Disk corruption found later does not stop the stream: a record failing
 //! its checksum is handed to the reader as damaged (its position consumed),
@@ -34,13 +43,11 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{BoxFuture, Damage, Entry, Queue, QueueError};
+use crate::{Ack, BoxFuture, Damage, Entry, MAX_RECORD, Queue, QueueError, QueueStats, Refused};
 
-/// Largest record accepted (a syslog record is far smaller).
-///
-/// The writer cuts a longer record to this size rather than refusing it;
-/// on reading, a header claiming more is taken as a broken header.
-const MAX_RECORD: usize = 16 << 20;
+/// The length field of a marker: the high bit (no record is that long)
+/// and the 8 bytes of the position it holds.
+const MARKER: u32 = 0x8000_0000 | 8;
 
 /// Settings of a [`DiskQueue`].
 ///
@@ -76,6 +83,10 @@ impl Default for DiskQueueConfig {
     }
 }
 
+/// The writer's answer to an append: the position after it, or why not
+/// with the records handed back.
+type Answer = Result<u64, (String, Vec<Vec<u8>>)>;
+
 /// One append, as handed to the writer thread.
 struct Request {
     /// The payloads, written in order and together.
@@ -84,7 +95,9 @@ struct Request {
     /// `None` for `try_append` and for the empty wake-up a reader sends.
     /// The error is a string because `io::Error` cannot be cloned for
     /// every request of a batch.
-    reply: Option<oneshot::Sender<Result<u64, String>>>,
+    reply: Option<oneshot::Sender<Answer>>,
+    /// For `try_append`: told whether the records became durable.
+    ack: Option<Ack>,
 }
 
 /// What the writer thread and the readers both see.
@@ -104,6 +117,10 @@ struct Shared {
     /// A reader met a broken record in the segment being written: start a
     /// new segment, so the reader can skip to it.
     roll: AtomicBool,
+    /// Why the last write failed, until one succeeds.
+    fault: Mutex<Option<String>>,
+    /// Records of `try_append` a write error lost.
+    lost: AtomicU64,
 }
 
 impl Shared {
@@ -139,6 +156,21 @@ pub struct DiskQueue {
     released: AtomicU64,
     /// [`DiskQueueConfig::max_bytes`], for `try_append`'s check.
     max_bytes: u64,
+    /// What the last open found.
+    recovery: Recovery,
+}
+
+/// What opening a queue found in its last segment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Bytes after the last acknowledged append, cut (never acknowledged:
+    /// no marker followed them).
+    pub torn_bytes: u64,
+    /// Acknowledged records found damaged (still counted as positions;
+    /// the reader reports them as damaged entries).
+    pub damaged: u64,
+    /// Where and what, for the operator.
+    pub detail: Option<String>,
 }
 
 impl DiskQueueConfig {
@@ -181,25 +213,40 @@ impl DiskQueueConfig {
             bytes += ent.metadata().map_err(|e| io(&path, e))?.len();
             segments.insert(first, path);
         }
-        // Recover the last segment: count its whole records, cut the rest.
+        // Recover the last segment: where its acknowledged appends end (its
+        // last marker), what is damaged before that, and the torn rest.
+        let mut recovery = Recovery::default();
         let (mut next, mut active) = match segments.last_key_value() {
             Some((&first, path)) => {
-                let (count, good_len, file_len) = scan(path)?;
-                if good_len < file_len {
+                let sc = scan(path, first)?;
+                if sc.end < sc.file_len {
                     tracing::warn!(
                         file = %path.display(),
-                        dropped_bytes = file_len - good_len,
-                        "queue: cutting a torn or corrupt tail (never acknowledged)"
+                        cut_bytes = sc.file_len - sc.end,
+                        "queue: cutting what was written after the last acknowledged append (never acknowledged)"
                     );
                     let f = OpenOptions::new()
                         .write(true)
                         .open(path)
                         .map_err(|e| io(path, e))?;
-                    f.set_len(good_len).map_err(|e| io(path, e))?;
+                    f.set_len(sc.end).map_err(|e| io(path, e))?;
                     f.sync_all().map_err(|e| io(path, e))?;
-                    bytes -= file_len - good_len;
+                    bytes -= sc.file_len - sc.end;
+                    recovery.torn_bytes = sc.file_len - sc.end;
                 }
-                (first + count, Some((first, path.clone(), good_len)))
+                if sc.damaged > 0 || sc.detail.is_some() {
+                    tracing::error!(
+                        detail = sc.detail.as_deref().unwrap_or(""),
+                        records = sc.damaged,
+                        "queue: acknowledged records are damaged; they are reported as lost when read"
+                    );
+                    recovery.damaged = sc.damaged;
+                    recovery.detail = sc.detail.clone();
+                }
+                // A broken header cannot be appended after: its reader
+                // skips to the next segment, which starts the new records.
+                let active = (!sc.broken).then(|| (first, path.clone(), sc.end));
+                (first + sc.count, active)
             }
             None => (min_next, None),
         };
@@ -236,6 +283,8 @@ impl DiskQueueConfig {
             room_lock: Mutex::new(()),
             closed: AtomicBool::new(false),
             roll: AtomicBool::new(false),
+            fault: Mutex::new(None),
+            lost: AtomicU64::new(0),
         });
         let (tx, rx) = mpsc::channel(self.pending.max(1));
         let max_bytes = self.max_bytes;
@@ -264,6 +313,7 @@ impl DiskQueueConfig {
             oldest: AtomicU64::new(oldest),
             released: AtomicU64::new(min_next.max(oldest)),
             max_bytes,
+            recovery,
         })
     }
 }
@@ -292,39 +342,143 @@ fn create_segment(path: &Path, dir: &Path) -> Result<File, QueueError> {
     Ok(f)
 }
 
-/// (whole records, bytes they span, file length).
-///
-/// Used on open for the last segment only: the records counted fix the
-/// next position, and the bytes past them are cut as never acknowledged.
-fn scan(path: &Path) -> Result<(u64, u64, u64), QueueError> {
-    let f = File::open(path).map_err(|e| QueueError::Io {
+/// What [`scan`] found in the last segment.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Record positions up to the acknowledged end (damaged ones included).
+    count: u64,
+    /// Byte offset of the acknowledged end: everything after is cut.
+    end: u64,
+    /// The file's length.
+    file_len: u64,
+    /// Acknowledged records failing their checksum or lost to a broken
+    /// header.
+    damaged: u64,
+    /// A broken header before the acknowledged end: the segment cannot be
+    /// appended to (its reader skips its tail), so the writer starts anew.
+    broken: bool,
+    /// What was wrong, for the operator.
+    detail: Option<String>,
+}
+
+/// Reads the last segment on open (see the module docs): where its
+/// acknowledged records end, how many there are, and what is damaged.
+fn scan(path: &Path, first: u64) -> Result<Scan, QueueError> {
+    let io = |e| QueueError::Io {
         path: path.display().to_string(),
         source: e,
-    })?;
+    };
+    let f = File::open(path).map_err(io)?;
     let file_len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = BufReader::with_capacity(1 << 20, f);
-    // (records, end) up to the last whole, valid record: a record failing
-    // its checksum *before* a valid one was acknowledged and damaged later
-    // (it is kept, and reported when read); at the very end it is a torn
-    // write (cut).
-    let (mut count, mut pos) = (0u64, 0u64);
-    let (mut seen, mut at) = (0u64, 0u64);
+    let (mut seen, mut damaged, mut at) = (0u64, 0u64, 0u64);
+    // (records, bytes) at the last valid record: the end of a segment an
+    // older Tocsin wrote without markers.
+    let mut last_valid = (0u64, 0u64);
+    // (bytes after it, its position, records and damaged records before it).
+    let mut last_marker: Option<(u64, u64, u64, u64)> = None;
     let mut buf = Vec::new();
-    loop {
+    let framing = loop {
         match read_record(&mut r, &mut buf) {
-            Ok(Some(())) => {
+            Ok(Some(Item::Record)) => {
                 seen += 1;
                 at += 8 + buf.len() as u64;
-                (count, pos) = (seen, at);
+                last_valid = (seen, at);
             }
+            Ok(Some(Item::Marker(next))) => {
+                at += 16;
+                last_marker = Some((at, next, seen, damaged));
+            }
+            Ok(Some(Item::BadMarker)) => at += 16,
             Err(Bad::Checksum) => {
                 seen += 1;
+                damaged += 1;
                 at += 8 + buf.len() as u64;
             }
-            Ok(None) | Err(Bad::Framing(_)) => break,
+            Ok(None) => break None,
+            Err(Bad::Framing(why)) => break Some(why),
         }
+    };
+    let mut sc = Scan {
+        file_len,
+        ..Scan::default()
+    };
+    if let Some(why) = framing {
+        // Where the next record starts is unknown; a marker further on
+        // (found by its shape and checksum) still says how far the
+        // acknowledged records went.
+        let mut f = File::open(path).map_err(io)?;
+        f.seek(SeekFrom::Start(at + 1)).map_err(io)?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).map_err(io)?;
+        if let Some((off, next)) = last_marker_in(&bytes) {
+            let broken_at = first + seen;
+            sc.count = next.saturating_sub(first);
+            sc.end = at + 1 + off as u64 + 16;
+            sc.damaged = damaged + next.saturating_sub(broken_at);
+            sc.broken = true;
+            sc.detail = Some(format!(
+                "{}: {why} at record {broken_at}; acknowledged records {broken_at}..{next} are damaged",
+                path.display(),
+            ));
+            return Ok(sc);
+        }
+        // No marker after the break: it is past the last acknowledged
+        // append, a torn write.
     }
-    Ok((count, pos, file_len))
+    match last_marker {
+        Some((end, next, count, dmg)) => {
+            if next != first + count {
+                sc.detail = Some(format!(
+                    "{}: the last marker says {} records, {count} were read",
+                    path.display(),
+                    next.saturating_sub(first),
+                ));
+            }
+            sc.count = count;
+            sc.end = end;
+            sc.damaged = dmg;
+        }
+        None => (sc.count, sc.end) = last_valid,
+    }
+    if sc.damaged > 0 && sc.detail.is_none() {
+        sc.detail = Some(format!(
+            "{}: {} acknowledged records fail their checksum",
+            path.display(),
+            sc.damaged
+        ));
+    }
+    Ok(sc)
+}
+
+/// The offset and value of the last valid marker in `b`.
+fn last_marker_in(b: &[u8]) -> Option<(usize, u64)> {
+    let tag = MARKER.to_le_bytes();
+    let mut found = None;
+    let mut i = 0;
+    while i + 16 <= b.len() {
+        if b[i..i + 4] == tag {
+            let crc = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+            let body = &b[i + 8..i + 16];
+            if crc32fast::hash(body) == crc {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(body);
+                found = Some((i, u64::from_le_bytes(n)));
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// What one step through a segment met.
+enum Item {
+    /// A record (in the caller's buffer).
+    Record,
+    /// A marker: the position after the append it closes.
+    Marker(u64),
+    /// A marker failing its checksum: stepped over (it holds no record).
+    BadMarker,
 }
 
 /// Why a stored record could not be read.
@@ -347,13 +501,14 @@ impl std::fmt::Display for Bad {
     }
 }
 
-/// Reads one record into `buf`: Ok(None) at a clean end.
+/// Reads one record or marker; a record's payload goes into `buf`.
+/// Ok(None) at a clean end.
 ///
 /// On [`Bad::Checksum`] the reader stands at the next record; on
 /// [`Bad::Framing`] its place is meaningless. A length over
 /// [`MAX_RECORD`] is taken as a broken header before anything is
 /// allocated for it.
-fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> {
+fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<Item>, Bad> {
     let mut head = [0u8; 8];
     match r.read_exact(&mut head[..1]) {
         Ok(()) => {}
@@ -362,8 +517,19 @@ fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> 
     }
     r.read_exact(&mut head[1..])
         .map_err(|_| Bad::Framing("torn record header".into()))?;
-    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
     let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    if len == MARKER {
+        let mut n = [0u8; 8];
+        r.read_exact(&mut n)
+            .map_err(|_| Bad::Framing("torn marker".into()))?;
+        return Ok(Some(if crc32fast::hash(&n) == crc {
+            Item::Marker(u64::from_le_bytes(n))
+        } else {
+            Item::BadMarker
+        }));
+    }
+    let len = len as usize;
     if len > MAX_RECORD {
         return Err(Bad::Framing(format!("record length {len} is impossible")));
     }
@@ -373,7 +539,7 @@ fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<()>, Bad> 
     if crc32fast::hash(buf) != crc {
         return Err(Bad::Checksum);
     }
-    Ok(Some(()))
+    Ok(Some(Item::Record))
 }
 
 /// The writer thread's state. A plain thread, not a task: it blocks in
@@ -415,9 +581,26 @@ impl Writer {
             }
             self.wait_for_room();
             let result = self.write(&batch, &mut out);
+            {
+                let mut fault = self.shared.fault.lock().unwrap_or_else(|e| e.into_inner());
+                *fault = result.as_ref().err().cloned();
+            }
             for req in batch.drain(..) {
-                if let Some(reply) = req.reply {
-                    let _ = reply.send(result.clone());
+                let n = req.records.len() as u64;
+                match (req.reply, req.ack) {
+                    (Some(reply), _) => {
+                        // A failed write hands the records back.
+                        let answer = match &result {
+                            Ok(next) => Ok(*next),
+                            Err(e) => Err((e.clone(), req.records)),
+                        };
+                        let _ = reply.send(answer);
+                    }
+                    (None, Some(ack)) => ack(result.is_ok()),
+                    (None, None) if result.is_err() => {
+                        self.shared.lost.fetch_add(n, Ordering::Relaxed);
+                    }
+                    (None, None) => {}
                 }
             }
             if self.shared.closed.load(Ordering::Relaxed) {
@@ -461,13 +644,22 @@ impl Writer {
         let mut n = 0u64;
         for req in batch {
             for rec in &req.records {
-                let len = rec.len().min(MAX_RECORD);
-                out.extend_from_slice(&(len as u32).to_le_bytes());
-                out.extend_from_slice(&crc32fast::hash(&rec[..len]).to_le_bytes());
-                out.extend_from_slice(&rec[..len]);
+                // `append` refused longer records; nothing is cut here.
+                out.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+                out.extend_from_slice(&crc32fast::hash(rec).to_le_bytes());
+                out.extend_from_slice(rec);
                 n += 1;
             }
         }
+        if n == 0 {
+            return Ok(self.next);
+        }
+        // The marker: this append is acknowledged exactly when it is on
+        // disk behind its records (see the module docs).
+        let after = (self.next + n).to_le_bytes();
+        out.extend_from_slice(&MARKER.to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&after).to_le_bytes());
+        out.extend_from_slice(&after);
         let res = self
             .file
             .write_all(out)
@@ -545,7 +737,8 @@ impl DiskQueue {
         let mut buf = Vec::new();
         while c.next < pos {
             match read_record(&mut c.reader, &mut buf) {
-                Ok(Some(())) | Err(Bad::Checksum) => c.next += 1,
+                Ok(Some(Item::Record)) | Err(Bad::Checksum) => c.next += 1,
+                Ok(Some(Item::Marker(_) | Item::BadMarker)) => {}
                 Err(Bad::Framing(_)) => match self.segment_after(c.segment) {
                     // Already behind the reader: skip the broken part.
                     Some((first, path)) if first <= pos => self.enter(&mut c, first, path)?,
@@ -568,10 +761,11 @@ impl DiskQueue {
         while c.next < durable && out.len() < max {
             let mut data = Vec::new();
             match read_record(&mut c.reader, &mut data) {
-                Ok(Some(())) => {
+                Ok(Some(Item::Record)) => {
                     out.push(Entry::new(c.next, data));
                     c.next += 1;
                 }
+                Ok(Some(Item::Marker(_) | Item::BadMarker)) => {}
                 Ok(None) => match self.segment_after(c.segment) {
                     // End of this segment: the next one starts here.
                     Some((first, path)) if first == c.next => self.enter(c, first, path)?,
@@ -606,6 +800,7 @@ impl DiskQueue {
                         let _ = self.tx.try_send(Request {
                             records: Vec::new(),
                             reply: None,
+                            ack: None,
                         });
                         return if out.is_empty() {
                             Err(QueueError::Corrupt {
@@ -664,6 +859,11 @@ impl DiskQueue {
         Ok(())
     }
 
+    /// What the last open found in the last segment.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
     /// Stops the writer after what it holds (tests, shutdown).
     ///
     /// Appends the writer has already taken are still written and
@@ -681,35 +881,62 @@ impl Queue for DiskQueue {
         &self.name
     }
 
-    fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, QueueError>> {
+    fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, Refused>> {
         Box::pin(async move {
+            if let Some(len) = records.iter().map(Vec::len).find(|l| *l > MAX_RECORD) {
+                return Err(Refused {
+                    error: QueueError::TooLarge {
+                        len,
+                        max: MAX_RECORD,
+                    },
+                    records,
+                });
+            }
             let (reply, rx) = oneshot::channel();
-            self.tx
+            if let Err(e) = self
+                .tx
                 .send(Request {
                     records,
                     reply: Some(reply),
+                    ack: None,
                 })
                 .await
-                .map_err(|_| QueueError::Closed)?;
+            {
+                return Err(Refused {
+                    error: QueueError::Closed,
+                    records: e.0.records,
+                });
+            }
             match rx.await {
                 Ok(Ok(next)) => Ok(next),
-                Ok(Err(e)) => Err(QueueError::Io {
-                    path: self.shared.dir.display().to_string(),
-                    source: std::io::Error::other(e),
+                Ok(Err((e, records))) => Err(Refused {
+                    error: QueueError::Io {
+                        path: self.shared.dir.display().to_string(),
+                        source: std::io::Error::other(e),
+                    },
+                    records,
                 }),
-                Err(_) => Err(QueueError::Closed),
+                // The writer stopped with the request: its records are gone
+                // with it, unacknowledged.
+                Err(_) => Err(Refused {
+                    error: QueueError::Closed,
+                    records: Vec::new(),
+                }),
             }
         })
     }
 
-    fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>> {
-        if self.shared.bytes.load(Ordering::Relaxed) > self.max_bytes {
+    fn try_append(&self, records: Vec<Vec<u8>>, ack: Option<Ack>) -> Result<(), Vec<Vec<u8>>> {
+        if self.shared.bytes.load(Ordering::Relaxed) > self.max_bytes
+            || records.iter().any(|r| r.len() > MAX_RECORD)
+        {
             return Err(records);
         }
         self.tx
             .try_send(Request {
                 records,
                 reply: None,
+                ack,
             })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r) => {
@@ -722,6 +949,24 @@ impl Queue for DiskQueue {
         Box::pin(async move {
             let mut durable = self.durable.clone();
             let mut guard = self.cursor.lock().await;
+            let oldest = self.oldest.load(Ordering::Relaxed);
+            if from < oldest {
+                // The segments holding these positions are gone before the
+                // consumer committed them (deleted by hand, or released on a
+                // commit the database then lost): say so, with the range,
+                // instead of jumping over them.
+                return Ok(vec![Entry {
+                    seq: oldest - 1,
+                    data: Vec::new(),
+                    damaged: Some(Damage {
+                        records: oldest - from,
+                        reason: format!(
+                            "{}: records {from}..{oldest} are no longer in the queue (their segments are gone)",
+                            self.shared.dir.display()
+                        ),
+                    }),
+                }]);
+            }
             loop {
                 let end = *durable.borrow_and_update();
                 if from < end {
@@ -782,6 +1027,21 @@ impl Queue for DiskQueue {
 
     fn bytes(&self) -> u64 {
         self.shared.bytes.load(Ordering::Relaxed)
+    }
+
+    fn stats(&self) -> QueueStats {
+        QueueStats {
+            fault: self
+                .shared
+                .fault
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            torn_bytes: self.recovery.torn_bytes,
+            damaged_at_open: self.recovery.damaged,
+            lost: self.shared.lost.load(Ordering::Relaxed),
+            full: self.shared.bytes.load(Ordering::Relaxed) > self.max_bytes,
+        }
     }
 }
 
@@ -875,14 +1135,23 @@ mod tests {
         v
     }
 
+    /// Markers are stepped over: `k` counts records only.
     fn offset_of(file: &Path, k: usize) -> u64 {
         let bytes = std::fs::read(file).unwrap();
         let mut at = 0usize;
-        for _ in 0..k {
-            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-            at += 8 + len;
+        let mut seen = 0;
+        loop {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+            if len == MARKER {
+                at += 16;
+                continue;
+            }
+            if seen == k {
+                return at as u64;
+            }
+            at += 8 + len as usize;
+            seen += 1;
         }
-        at as u64
     }
 
     fn overwrite(file: &Path, at: u64, with: &[u8]) {
@@ -1006,9 +1275,203 @@ mod tests {
         let reader = tokio::spawn(async move { q2.read(0, 10).await.unwrap() });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!reader.is_finished());
-        q.try_append(recs(0..3)).unwrap();
+        q.try_append(recs(0..3), None).unwrap();
         let got = reader.await.unwrap();
         assert!(!got.is_empty());
         assert_eq!(got[0].data, b"record 0");
+    }
+
+    /// Issue 10: damage in the newest segment at start is damage to
+    /// acknowledged records (their marker follows it), not a torn tail:
+    /// nothing acknowledged is cut, the damage is counted with its range,
+    /// and new records go on from the right position.
+    #[tokio::test]
+    async fn issue_10_damage_before_the_last_marker_is_kept_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg(dir.path());
+        c.segment_bytes = 1 << 20;
+        {
+            let q = c.clone().build("main", 0).unwrap();
+            for k in 0..3 {
+                q.append(recs(k * 10..k * 10 + 10)).await.unwrap();
+            }
+        }
+        let live = segments(dir.path()).pop().unwrap();
+        // A broken header in the first append: the reader cannot find
+        // records 5.. of this segment any more.
+        overwrite(&live, offset_of(&live, 5), &u32::MAX.to_le_bytes());
+        let q = c.clone().build("main", 0).unwrap();
+        assert_eq!(q.bounds().1, 30, "all 30 acknowledged positions kept");
+        let r = q.recovery();
+        assert_eq!(r.torn_bytes, 0);
+        assert_eq!(r.damaged, 25, "records 5..30 are damaged");
+        assert!(r.detail.as_deref().unwrap().contains("5..30"), "{r:?}");
+        assert_eq!(q.stats().damaged_at_open, 25);
+        // New records land after them, in a new segment.
+        assert_eq!(q.append(recs(30..32)).await.unwrap(), 32);
+        let got = read_all(&q, 0, 32).await;
+        assert_eq!(got[4].data, b"record 4");
+        let d = got[5].damaged.as_ref().expect("the damaged range");
+        assert_eq!((got[5].seq, d.records), (29, 25));
+        assert_eq!(got[6].data, b"record 30");
+        // A checksum failure before the marker is kept too.
+        drop(q);
+        let first = segments(dir.path())[0].clone();
+        overwrite(&first, offset_of(&first, 1) + 8, b"X");
+        let q = c.build("main", 0).unwrap();
+        assert_eq!(q.bounds().1, 32);
+    }
+
+    /// What follows the last marker was never acknowledged: cut and counted.
+    #[tokio::test]
+    async fn a_tail_after_the_last_marker_is_cut_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let q = cfg(dir.path()).build("main", 0).unwrap();
+            q.append(recs(0..3)).await.unwrap();
+        }
+        let live = segments(dir.path()).pop().unwrap();
+        // A whole record written but its marker not: a crash mid-append.
+        let mut f = OpenOptions::new().append(true).open(&live).unwrap();
+        let rec = b"record 3";
+        f.write_all(&(rec.len() as u32).to_le_bytes()).unwrap();
+        f.write_all(&crc32fast::hash(rec).to_le_bytes()).unwrap();
+        f.write_all(rec).unwrap();
+        drop(f);
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        assert_eq!(
+            q.bounds().1,
+            3,
+            "an append without its marker was never acknowledged"
+        );
+        assert_eq!(q.recovery().torn_bytes, 16);
+        assert_eq!(q.recovery().damaged, 0);
+        assert_eq!(q.append(recs(3..4)).await.unwrap(), 4);
+    }
+
+    /// Segments that are gone before their records were committed are a
+    /// reported range, not a silent jump.
+    #[tokio::test]
+    async fn missing_segments_are_reported_as_a_lost_range() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let q = cfg(dir.path()).build("main", 0).unwrap();
+            for k in 0..4 {
+                q.append(recs(k * 10..k * 10 + 10)).await.unwrap();
+            }
+        }
+        let segs = segments(dir.path());
+        std::fs::remove_file(&segs[0]).unwrap();
+        let second: u64 = segs[1]
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        let got = q.read(0, 10).await.unwrap();
+        let d = got[0].damaged.as_ref().expect("a lost range");
+        assert_eq!((got[0].seq, d.records), (second - 1, second));
+        assert!(d.reason.contains(&format!("0..{second}")), "{}", d.reason);
+        let next = q.read(second, 1).await.unwrap();
+        assert_eq!(next[0].data, format!("record {second}").into_bytes());
+    }
+
+    #[tokio::test]
+    async fn oversized_records_are_refused_not_cut_and_acks_are_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = cfg(dir.path()).build("main", 0).unwrap();
+        let big = vec![b'x'; MAX_RECORD + 1];
+        let refused = q.append(vec![big.clone()]).await.unwrap_err();
+        assert!(matches!(refused.error, QueueError::TooLarge { .. }));
+        assert_eq!(refused.records, vec![big.clone()], "handed back whole");
+        assert!(q.try_append(vec![big], None).is_err());
+        let (tx, rx) = std::sync::mpsc::channel();
+        q.try_append(recs(0..2), Some(Box::new(move |ok| tx.send(ok).unwrap())))
+            .unwrap();
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap());
+        assert_eq!(q.bounds().1, 2);
+    }
+
+    /// A full disk: the append that does not fit fails whole (nothing of it
+    /// stays in the file), the queue says why, and once space is back it
+    /// goes on at the next position. Needs a tmpfs (skipped otherwise).
+    #[tokio::test]
+    async fn a_full_disk_fails_appends_whole_and_recovers() {
+        let Some(fs) = SmallFs::mount(256 << 10) else {
+            eprintln!("note: cannot mount a tmpfs here; full-disk test skipped");
+            return;
+        };
+        let filler = fs.path.join("filler");
+        std::fs::write(&filler, vec![0u8; 96 << 10]).unwrap();
+        let q = DiskQueueConfig {
+            segment_bytes: 1 << 30,
+            ..DiskQueueConfig::in_dir(fs.path.join("q"))
+        }
+        .build("main", 0)
+        .unwrap();
+        let chunk = || vec![vec![b'y'; 16 << 10]; 2];
+        let mut next = 0;
+        let err = loop {
+            match q.append(chunk()).await {
+                Ok(n) => next = n,
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err.error, QueueError::Io { .. }), "{err}");
+        assert_eq!(err.records, chunk(), "handed back for a retry");
+        assert!(q.stats().fault.is_some());
+        // Nothing of the failed append is readable.
+        assert_eq!(q.bounds().1, next);
+        // Space comes back: the same queue goes on at the next position.
+        std::fs::remove_file(&filler).unwrap();
+        assert_eq!(q.append(recs(0..1)).await.unwrap(), next + 1);
+        assert_eq!(q.stats().fault, None);
+        let got = read_all(&q, 0, next + 1).await;
+        assert!(
+            got.iter().all(|e| e.damaged.is_none()),
+            "no torn record was left"
+        );
+        assert_eq!(got.last().unwrap().data, b"record 0");
+        // And after a restart too.
+        drop(q);
+        let q = DiskQueueConfig::in_dir(fs.path.join("q"))
+            .build("main", 0)
+            .unwrap();
+        assert_eq!(q.bounds().1, next + 1);
+        assert_eq!(q.recovery(), &Recovery::default());
+    }
+
+    /// A tmpfs of a given size, unmounted on drop.
+    struct SmallFs {
+        path: PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    impl SmallFs {
+        fn mount(bytes: u64) -> Option<SmallFs> {
+            let dir = tempfile::tempdir().ok()?;
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+                .arg(dir.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .ok()?
+                .success();
+            ok.then(|| SmallFs {
+                path: dir.path().to_path_buf(),
+                _dir: dir,
+            })
+        }
+    }
+
+    impl Drop for SmallFs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.path)
+                .status();
+        }
     }
 }

@@ -72,7 +72,13 @@ impl<'a> Envelope<'a> {
             }
         }
         for s in [self.input, self.sender.unwrap_or("")] {
-            let b = &s.as_bytes()[..s.len().min(255)];
+            // At most 255 bytes, cut on a character boundary: a name cut
+            // inside a character would make the record undecodable.
+            let mut end = s.len().min(255);
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            let b = &s.as_bytes()[..end];
             out.push(b.len() as u8);
             out.extend_from_slice(b);
         }
@@ -187,6 +193,20 @@ mod tests {
             assert_eq!(Envelope::decode(&e.encode()), Ok(e));
         }
         assert!(Envelope::decode(&[1, 2, 3]).is_err());
+        // A long Vietnamese name is cut whole characters at a time.
+        let long = "Trung tâm Công nghệ thông tin và Truyền thông ".repeat(8);
+        let e = Envelope {
+            received_us: 0,
+            input: &long,
+            format: Format::Syslog,
+            peer: None,
+            sender: Some(&long),
+            raw: b"x",
+        };
+        let bytes = e.encode();
+        let back = Envelope::decode(&bytes).expect("decodes");
+        assert!(long.starts_with(back.input) && back.input.len() > 250);
+        assert_eq!(back.sender, Some(back.input));
         assert!(Envelope::decode(&[9; 40]).is_err());
     }
 }

@@ -21,7 +21,7 @@
 //! use tocsin_queue::{DiskQueueConfig, Queue};
 //! let dir = tempfile::tempdir().expect("temp dir");
 //! let q = DiskQueueConfig::in_dir(dir.path()).build("events", 0)?;
-//! q.append(vec![b"one".to_vec(), b"two".to_vec()]).await?;
+//! q.append(vec![b"one".to_vec(), b"two".to_vec()]).await?; // hands records back on error
 //! let got = q.read(0, 10).await?;
 //! assert_eq!(got[1].data, b"two");
 //! q.release(2);
@@ -34,7 +34,7 @@ pub mod envelope;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use disk::{DiskQueue, DiskQueueConfig};
+pub use disk::{DiskQueue, DiskQueueConfig, Recovery};
 pub use envelope::{Envelope, EnvelopeError, hour_of, now_us};
 
 /// A boxed future (the trait is used as `dyn Queue`).
@@ -83,6 +83,79 @@ pub enum QueueError {
     /// retrying.
     #[error("queue closed")]
     Closed,
+    /// A record is larger than a queue holds ([`MAX_RECORD`]). Refused
+    /// whole, never cut: inputs apply their own, smaller limits first and
+    /// count what they cut.
+    #[error("a record of {len} bytes is larger than the queue's {max}")]
+    TooLarge {
+        /// The record's size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// An append that did not happen: why, and the records handed back so the
+/// caller can try again (a TCP input waits and retries, pushing back on its
+/// sender, instead of losing what it read).
+pub struct Refused {
+    /// Why.
+    pub error: QueueError,
+    /// The records, untouched.
+    pub records: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} records handed back)",
+            self.error,
+            self.records.len()
+        )
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl From<Refused> for QueueError {
+    fn from(r: Refused) -> Self {
+        r.error
+    }
+}
+
+/// Largest record a queue holds: 16 MiB. Inputs refuse or cut (and count)
+/// longer records before appending; the queue refuses them rather than
+/// cutting silently.
+pub const MAX_RECORD: usize = 16 << 20;
+
+/// Told once whether records appended without waiting became durable
+/// (`true`) or were lost to a write error (`false`).
+pub type Ack = Box<dyn FnOnce(bool) + Send>;
+
+/// What a queue has to report about itself, for `/healthz`, `/metrics` and
+/// the Inputs page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Why the queue cannot write right now (a full disk…); `None` when it
+    /// can.
+    pub fault: Option<String>,
+    /// Bytes cut at the last open as a torn tail: written after the last
+    /// acknowledged append, so never acknowledged.
+    pub torn_bytes: u64,
+    /// Acknowledged records found damaged at the last open (they are
+    /// reported again, with their positions, when read).
+    pub damaged_at_open: u64,
+    /// Records appended without waiting that a write error lost.
+    pub lost: u64,
+    /// True while appends wait for room (the backlog is at its limit).
+    pub full: bool,
 }
 
 /// One record read back, with its position.
@@ -140,14 +213,14 @@ pub trait Queue: Send + Sync {
     /// Appends records; resolves once they are durable (fsync), with the
     /// position after the last. Waits while the queue is full
     /// (backpressure). An error means none of the records were
-    /// acknowledged.
-    fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, QueueError>>;
+    /// acknowledged; they are handed back.
+    fn append(&self, records: Vec<Vec<u8>>) -> BoxFuture<'_, Result<u64, Refused>>;
 
     /// Appends without waiting for room or durability (for UDP, which
     /// cannot be slowed down). Gives the records back when the queue is
-    /// full. `Ok` only means the records were accepted for writing: the
-    /// caller never learns when (or whether) they reached the disk.
-    fn try_append(&self, records: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>>;
+    /// full. `Ok` only means the records were accepted for writing; `ack`,
+    /// when given, is told later whether they reached the disk.
+    fn try_append(&self, records: Vec<Vec<u8>>, ack: Option<Ack>) -> Result<(), Vec<Vec<u8>>>;
 
     /// Up to `max` records from position `from`, waiting until at least one
     /// is durable. Positions before the oldest record held start at the
@@ -167,4 +240,9 @@ pub trait Queue: Send + Sync {
 
     /// Bytes held on disk (or in the server).
     fn bytes(&self) -> u64;
+
+    /// What the queue has to report about itself now.
+    fn stats(&self) -> QueueStats {
+        QueueStats::default()
+    }
 }

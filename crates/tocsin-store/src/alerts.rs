@@ -11,6 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, AssetCode, Level, NewAlert, Scope};
 
+use crate::text::{safe, safe_opt};
 use crate::{Store, StoreError, scope, time};
 
 /// Which alerts to list.
@@ -67,21 +68,21 @@ pub(crate) async fn insert(
     .bind(now)
     .bind(time::text(a.event_time))
     .bind(time::text(a.received_at))
-    .bind(&a.rule_id)
-    .bind(&a.rule_title)
+    .bind(safe(&a.rule_id).into_owned())
+    .bind(safe(&a.rule_title).into_owned())
     .bind(a.level.as_str())
     .bind(a.kind.as_str())
-    .bind(a.agency.as_ref().map(AgencyCode::as_str))
-    .bind(a.asset.as_ref().map(AssetCode::as_str))
+    .bind(safe_opt(a.agency.as_ref().map(AgencyCode::as_str)).map(|c| c.into_owned()))
+    .bind(safe_opt(a.asset.as_ref().map(AssetCode::as_str)).map(|c| c.into_owned()))
     .bind(a.source_ip.map(|ip| ip.to_string()))
-    .bind(a.host.as_deref())
-    .bind(&a.input)
-    .bind(stream)
+    .bind(safe_opt(a.host.as_deref()).map(|c| c.into_owned()))
+    .bind(safe(&a.input).into_owned())
+    .bind(safe(stream).into_owned())
     .bind(a.stream_seq as i64)
-    .bind(a.archive.as_deref())
-    .bind(&a.summary)
+    .bind(safe_opt(a.archive.as_deref()).map(|c| c.into_owned()))
+    .bind(safe(&a.summary).into_owned())
     .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
-    .bind(&a.event)
+    .bind(safe(&a.event).into_owned())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -101,7 +102,7 @@ impl Store {
             .bind(f.status.map(AlertStatus::as_str))
             .bind(f.before.map_or(i64::MAX, |b| b.0))
             .bind(f.limit.unwrap_or(100).clamp(1, 10_000));
-        let rows = scope::bind(q, scope).fetch_all(self.pool()).await?;
+        let rows = scope::bind(q, scope).fetch_all(&self.pool()).await?;
         rows.iter().map(row).collect()
     }
 
@@ -115,7 +116,7 @@ impl Store {
             scope::clause(scope, "agency", 2)
         );
         let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0);
-        let r = scope::bind(q, scope).fetch_optional(self.pool()).await?;
+        let r = scope::bind(q, scope).fetch_optional(&self.pool()).await?;
         r.as_ref().map(row).transpose()
     }
 
@@ -171,7 +172,7 @@ impl Store {
             scope::clause(scope, "agency", 2)
         );
         let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(time::text(since));
-        let rows = scope::bind(q, scope).fetch_all(self.pool()).await?;
+        let rows = scope::bind(q, scope).fetch_all(&self.pool()).await?;
         rows.iter()
             .map(|r| {
                 Ok(LevelCount {
@@ -189,7 +190,7 @@ impl Store {
             scope::clause(scope, "agency", 1)
         );
         let q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        let r = scope::bind(q, scope).fetch_one(self.pool()).await?;
+        let r = scope::bind(q, scope).fetch_one(&self.pool()).await?;
         Ok(r.try_get("n")?)
     }
 }

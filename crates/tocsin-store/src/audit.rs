@@ -33,7 +33,7 @@ impl Store {
             "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(&self.pool())
         .await?;
         rows.iter()
             .map(|r| {
@@ -58,9 +58,9 @@ pub(crate) async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
         .bind(crate::time::now())
-        .bind(actor)
+        .bind(crate::text::safe(actor).into_owned())
         .bind(action)
-        .bind(detail)
+        .bind(crate::text::safe(detail).into_owned())
         .execute(&mut **tx)
         .await?;
     Ok(())

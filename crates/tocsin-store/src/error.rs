@@ -72,3 +72,65 @@ pub enum StoreError {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
+
+impl StoreError {
+    /// True when the failure is the database's condition rather than the
+    /// data's: a lost or refused connection, no free connection, a full
+    /// disk, an I/O error, a lock held too long, a server shutting down.
+    /// Retrying the same write later can succeed. False for what the same
+    /// write would meet again (a value the database refuses, a violated
+    /// constraint): such a write must be isolated, not retried forever.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } | StoreError::Io { .. } => true,
+            StoreError::Db(e) | StoreError::Migration { source: e, .. } => transient(e),
+            _ => false,
+        }
+    }
+}
+
+fn transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| transient_code(&c)),
+        _ => false,
+    }
+}
+
+/// SQLite result codes (numeric, primary code in the low byte) and
+/// PostgreSQL SQLSTATEs that describe the database's state, not the data.
+fn transient_code(code: &str) -> bool {
+    if let Ok(n) = code.parse::<u32>() {
+        // SQLite: BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10,
+        // FULL 13, CANTOPEN 14, PROTOCOL 15.
+        return matches!(n & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14 | 15);
+    }
+    // PostgreSQL: connection exceptions (08), insufficient resources (53:
+    // disk full, out of memory, too many connections), operator
+    // intervention (57: shutdown, cancel), system errors (58: I/O),
+    // serialization failures and deadlocks (40001, 40P01).
+    matches!(code.get(..2), Some("08" | "53" | "57" | "58")) || matches!(code, "40001" | "40P01")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transient_code;
+
+    #[test]
+    fn codes_of_the_database_state_are_transient() {
+        for c in [
+            "13", "10", "778", "5", "08006", "53100", "57P01", "58030", "40P01",
+        ] {
+            assert!(transient_code(c), "{c}");
+        }
+        // NUL in text (22021), a check or unique violation, a bad column.
+        for c in ["22021", "23505", "23514", "42703", "19", "2067", "1"] {
+            assert!(!transient_code(c), "{c}");
+        }
+    }
+}

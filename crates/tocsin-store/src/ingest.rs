@@ -45,29 +45,30 @@ impl Store {
         for a in &b.alerts {
             crate::alerts::insert(&mut tx, &b.stream, a, &now).await?;
         }
-        for c in &b.counts {
-            sqlx::query(
-                "INSERT INTO event_counts (hour, input, agency, events, errors) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (hour, input, agency) DO UPDATE SET events = event_counts.events + excluded.events, errors = event_counts.errors + excluded.errors",
-            )
-            .bind(time::hour_text(c.hour))
-            .bind(&c.input)
-            // The key cannot hold NULL: unattributed counts under "".
-            .bind(c.agency.as_ref().map_or("", AgencyCode::as_str))
-            .bind(c.events)
-            .bind(c.errors)
-            .execute(&mut *tx)
-            .await?;
+        progress(&mut tx, b, &now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores alerts alone, in one transaction (no counts, no position):
+    /// how the pipeline isolates an alert the database refuses. Alerts
+    /// already stored are skipped, so a subset can be committed again.
+    pub async fn commit_alerts(&self, stream: &str, alerts: &[NewAlert]) -> Result<(), StoreError> {
+        let now = time::now();
+        let mut tx = self.pool().begin().await?;
+        for a in alerts {
+            crate::alerts::insert(&mut tx, stream, a, &now).await?;
         }
-        sqlx::query(
-            "INSERT INTO ingest_offsets (stream, position, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (stream) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        )
-        .bind(&b.stream)
-        .bind(b.position as i64)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Commits a batch's counts and position without its alerts (they are
+    /// stored already, or kept as dead letters).
+    pub async fn commit_progress(&self, b: &IngestBatch) -> Result<(), StoreError> {
+        let now = time::now();
+        let mut tx = self.pool().begin().await?;
+        progress(&mut tx, b, &now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -76,7 +77,7 @@ impl Store {
     pub async fn ingest_position(&self, stream: &str) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT position FROM ingest_offsets WHERE stream = $1")
             .bind(stream)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.pool())
             .await?;
         Ok(match row {
             Some(r) => r.try_get::<i64, _>("position")?.max(0) as u64,
@@ -105,7 +106,7 @@ impl Store {
         .bind(position as i64)
         .bind(time::now())
         .bind(state)
-        .execute(self.pool())
+        .execute(&self.pool())
         .await?;
         Ok(())
     }
@@ -118,7 +119,7 @@ impl Store {
     ) -> Result<Option<(u64, String)>, StoreError> {
         let row = sqlx::query("SELECT position, state FROM correlation_state WHERE stream = $1")
             .bind(stream)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.pool())
             .await?;
         row.map(|r| {
             Ok((
@@ -146,7 +147,7 @@ impl Store {
             scope::clause(scope, "agency", 2)
         );
         let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(time::hour_text(since));
-        let rows = scope::bind(q, scope).fetch_all(self.pool()).await?;
+        let rows = scope::bind(q, scope).fetch_all(&self.pool()).await?;
         rows.iter()
             .map(|r| {
                 let agency: String = r.try_get("agency")?;
@@ -160,4 +161,37 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A batch's event counts and the queue position after it, inside the
+/// caller's transaction.
+async fn progress(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    b: &IngestBatch,
+    now: &str,
+) -> Result<(), StoreError> {
+    for c in &b.counts {
+        sqlx::query(
+            "INSERT INTO event_counts (hour, input, agency, events, errors) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (hour, input, agency) DO UPDATE SET events = event_counts.events + excluded.events, errors = event_counts.errors + excluded.errors",
+        )
+        .bind(time::hour_text(c.hour))
+        .bind(crate::text::safe(&c.input).into_owned())
+        // The key cannot hold NULL: unattributed counts under "".
+        .bind(crate::text::safe(c.agency.as_ref().map_or("", AgencyCode::as_str)).into_owned())
+        .bind(c.events)
+        .bind(c.errors)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO ingest_offsets (stream, position, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (stream) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+    )
+    .bind(&b.stream)
+    .bind(b.position as i64)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -60,7 +60,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT code, name, name_en, kind, parent, contacts, ranges FROM agencies ORDER BY position",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&self.pool())
         .await?;
         for r in rows {
             let code: String = r.try_get("code")?;
@@ -81,7 +81,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT code, name, kind, owner, level, addresses, hostnames, urls, description FROM assets ORDER BY position",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&self.pool())
         .await?;
         for r in rows {
             let code: String = r.try_get("code")?;
@@ -170,7 +170,7 @@ impl Store {
     pub async fn inventory_counts(&self) -> Result<InventoryCounts, StoreError> {
         let mut out = InventoryCounts::default();
         let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM agencies GROUP BY kind")
-            .fetch_all(self.pool())
+            .fetch_all(&self.pool())
             .await?;
         let ag: Vec<(String, i64)> = rows
             .iter()
@@ -181,7 +181,7 @@ impl Store {
             out.agencies.push((*k, n));
         }
         let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM assets GROUP BY kind")
-            .fetch_all(self.pool())
+            .fetch_all(&self.pool())
             .await?;
         let asv: Vec<(String, i64)> = rows
             .iter()
@@ -202,7 +202,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT COALESCE(MAX(id), 0) AS v FROM audit_log WHERE action LIKE 'inventory.%'",
         )
-        .fetch_one(self.pool())
+        .fetch_one(&self.pool())
         .await?;
         Ok(row.try_get("v")?)
     }

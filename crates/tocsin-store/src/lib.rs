@@ -30,6 +30,7 @@
 
 mod alerts;
 mod audit;
+mod dead_letters;
 mod error;
 mod ingest;
 mod inventory;
@@ -37,15 +38,18 @@ mod migrate;
 mod scope;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod text;
 mod time;
 
 pub use alerts::{AlertFilter, LevelCount};
 pub use audit::AuditEntry;
+pub use dead_letters::{DeadLetter, DeadLetterId, DeadLetterKind, Replay};
 pub use error::StoreError;
 pub use ingest::IngestBatch;
 pub use inventory::InventoryCounts;
 
-use std::sync::Once;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Once, RwLock};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -119,6 +123,22 @@ impl StoreConfig {
     /// [`StoreError::Migration`] or [`StoreError::TooNew`] when its schema
     /// cannot be brought to this binary's version.
     pub async fn build(&self) -> Result<Store, StoreError> {
+        let pool = self.connect().await?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                pool: RwLock::new(pool),
+                backend: self.backend(),
+                config: self.clone(),
+                fresh: std::sync::atomic::AtomicBool::new(false),
+            }),
+        };
+        let from = migrate::run(&store).await?;
+        store.inner.fresh.store(from == 0, Ordering::Relaxed);
+        Ok(store)
+    }
+
+    /// A new pool of connections (and, for SQLite, the file in WAL mode).
+    async fn connect(&self) -> Result<AnyPool, StoreError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(install_default_drivers);
         let backend = self.backend();
@@ -146,9 +166,7 @@ impl StoreConfig {
         if backend == Backend::Sqlite && !url.contains(":memory:") {
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
-        let store = Store { pool, backend };
-        migrate::run(&store).await?;
-        Ok(store)
+        Ok(pool)
     }
 }
 
@@ -206,34 +224,76 @@ fn redact(url: &str) -> String {
 /// its audit entry.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// The connections, through sqlx's backend-neutral `Any` driver.
-    pool: AnyPool,
+    inner: Arc<Inner>,
+}
+
+/// What every clone of a [`Store`] shares.
+#[derive(Debug)]
+struct Inner {
+    /// The connections, through sqlx's backend-neutral `Any` driver;
+    /// replaced whole by [`Store::reconnect`].
+    pool: RwLock<AnyPool>,
     /// Which database the pool talks to.
     backend: Backend,
+    /// How it was opened, to open it again.
+    config: StoreConfig,
+    /// The schema was created by this open (an empty or new database).
+    fresh: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.inner.backend
+    }
+
+    /// True when this open created the schema: the database was new or
+    /// empty. A node that finds ingest state (a queue, checkpoints) beside
+    /// a fresh database has lost its database, and must not start afresh.
+    pub fn is_fresh(&self) -> bool {
+        self.inner.fresh.load(Ordering::Relaxed)
     }
 
     /// Checks the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.pool()).await?;
         Ok(())
     }
 
     /// Closes every connection (flushes SQLite's WAL on the last one).
     /// Affects every clone; later queries fail.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.pool().close().await;
     }
 
-    /// The pool, for the domain modules. Not public, so that SQL stays in
-    /// this crate.
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Drops every connection and opens new ones: after a failed commit no
+    /// connection is trusted again (a connection whose commit failed may
+    /// believe it is still inside a transaction, and then "commit" only a
+    /// savepoint). Queries in flight finish on the old connections first. An
+    /// in-memory SQLite database cannot be reopened; it keeps its one
+    /// connection.
+    pub async fn reconnect(&self) -> Result<(), StoreError> {
+        if self.inner.config.url.contains(":memory:") {
+            return Ok(());
+        }
+        let fresh = self.inner.config.connect().await?;
+        let old = {
+            let mut g = self.inner.pool.write().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *g, fresh)
+        };
+        // Waits for connections in use (a page's query) to come back.
+        old.close().await;
+        Ok(())
+    }
+
+    /// The pool, for the domain modules (a cheap handle). Not public, so
+    /// that SQL stays in this crate.
+    pub(crate) fn pool(&self) -> AnyPool {
+        self.inner
+            .pool
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

@@ -121,6 +121,24 @@ CREATE TABLE correlation_state (
 );
 "#,
     },
+    Migration {
+        version: 4,
+        name: "dead letters",
+        sql: r#"
+CREATE TABLE dead_letters (
+    id {id},
+    created_at TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    stream_seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    agency TEXT,
+    reason TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    replayed_at TEXT
+);
+CREATE INDEX dead_letters_open ON dead_letters(replayed_at, id);
+"#,
+    },
 ];
 
 /// A migration's DDL for `backend`: the one place the two dialects differ
@@ -142,8 +160,10 @@ pub fn latest() -> i64 {
 /// transaction, recorded in the same transaction, so a failure leaves the
 /// database at the last version that fully applied. A database newer than
 /// this binary is refused ([`StoreError::TooNew`]) before anything runs.
-pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
-    let pool = store.pool();
+/// Applies pending migrations; returns the schema version found (0 for a
+/// new or empty database).
+pub(crate) async fn run(store: &Store) -> Result<i64, StoreError> {
+    let pool = &store.pool();
     pool.execute(
         "CREATE TABLE IF NOT EXISTS tocsin_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )
@@ -187,5 +207,5 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             "applied database migration"
         );
     }
-    Ok(())
+    Ok(current)
 }

@@ -21,6 +21,13 @@ pub struct InputMetrics {
     pub truncated: Counter,
     /// Requests or frames refused (bad key, bad framing).
     pub rejected: Counter,
+    /// Times the input held a sender back because the queue could not
+    /// take its records (full, or failing to write): TCP stopped reading,
+    /// HTTP answered 503 with Retry-After, a file waited.
+    pub pushback: Counter,
+    /// Datagrams the kernel dropped before the input could read them (UDP
+    /// receive buffer overflow, from `/proc/net/udp`).
+    pub kernel_dropped: Counter,
 }
 
 impl Metrics {
@@ -58,6 +65,16 @@ impl Metrics {
             rejected: self.counter(
                 "tocsin_input_rejected_total",
                 "Requests or frames refused (authentication, framing, malformed bulk actions).",
+                &l,
+            ),
+            pushback: self.counter(
+                "tocsin_input_pushback_total",
+                "Times a sender was held back because the queue could not take records.",
+                &l,
+            ),
+            kernel_dropped: self.counter(
+                "tocsin_input_kernel_dropped_total",
+                "Datagrams the kernel dropped before the input read them (receive buffer full).",
                 &l,
             ),
         };

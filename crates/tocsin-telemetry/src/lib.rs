@@ -25,14 +25,16 @@
 //! assert!(m.render().contains("tocsin_input_events_total{input=\"syslog-udp\",kind=\"syslog-udp\"} 3"));
 //! ```
 
+mod health;
 mod input;
 mod pipeline;
 mod registry;
 mod status;
 mod text;
 
+pub use health::{Condition, Health};
 pub use input::InputMetrics;
 pub use pipeline::{FormatCounters, PipelineMetrics};
 pub use registry::{Counter, Histogram, Metrics, Sample};
-pub use status::{FormatStatus, IngestStatus, InputStatus};
+pub use status::{FormatStatus, IngestStatus, InputStatus, QueueReading};
 pub use text::{histogram_quantile, sum_in_text};

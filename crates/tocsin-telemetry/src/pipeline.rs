@@ -26,12 +26,18 @@ pub struct PipelineMetrics {
     pub alerts: Counter,
     /// Batches committed.
     pub batches: Counter,
-    /// Failed store commits (the batch is retried).
+    /// Failed store commits (the batch is retried or isolated).
     pub commit_errors: Counter,
+    /// Alerts the database refused, kept as dead letters.
+    pub dead_letters: Counter,
+    /// Times the pipeline was restarted after it died.
+    pub restarts: Counter,
     /// Batches the raw archive could not store.
     pub archive_errors: Counter,
     /// Hourly raw-archive files deleted past their retention.
     pub archive_pruned: Counter,
+    /// Bytes of torn raw-archive frames cut at start.
+    pub archive_torn: Counter,
     /// Queued records that could not be read back.
     pub unreadable: Counter,
     /// Microseconds spent reading (and waiting for) the queue, processing,
@@ -116,11 +122,23 @@ impl Metrics {
                     batches: c("tocsin_pipeline_batches_total", "Batches committed."),
                     commit_errors: c(
                         "tocsin_pipeline_commit_errors_total",
-                        "Failed store commits (the batch is retried).",
+                        "Failed store commits (the batch is retried, or isolated when the database refuses its data).",
+                    ),
+                    restarts: c(
+                        "tocsin_pipeline_restarts_total",
+                        "Times the pipeline task died and was restarted by its supervisor.",
+                    ),
+                    dead_letters: c(
+                        "tocsin_pipeline_dead_letters_total",
+                        "Alerts the database refused, kept as dead letters (console: Dead letters).",
                     ),
                     archive_errors: c(
                         "tocsin_archive_errors_total",
                         "Batches the raw archive could not store (the events are still processed).",
+                    ),
+                    archive_torn: c(
+                        "tocsin_archive_torn_bytes_total",
+                        "Bytes of torn raw-archive frames cut at start (a crash while a frame was written).",
                     ),
                     archive_pruned: c(
                         "tocsin_archive_pruned_files_total",

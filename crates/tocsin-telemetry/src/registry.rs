@@ -124,6 +124,7 @@ pub struct Metrics {
     pub(crate) inputs: Mutex<Vec<crate::InputMetrics>>,
     pub(crate) pipeline: std::sync::OnceLock<crate::PipelineMetrics>,
     pub(crate) queue: Mutex<Option<crate::status::QueueProbe>>,
+    pub(crate) health: crate::Health,
 }
 
 impl std::fmt::Debug for Metrics {

@@ -7,8 +7,29 @@ use std::sync::Arc;
 
 use crate::Metrics;
 
-/// Reads the queue's (backlog in records, bytes held) when asked.
-pub(crate) type QueueProbe = Arc<dyn Fn() -> (u64, u64) + Send + Sync>;
+/// Reads the queue's state when asked.
+pub(crate) type QueueProbe = Arc<dyn Fn() -> QueueReading + Send + Sync>;
+
+/// A gauge read off the queue: (name, help, which value).
+type QueueGauge = (&'static str, &'static str, fn(&QueueReading) -> u64);
+
+/// What the queue says about itself (the composition maps its queue's
+/// statistics into this, so telemetry needs no queue type).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueReading {
+    /// Records queued and not yet committed downstream.
+    pub depth: u64,
+    /// Bytes held.
+    pub bytes: u64,
+    /// Why it cannot write now, if it cannot.
+    pub fault: Option<String>,
+    /// Bytes cut at start as a torn tail.
+    pub torn_bytes: u64,
+    /// Acknowledged records found damaged at start.
+    pub damaged_at_open: u64,
+    /// Records appended without waiting (UDP) that a write error lost.
+    pub lost: u64,
+}
 
 /// One input's counters since the server started.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -31,6 +52,10 @@ pub struct InputStatus {
     pub processed: u64,
     /// Records whose processing panicked (kept as `pipeline_error` events).
     pub panics: u64,
+    /// Times a sender was held back (queue full or failing).
+    pub pushback: u64,
+    /// Datagrams the kernel dropped before the input read them.
+    pub kernel_dropped: u64,
 }
 
 /// One declared format's parse counters.
@@ -71,26 +96,68 @@ pub struct IngestStatus {
     pub archive_errors: u64,
     /// Queued records lost to disk corruption or undecodable.
     pub unreadable: u64,
+    /// Bytes cut from the queue at start as a torn tail (never acknowledged).
+    pub queue_torn_bytes: u64,
+    /// Acknowledged queue records found damaged at start.
+    pub queue_damaged_at_open: u64,
+    /// Records of UDP inputs a queue write error lost.
+    pub queue_lost: u64,
+    /// Alerts the database refused, kept as dead letters (since start).
+    pub dead_letters: u64,
+    /// Bytes of torn raw-archive frames cut at start.
+    pub archive_torn_bytes: u64,
+    /// Times the pipeline was restarted after it died (since start).
+    pub restarts: u64,
+    /// Parts of the node not doing all their work, with why.
+    pub problems: Vec<(String, String)>,
 }
 
 impl Metrics {
     /// Registers the queue's probe: `/metrics` gains `tocsin_queue_depth`
     /// and `tocsin_queue_bytes`, the status their values.
-    pub fn queue_probe(&self, probe: impl Fn() -> (u64, u64) + Send + Sync + 'static) {
+    pub fn queue_probe(&self, probe: impl Fn() -> QueueReading + Send + Sync + 'static) {
         let probe: QueueProbe = Arc::new(probe);
-        let p = probe.clone();
-        self.gauge(
-            "tocsin_queue_depth",
-            "Records queued and not yet committed downstream.",
-            move || p().0 as f64,
-        );
-        let p = probe.clone();
-        self.gauge(
-            "tocsin_queue_bytes",
-            "Bytes held by the queue.",
-            move || p().1 as f64,
-        );
+        let gauges: [QueueGauge; 5] = [
+            (
+                "tocsin_queue_depth",
+                "Records queued and not yet committed downstream.",
+                |r| r.depth,
+            ),
+            ("tocsin_queue_bytes", "Bytes held by the queue.", |r| {
+                r.bytes
+            }),
+            (
+                "tocsin_queue_torn_bytes",
+                "Bytes cut from the queue at start: written after the last acknowledged append.",
+                |r| r.torn_bytes,
+            ),
+            (
+                "tocsin_queue_damaged_at_open",
+                "Acknowledged queue records found damaged at start (reported again when read).",
+                |r| r.damaged_at_open,
+            ),
+            (
+                "tocsin_queue_lost_total",
+                "Records appended without waiting (UDP) that a queue write error lost.",
+                |r| r.lost,
+            ),
+        ];
+        for (name, help, read) in gauges {
+            let p = probe.clone();
+            self.gauge(name, help, move || read(&p()) as f64);
+        }
         *self.queue.lock().unwrap_or_else(|e| e.into_inner()) = Some(probe);
+    }
+
+    /// Every part of the node not doing its work, and why: the health
+    /// reports and the queue's own fault.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.health.problems();
+        let probe = self.queue.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(f) = probe.and_then(|q| q().fault) {
+            out.push(("queue", format!("cannot write: {f}")));
+        }
+        out
     }
 
     /// The ingest and pipeline stages now.
@@ -106,6 +173,8 @@ impl Metrics {
             e.dropped += m.dropped.get();
             e.truncated += m.truncated.get();
             e.rejected += m.rejected.get();
+            e.pushback += m.pushback.get();
+            e.kernel_dropped += m.kernel_dropped.get();
         }
         if let Some(p) = self.pipeline.get() {
             for (name, n) in p.processed_per_input() {
@@ -136,6 +205,9 @@ impl Metrics {
             st.commit_errors = p.commit_errors.get();
             st.archive_errors = p.archive_errors.get();
             st.unreadable = p.unreadable.get();
+            st.dead_letters = p.dead_letters.get();
+            st.archive_torn_bytes = p.archive_torn.get();
+            st.restarts = p.restarts.get();
         }
         if let Some(q) = self
             .queue
@@ -143,9 +215,19 @@ impl Metrics {
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
         {
-            (st.queue_depth, st.queue_bytes) = q();
+            let r = q();
+            st.queue_depth = r.depth;
+            st.queue_bytes = r.bytes;
+            st.queue_torn_bytes = r.torn_bytes;
+            st.queue_damaged_at_open = r.damaged_at_open;
+            st.queue_lost = r.lost;
         }
         st.inputs = inputs.into_values().collect();
+        st.problems = self
+            .problems()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         st.latency_p50 = self.latency.quantile(0.5);
         st.latency_p99 = self.latency.quantile(0.99);
         st
@@ -156,7 +238,7 @@ impl Metrics {
 mod tests {
     use std::sync::Arc;
 
-    use crate::Metrics;
+    use crate::{Metrics, QueueReading};
 
     #[test]
     fn status_reads_every_typed_counter() {
@@ -175,7 +257,12 @@ mod tests {
         p.events.add(533);
         p.alerts.add(9);
         p.unreadable.add(1);
-        m.queue_probe(|| (12, 4096));
+        m.queue_probe(|| QueueReading {
+            depth: 12,
+            bytes: 4096,
+            fault: Some("No space left on device".into()),
+            ..QueueReading::default()
+        });
         m.latency.observe_us(1_800);
         let s = m.ingest_status();
         assert_eq!(s.inputs.len(), 2);
@@ -221,6 +308,13 @@ mod tests {
             540.0
         );
         assert_eq!(crate::sum_in_text(&text, "tocsin_queue_depth"), 12.0);
+        assert_eq!(
+            s.problems,
+            vec![(
+                "queue".to_string(),
+                "cannot write: No space left on device".to_string()
+            )]
+        );
         assert_eq!(
             crate::sum_in_text(&text, "tocsin_pipeline_input_events_total"),
             493.0

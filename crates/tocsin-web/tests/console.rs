@@ -354,7 +354,11 @@ async fn inputs_page_and_status_api() {
     p.events.add(10_400);
     p.alerts.add(31);
     p.unreadable.add(3);
-    metrics.queue_probe(|| (100, 1 << 20));
+    metrics.queue_probe(|| tocsin_telemetry::QueueReading {
+        depth: 100,
+        bytes: 1 << 20,
+        ..Default::default()
+    });
     for _ in 0..50 {
         metrics.latency.observe_us(2_000);
     }

@@ -39,8 +39,10 @@ struct InputsPage {
     /// None: this server does not run the ingest stage.
     status: Option<IngestStatus>,
     inputs: Vec<InputRow>,
-    /// (format, parsed, failed, failed %).
-    formats: Vec<(String, u64, u64, String)>,
+    /// (format, parsed, failed, failed %, panics).
+    formats: Vec<(String, u64, u64, String, u64)>,
+    /// Dead letters waiting for a replay.
+    dead_letters: i64,
     queue_mib: String,
     p50: String,
     p99: String,
@@ -104,7 +106,7 @@ async fn page(
         .filter(|f| f.parsed > 0)
         .map(|f| {
             let pct = format!("{:.2}", f.failed as f64 * 100.0 / f.parsed.max(1) as f64);
-            (f.format.clone(), f.parsed, f.failed, pct)
+            (f.format.clone(), f.parsed, f.failed, pct, f.panics)
         })
         .collect();
     let page = InputsPage {
@@ -117,6 +119,7 @@ async fn page(
         status,
         inputs,
         formats,
+        dead_letters: st.store.open_dead_letters(&caller.scope).await?,
     };
     render(&c, &page)
 }

@@ -8,6 +8,7 @@ mod agencies;
 mod alerts;
 mod assets;
 mod dashboard;
+mod dead_letters;
 mod inputs;
 mod lookup;
 mod rules;
@@ -24,6 +25,7 @@ pub(crate) fn all() -> Router<AppState> {
         .merge(assets::router())
         .merge(alerts::router())
         .merge(inputs::router())
+        .merge(dead_letters::router())
         .merge(lookup::router())
         .merge(rules::router())
         .merge(system::router())

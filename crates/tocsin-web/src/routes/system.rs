@@ -20,16 +20,27 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/inventory/counts", get(counts))
 }
 
+/// `ok` (200), or `degraded` (503) with each part that is not doing its
+/// work and why: the database unreachable, the pipeline paused or
+/// restarting, the queue unable to write.
 async fn healthz(State(st): State<AppState>) -> (StatusCode, Json<Value>) {
-    match st.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable" })),
-            )
+    let mut problems = serde_json::Map::new();
+    if let Err(e) = st.store.ping().await {
+        tracing::error!(error = %e, "health check: database unreachable");
+        problems.insert("database".into(), json!("unreachable"));
+    }
+    if let Some(m) = &st.metrics {
+        for (part, why) in m.health().problems() {
+            problems.insert(part.into(), json!(why));
         }
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, Json(json!({ "status": "ok" })))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "degraded", "problems": problems })),
+        )
     }
 }
 
