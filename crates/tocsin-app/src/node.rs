@@ -96,40 +96,30 @@ fn refuse_lost_database(store: &Store, dir: &std::path::Path) -> anyhow::Result<
 /// The longest wait before restarting a pipeline that died.
 const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
 
-/// Runs the pipeline until `stop`, restarting it when it dies: a crash
-/// costs a pause (growing, at most [`MAX_RESTART_PAUSE`]), not detection.
-/// Meanwhile the pipeline's health says why.
-async fn supervise(parts: PipelineParts, stop: tokio::sync::watch::Receiver<bool>) {
-    let health = parts.metrics.health();
-    let restarts = parts
-        .metrics
-        .pipeline(&tocsin_parse::Format::ALL.map(|f| f.name()))
-        .restarts;
+/// Runs a task until `stop`, restarting it when it dies: a crash costs a
+/// pause (growing, at most [`MAX_RESTART_PAUSE`]), not the work. `start`
+/// builds and runs the task to its end (`Ok` once stopped; `Err` when it
+/// cannot start); a panic inside it is a death. Meanwhile the health of
+/// `part` says why.
+async fn supervise<F, Fut>(
+    part: &'static str,
+    health: &tocsin_telemetry::Health,
+    restarts: &tocsin_telemetry::Counter,
+    stop: tokio::sync::watch::Receiver<bool>,
+    start: F,
+) where
+    F: Fn(tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
     let mut pause = Duration::from_secs(1);
     loop {
         let mut stopped = stop.clone();
         if *stopped.borrow() {
             return;
         }
-        let pipeline = match parts.build().await {
-            Ok(p) => p,
-            Err(e) => {
-                health.degraded("pipeline", format!("cannot start: {e}; retrying"));
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    _ = stopped.wait_for(|s| *s) => return,
-                }
-                pause = (pause * 2).min(MAX_RESTART_PAUSE);
-                continue;
-            }
-        };
-        health.ok("pipeline");
-        let mut for_run = stop.clone();
-        let run = tokio::spawn(pipeline.run(async move {
-            let _ = for_run.wait_for(|s| *s).await;
-        }));
-        match run.await {
-            Ok(()) => return,
+        let why = match tokio::spawn(start(stop.clone())).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("cannot start: {e}; retrying"),
             Err(e) => {
                 let why = match e.try_into_panic() {
                     Ok(p) => p
@@ -140,16 +130,31 @@ async fn supervise(parts: PipelineParts, stop: tokio::sync::watch::Receiver<bool
                     Err(e) => e.to_string(),
                 };
                 restarts.inc();
-                tracing::error!(reason = %why, "pipeline died; restarting it");
-                health.degraded("pipeline", format!("died ({why}); restarting"));
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    _ = stopped.wait_for(|s| *s) => return,
-                }
-                pause = (pause * 2).min(MAX_RESTART_PAUSE);
+                tracing::error!(part, reason = %why, "died; restarting it");
+                format!("died ({why}); restarting")
             }
+        };
+        health.degraded(part, why);
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stopped.wait_for(|s| *s) => return,
         }
+        pause = (pause * 2).min(MAX_RESTART_PAUSE);
     }
+}
+
+/// Builds and runs one pipeline until `stop`.
+async fn run_pipeline(
+    parts: Arc<PipelineParts>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), String> {
+    let p = parts.build().await.map_err(|e| e.to_string())?;
+    parts.metrics.health().ok("pipeline");
+    p.run(async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await;
+    Ok(())
 }
 
 impl Ingest {
@@ -206,7 +211,17 @@ impl Ingest {
             metrics: metrics.clone(),
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let supervisor = tokio::spawn(supervise(parts, stopped));
+        let parts = Arc::new(parts);
+        let metrics = metrics.clone();
+        let supervisor = tokio::spawn(async move {
+            let restarts = metrics
+                .pipeline(&tocsin_parse::Format::ALL.map(|f| f.name()))
+                .restarts;
+            supervise("pipeline", metrics.health(), &restarts, stopped, |stop| {
+                run_pipeline(parts.clone(), stop)
+            })
+            .await;
+        });
         Ok(Ingest {
             inputs,
             stop,
@@ -299,4 +314,54 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    /// Issue 10: a pipeline that dies is restarted, the death counted and
+    /// said in the health until it runs again; a stop ends it.
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_task_is_restarted_and_reported() {
+        let health = tocsin_telemetry::Health::default();
+        let restarts = tocsin_telemetry::Counter::default();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let runs = Arc::new(AtomicU32::new(0));
+        let r = runs.clone();
+        let sup = supervise("pipeline", &health, &restarts, stopped, move |mut stop| {
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match n {
+                    0 => panic!("a bug in a detector"),
+                    1 => Err("the database is not there yet".to_string()),
+                    _ => {
+                        let _ = stop.wait_for(|s| *s).await;
+                        Ok(())
+                    }
+                }
+            }
+        });
+        tokio::pin!(sup);
+        // Let it die once, fail to start once, and run.
+        for _ in 0..3 {
+            tokio::select! {
+                () = &mut sup => panic!("ended before the stop"),
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(restarts.get(), 1);
+        let problems = health.problems();
+        assert!(problems[0].1.contains("cannot start"), "{problems:?}");
+        stop.send(true).unwrap();
+        sup.await;
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            3,
+            "not restarted after the stop"
+        );
+    }
 }

@@ -232,7 +232,10 @@ pub(crate) async fn deliver(
                 }
                 _ => {
                     m.pushback.inc();
-                    tracing::warn!(error = %r.error, records = n, "input: the queue cannot take records; holding the sender back and retrying");
+                    // Said once per hold, not at every retry.
+                    if pause == std::time::Duration::from_millis(50) {
+                        tracing::warn!(error = %r.error, records = n, "input: the queue cannot take records; holding the sender back and retrying");
+                    }
                     records = r.records;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_secs(5));

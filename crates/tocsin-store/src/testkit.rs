@@ -131,6 +131,12 @@ fn with_db(url: &str, db: &str) -> String {
 }
 
 impl TestDb {
+    /// The URL another process can open this database with (a PostgreSQL
+    /// one; SQLite test databases are files in a directory of their own).
+    pub fn url(&self) -> Option<String> {
+        self.admin_url.as_deref().map(|a| with_db(a, &self.db_name))
+    }
+
     /// Closes the store and drops a PostgreSQL test database.
     ///
     /// Best effort: errors are ignored so cleanup never fails a test.
