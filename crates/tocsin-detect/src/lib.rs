@@ -28,9 +28,9 @@
 //! let mut w = detectors.workers();
 //! let found = detectors.observe(&mut w, &ev);
 //! assert_eq!(found.findings[0].title, "ET MALWARE Emotet CnC");
-//! let a = alerts::alert(
+//! let (a, _cut) = alerts::alert(
 //!     found.findings[0].clone(),
-//!     alerts::Evidence { event: &ev, seq: 7, received: chrono::Utc::now(), archive: None },
+//!     alerts::Evidence { event: &ev, seq: 7, received: chrono::Utc::now(), archive: None, max_bytes: 65_536 },
 //! );
 //! assert_eq!(a.stream_seq, 7);
 //! ```

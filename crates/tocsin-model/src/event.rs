@@ -307,6 +307,33 @@ impl Fields {
         }
     }
 
+    /// Adds many fields at once: sorted once, not inserted one by one (an
+    /// insert shifts the vector, so a record of thousands of keys in
+    /// reverse order would cost quadratic time). A name given twice keeps
+    /// its last value, as [`Fields::insert`] would.
+    pub fn extend_unsorted(&mut self, items: Vec<(Cow<'static, str>, Value)>) {
+        if items.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.entries);
+        let mut all: Vec<(usize, Cow<'static, str>, Value)> = old
+            .into_iter()
+            .chain(items)
+            .enumerate()
+            .map(|(i, (k, v))| (i, k, v))
+            .collect();
+        // By name, later additions last; then the last of each name wins.
+        all.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        let mut out: Vec<(Cow<'static, str>, Value)> = Vec::with_capacity(all.len());
+        for (_, k, v) in all {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
+        }
+        self.entries = out;
+    }
+
     /// Removes a field, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         match self.entries.binary_search_by(|(k, _)| (**k).cmp(name)) {
@@ -417,6 +444,23 @@ mod tests {
         let names: Vec<_> = f.iter().map(|(k, _)| k).collect();
         assert_eq!(names, ["destination.port", "source.ip", "url.original"]);
         assert_eq!(f.remove("url.original"), Some(Value::from("/a")));
+    }
+
+    #[test]
+    fn many_fields_are_sorted_once_and_the_last_wins() {
+        let mut f = Fields::default();
+        f.insert("b", "old");
+        let items: Vec<_> = (0..60_000)
+            .rev()
+            .map(|i| (Cow::Owned(format!("k{i:05}")), Value::Int(i)))
+            .chain([(Cow::Borrowed("b"), Value::from("new"))])
+            .collect();
+        f.extend_unsorted(items);
+        assert_eq!(f.len(), 60_001);
+        assert_eq!(f.get_str("b"), Some("new"));
+        assert_eq!(f.get("k00042").and_then(Value::as_i64), Some(42));
+        let names: Vec<_> = f.iter().map(|(k, _)| k).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

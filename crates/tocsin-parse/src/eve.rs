@@ -15,11 +15,7 @@ pub fn looks_like(o: &Map<String, J>) -> bool {
 
 pub fn parse(p: &Parser, o: &Map<String, J>, ev: &mut Event) -> PResult<()> {
     let etype = get_text(o, "event_type").ok_or("suricata: no `event_type`")?;
-    let mut flat = Event::new(ev.timestamp, ev.observer.clone(), "");
-    crate::json::flatten(o, &mut flat);
-    for (k, v) in flat.fields.iter() {
-        ev.fields.insert(format!("suricata.eve.{k}"), v.clone());
-    }
+    crate::json::flatten(p, o, "suricata.eve.", ev);
     set_time(p, o, ev, &["timestamp"]);
     ev.fields.insert("event.module", "suricata");
     ev.fields

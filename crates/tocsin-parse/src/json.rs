@@ -30,44 +30,101 @@ pub fn object(text: &str) -> PResult<Map<String, J>> {
 }
 
 /// Copies every leaf of `o` into the event's fields under dotted names
-/// (`{"a":{"b":1}}` → `a.b = 1`). Arrays of scalars become lists.
-pub fn flatten(o: &Map<String, J>, ev: &mut Event) {
-    let mut key = String::new();
+/// (`{"a":{"b":1}}` → `a.b = 1`), prefixed with `prefix`. Arrays of scalars
+/// become lists. Within the parser's [`crate::ParseLimits`]: past a limit
+/// the rest is left out, the limit counted and named in `tocsin.limits`.
+pub fn flatten(p: &Parser, o: &Map<String, J>, prefix: &str, ev: &mut Event) {
+    let mut f = Flat {
+        lim: &p.cfg.limits,
+        out: Vec::new(),
+        bytes: 0,
+        hit: Hit::default(),
+    };
+    let mut key = String::from(prefix);
     for (k, v) in o {
-        key.clear();
+        key.truncate(prefix.len());
         key.push_str(k);
-        flatten_value(&mut key, v, ev);
+        f.value(&mut key, v, 1);
+    }
+    let Flat { out, hit, .. } = f;
+    ev.fields.extend_unsorted(out);
+    p.hits.record(&hit, ev);
+}
+
+/// Which limits one record met.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Hit {
+    pub(crate) fields: bool,
+    pub(crate) field_name: bool,
+    pub(crate) flat_bytes: bool,
+    pub(crate) depth: bool,
+}
+
+/// A flattening in progress.
+struct Flat<'l> {
+    lim: &'l crate::ParseLimits,
+    out: Vec<(std::borrow::Cow<'static, str>, Value)>,
+    /// Names and text kept so far.
+    bytes: usize,
+    hit: Hit,
+}
+
+impl Flat<'_> {
+    fn value(&mut self, key: &mut String, v: &J, depth: usize) {
+        if depth > self.lim.max_depth {
+            self.hit.depth = true;
+            return;
+        }
+        match v {
+            J::Object(o) => {
+                let len = key.len();
+                for (k, v) in o {
+                    key.truncate(len);
+                    key.push('.');
+                    key.push_str(k);
+                    self.value(key, v, depth + 1);
+                }
+                key.truncate(len);
+            }
+            J::Array(a) if a.iter().any(|x| x.is_object()) => {
+                // Arrays of objects: index them (`answers.0.rdata`).
+                let len = key.len();
+                for (i, x) in a.iter().enumerate() {
+                    key.truncate(len);
+                    key.push('.');
+                    key.push_str(&i.to_string());
+                    self.value(key, x, depth + 1);
+                }
+                key.truncate(len);
+            }
+            other => {
+                if self.out.len() >= self.lim.max_fields {
+                    self.hit.fields = true;
+                    return;
+                }
+                if key.len() > self.lim.max_field_name {
+                    self.hit.field_name = true;
+                    return;
+                }
+                let Some(val) = scalar(other) else { return };
+                let size = key.len() + text_len(&val);
+                if self.bytes + size > self.lim.max_flat_bytes {
+                    self.hit.flat_bytes = true;
+                    return;
+                }
+                self.bytes += size;
+                self.out.push((key.clone().into(), val));
+            }
+        }
     }
 }
 
-fn flatten_value(key: &mut String, v: &J, ev: &mut Event) {
+/// The text a value holds (what the flattened-size limit weighs).
+fn text_len(v: &Value) -> usize {
     match v {
-        J::Object(o) => {
-            let len = key.len();
-            for (k, v) in o {
-                key.truncate(len);
-                key.push('.');
-                key.push_str(k);
-                flatten_value(key, v, ev);
-            }
-            key.truncate(len);
-        }
-        J::Array(a) if a.iter().any(|x| x.is_object()) => {
-            // Arrays of objects: index them (`answers.0.rdata`).
-            let len = key.len();
-            for (i, x) in a.iter().enumerate() {
-                key.truncate(len);
-                key.push('.');
-                key.push_str(&i.to_string());
-                flatten_value(key, x, ev);
-            }
-            key.truncate(len);
-        }
-        other => {
-            if let Some(val) = scalar(other) {
-                ev.fields.insert(key.clone(), val);
-            }
-        }
+        Value::Str(s) => s.len(),
+        Value::List(l) => l.iter().map(text_len).sum(),
+        _ => 8,
     }
 }
 
@@ -111,7 +168,7 @@ pub fn get_text(o: &Map<String, J>, path: &str) -> Option<String> {
 /// Any JSON object: flattened, with the time, source address and host
 /// picked from the usual keys.
 pub fn generic(p: &Parser, o: &Map<String, J>, ev: &mut Event) -> PResult<()> {
-    flatten(o, ev);
+    flatten(p, o, "", ev);
     ev.fields.insert("event.module", "json");
     set_time(p, o, ev, TIME_KEYS);
     if ev.fields.get("source.ip").is_none()
@@ -141,6 +198,10 @@ mod tests {
     use crate::Format;
     use crate::testutil::*;
 
+    fn rx() -> crate::Received<'static> {
+        crate::testutil::rx()
+    }
+
     #[test]
     fn flattens_nested_objects_and_arrays() {
         let ev = parse(
@@ -152,6 +213,44 @@ mod tests {
         assert_eq!(s(&ev, "source.ip"), "10.2.3.4");
         assert_eq!(ev.timestamp.utc.to_rfc3339(), "2026-11-24T03:00:00+00:00");
         assert!(matches!(ev.fields.get("a.c"), Some(tocsin_model::Value::List(l)) if l.len() == 2));
+    }
+
+    /// Issue 11: a record cannot become unbounded fields: each limit cuts
+    /// what is past it, counted and named on the event.
+    #[test]
+    fn limits_bound_what_a_record_becomes() {
+        let p = crate::ParserConfig {
+            limits: crate::ParseLimits {
+                max_fields: 5,
+                max_field_name: 12,
+                max_flat_bytes: 64,
+                max_depth: 3,
+            },
+            ..Default::default()
+        }
+        .build();
+        let many: Vec<String> = (0..50).map(|i| format!("\"k{i}\":{i}")).collect();
+        let ev = p.parse(
+            Format::Json,
+            format!("{{{}}}", many.join(",")).as_bytes(),
+            &rx(),
+        );
+        assert_eq!(
+            ev.fields.iter().filter(|(k, _)| k.starts_with('k')).count(),
+            5
+        );
+        assert_eq!(s(&ev, "tocsin.limits"), "fields");
+        let ev = p.parse(Format::Json, br#"{"a":{"b":{"c":{"d":1}}},"x":2}"#, &rx());
+        assert!(ev.fields.get("a.b.c.d").is_none());
+        assert_eq!(ev.fields.get("x").and_then(|v| v.as_i64()), Some(2));
+        assert_eq!(s(&ev, "tocsin.limits"), "depth");
+        let ev = p.parse(Format::Json, br#"{"a_very_long_field_name":1,"big":"0123456789012345678901234567890123456789012345678901234567890123456789"}"#, &rx());
+        assert_eq!(s(&ev, "tocsin.limits"), "field_name flat_bytes");
+        let h = p.limit_hits();
+        assert_eq!(
+            (h.fields, h.depth, h.field_name, h.flat_bytes),
+            (1, 1, 1, 1)
+        );
     }
 
     #[test]

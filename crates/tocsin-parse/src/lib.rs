@@ -27,6 +27,8 @@ mod text;
 mod windows;
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
@@ -99,31 +101,109 @@ pub struct Received<'a> {
 }
 
 /// Parser settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ParserConfig {
     /// The zone assumed for times written without one (Vietnam by default).
-    pub assume_offset: FixedOffset,
+    pub assume_offset: Offset,
+    /// What one record may become.
+    pub limits: ParseLimits,
 }
 
-impl Default for ParserConfig {
+/// The zone assumed for zone-less times; Vietnam's (UTC+07:00) by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offset(pub FixedOffset);
+
+impl Default for Offset {
     fn default() -> Self {
-        ParserConfig {
-            assume_offset: tocsin_model::vietnam_offset(),
+        Offset(tocsin_model::vietnam_offset())
+    }
+}
+
+/// Bounds on what one record may become, so a hostile record cannot make
+/// an event (and the evidence an alert stores) unbounded
+/// (`[ingest.pipeline.parser]`). A limit that bites leaves the rest of the
+/// record out of the fields — the original text is kept whole — names
+/// itself in the event's `tocsin.limits` and is counted
+/// (`tocsin_parse_limited_total{limit}`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParseLimits {
+    /// Fields one JSON record may become.
+    pub max_fields: usize,
+    /// Longest dotted field name, bytes.
+    pub max_field_name: usize,
+    /// Names and text values of one record's fields together, bytes.
+    pub max_flat_bytes: usize,
+    /// Deepest nesting of objects and arrays followed.
+    pub max_depth: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_fields: 1024,
+            max_field_name: 256,
+            max_flat_bytes: 1 << 20,
+            max_depth: 16,
         }
+    }
+}
+
+/// How many records met each limit, since the parser was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitHits {
+    /// Records with more fields than `max_fields`.
+    pub fields: u64,
+    /// Records with a field name longer than `max_field_name`.
+    pub field_name: u64,
+    /// Records whose fields outgrew `max_flat_bytes`.
+    pub flat_bytes: u64,
+    /// Records nested deeper than `max_depth`.
+    pub depth: u64,
+}
+
+/// [`LimitHits`], counted by every clone of a parser at once.
+#[derive(Debug, Default)]
+struct HitCounters([AtomicU64; 4]);
+
+impl HitCounters {
+    /// Counts what one record met, and names it on the event.
+    fn record(&self, h: &json::Hit, ev: &mut Event) {
+        let met = [h.fields, h.field_name, h.flat_bytes, h.depth];
+        if !met.contains(&true) {
+            return;
+        }
+        let mut names = Vec::new();
+        for (i, (m, name)) in met
+            .iter()
+            .zip(["fields", "field_name", "flat_bytes", "depth"])
+            .enumerate()
+        {
+            if *m {
+                self.0[i].fetch_add(1, Ordering::Relaxed);
+                names.push(name);
+            }
+        }
+        ev.fields.insert("tocsin.limits", names.join(" "));
     }
 }
 
 impl ParserConfig {
     /// The parser.
     pub fn build(self) -> Parser {
-        Parser { cfg: self }
+        Parser {
+            cfg: self,
+            hits: Arc::default(),
+        }
     }
 }
 
-/// Raw records → normalized events. Cheap to share between threads.
+/// Raw records → normalized events. Cheap to share between threads; clones
+/// share their limit counters.
 #[derive(Clone, Debug)]
 pub struct Parser {
     cfg: ParserConfig,
+    hits: Arc<HitCounters>,
 }
 
 /// Why a record could not be parsed in its declared format.
@@ -212,7 +292,18 @@ impl Parser {
     }
 
     pub(crate) fn offset(&self) -> FixedOffset {
-        self.cfg.assume_offset
+        self.cfg.assume_offset.0
+    }
+
+    /// How many records met each limit so far.
+    pub fn limit_hits(&self) -> LimitHits {
+        let n = |i: usize| self.hits.0[i].load(Ordering::Relaxed);
+        LimitHits {
+            fields: n(0),
+            field_name: n(1),
+            flat_bytes: n(2),
+            depth: n(3),
+        }
     }
 }
 

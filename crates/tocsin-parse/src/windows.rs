@@ -24,7 +24,7 @@ pub fn parse(p: &Parser, o: &Map<String, J>, ev: &mut Event) -> PResult<()> {
     let code = text(o, "winlog.event_id", "EventID")
         .or_else(|| get_text(o, "event.code"))
         .ok_or("windows: no event id (`winlog.event_id` or `EventID`)")?;
-    flatten(o, ev);
+    flatten(p, o, "", ev);
     set_time(
         p,
         o,

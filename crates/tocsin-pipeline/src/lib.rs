@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use tocsin_detect::{Detectors, SensorDetector, SigmaDetector};
 use tocsin_model::Level;
+use tocsin_parse::ParseLimits;
 use tocsin_sigma::{CorrelatorConfig, Engine};
 
 /// Pipeline settings (`[ingest.pipeline]`).
@@ -41,6 +42,15 @@ pub struct PipelineConfig {
     pub min_level: Level,
     /// Correlation state bounds.
     pub correlation: CorrelatorConfig,
+    /// What one record may become (`[ingest.pipeline.parser]`).
+    pub parser: ParseLimits,
+    /// Largest evidence (the event as JSON) an alert stores, bytes; a
+    /// larger one is cut to its essentials and counted.
+    pub max_evidence_bytes: usize,
+    /// How far past its receipt an event's own time may be, seconds: a
+    /// later time (a wrong clock, or a sender forging times to expire
+    /// correlation windows) is clamped to receipt + skew and counted.
+    pub clock_skew_secs: u64,
 }
 
 impl Default for PipelineConfig {
@@ -49,6 +59,9 @@ impl Default for PipelineConfig {
             batch: 2048,
             min_level: Level::Low,
             correlation: CorrelatorConfig::default(),
+            parser: ParseLimits::default(),
+            max_evidence_bytes: 64 << 10,
+            clock_skew_secs: 300,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Pipeline {
     policy: AttributionPolicy,
     metrics: Arc<Metrics>,
     m: PipelineMetrics,
+    /// The parser's limit counts already exported.
+    limit_hits: tocsin_parse::LimitHits,
 }
 
 impl Pipeline {
@@ -61,7 +63,11 @@ impl Pipeline {
         let formats = tocsin_parse::Format::ALL.map(|f| f.name());
         let m = metrics.pipeline(&formats);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let parser = tocsin_parse::ParserConfig::default().build();
+        let parser = tocsin_parse::ParserConfig {
+            limits: cfg.parser.clone(),
+            ..Default::default()
+        }
+        .build();
         let workers = (0..cores)
             .map(|_| Worker {
                 parser: parser.clone(),
@@ -81,6 +87,7 @@ impl Pipeline {
             policy,
             metrics,
             m,
+            limit_hits: Default::default(),
         })
     }
 
@@ -264,6 +271,7 @@ impl Pipeline {
         let cx = StageContext {
             detectors: &self.detectors,
             policy: &self.policy,
+            skew: self.skew(),
             // Positions below this are archived already (a replayed batch).
             archive_from: self.archive.as_ref().map(Archive::archived_upto),
             metrics: &self.m,
@@ -310,6 +318,16 @@ impl Pipeline {
         }
         for (input, n) in counts.per_input() {
             self.m.processed(input).add(n as u64);
+        }
+        let hits = self.parser.limit_hits();
+        let seen = std::mem::replace(&mut self.limit_hits, hits);
+        for (c, (now, before)) in self.m.parse_limited.iter().zip([
+            (hits.fields, seen.fields),
+            (hits.field_name, seen.field_name),
+            (hits.flat_bytes, seen.flat_bytes),
+            (hits.depth, seen.depth),
+        ]) {
+            c.add(now.saturating_sub(before));
         }
         batch.counts = counts.rows();
         let upto = entries.last().map_or(0, |e| e.seq + 1);
@@ -386,28 +404,41 @@ impl Pipeline {
                 archive::relative_path(&ev.observer.name, hour_of(received_us)),
             )
         });
-        alerts::alert(
+        let (alert, cut) = alerts::alert(
             f,
             Evidence {
                 event: ev,
                 seq,
                 received: DateTime::<Utc>::from_timestamp_micros(received_us).unwrap_or_default(),
                 archive: archive_ref.as_deref(),
+                max_bytes: self.cfg.max_evidence_bytes,
             },
-        )
+        );
+        if cut {
+            self.m.evidence_cut.inc();
+        }
+        alert
     }
 
     /// The event of a queued record, parsed and attributed again.
     fn rebuild(&self, raw: &[u8]) -> Option<Event> {
         let env = Envelope::decode(raw).ok()?;
         let ev = catch_unwind(AssertUnwindSafe(|| {
-            crate::stage::parse(&self.policy, &self.parser, &env)
+            crate::stage::parse(&self.policy, &self.parser, &env, self.skew()).0
         }));
         Some(
             ev.unwrap_or_else(|p| {
                 crate::stage::failed_event(&env, &crate::stage::panic_reason(&*p))
             }),
         )
+    }
+
+    /// How far past its receipt an event's time may be.
+    fn skew(&self) -> chrono::Duration {
+        i64::try_from(self.cfg.clock_skew_secs)
+            .ok()
+            .and_then(chrono::TimeDelta::try_seconds)
+            .unwrap_or(chrono::TimeDelta::MAX)
     }
 }
 

@@ -51,6 +51,8 @@ pub(crate) struct Share {
 pub(crate) struct StageContext<'a> {
     pub(crate) detectors: &'a Detectors,
     pub(crate) policy: &'a AttributionPolicy,
+    /// How far past its receipt an event's time may be.
+    pub(crate) skew: chrono::Duration,
     /// Archive the records from this queue position on (None: no archive).
     pub(crate) archive_from: Option<u64>,
     pub(crate) metrics: &'a PipelineMetrics,
@@ -83,7 +85,10 @@ pub(crate) fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) ->
         // Each record alone: a panic in a parser, the attribution or a
         // detector becomes this record's failure, not the batch's.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let ev = parse(cx.policy, &w.parser, &env);
+            let (ev, clamped) = parse(cx.policy, &w.parser, &env, cx.skew);
+            if clamped {
+                cx.metrics.clamped.inc();
+            }
             let found = cx.detectors.observe(&mut w.detectors, &ev);
             (ev, found)
         }));
@@ -165,8 +170,14 @@ pub(crate) fn failed_event(env: &Envelope<'_>, reason: &str) -> Event {
     ev
 }
 
-/// The event of a queued record: parsed and attributed.
-pub(crate) fn parse(policy: &AttributionPolicy, parser: &Parser, env: &Envelope<'_>) -> Event {
+/// The event of a queued record: parsed, its time clamped to its receipt
+/// plus `skew` (true when it had to be), and attributed.
+pub(crate) fn parse(
+    policy: &AttributionPolicy,
+    parser: &Parser,
+    env: &Envelope<'_>,
+    skew: chrono::Duration,
+) -> (Event, bool) {
     let at = DateTime::<Utc>::from_timestamp_micros(env.received_us).unwrap_or_else(Utc::now);
     let rx = Received {
         input: env.input,
@@ -174,6 +185,16 @@ pub(crate) fn parse(policy: &AttributionPolicy, parser: &Parser, env: &Envelope<
         peer: env.peer,
     };
     let mut ev = parser.parse(env.format, env.raw, &rx);
+    let latest = at
+        .checked_add_signed(skew)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let clamped = ev.timestamp.utc > latest;
+    if clamped {
+        // Kept, so the analyst sees what the record claimed.
+        ev.fields
+            .insert("tocsin.claimed_time", ev.timestamp.utc.to_rfc3339());
+        ev.timestamp.utc = latest;
+    }
     policy.attribute(&mut ev, env.input, env.peer, env.sender);
-    ev
+    (ev, clamped)
 }

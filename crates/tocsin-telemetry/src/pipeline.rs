@@ -32,6 +32,14 @@ pub struct PipelineMetrics {
     pub dead_letters: Counter,
     /// Times the pipeline was restarted after it died.
     pub restarts: Counter,
+    /// Records that met a parser limit, by limit (`fields`, `field_name`,
+    /// `flat_bytes`, `depth`).
+    pub parse_limited: [Counter; 4],
+    /// Events dated past their receipt time plus the allowed skew, whose
+    /// time was clamped.
+    pub clamped: Counter,
+    /// Alerts whose evidence was cut to the evidence limit.
+    pub evidence_cut: Counter,
     /// Batches the raw archive could not store.
     pub archive_errors: Counter,
     /// Hourly raw-archive files deleted past their retention.
@@ -123,6 +131,21 @@ impl Metrics {
                     commit_errors: c(
                         "tocsin_pipeline_commit_errors_total",
                         "Failed store commits (the batch is retried, or isolated when the database refuses its data).",
+                    ),
+                    parse_limited: ["fields", "field_name", "flat_bytes", "depth"].map(|l| {
+                        self.counter(
+                            "tocsin_parse_limited_total",
+                            "Records that met a parser limit (the rest of the record left out of its fields; the original kept).",
+                            &[("limit", l)],
+                        )
+                    }),
+                    clamped: c(
+                        "tocsin_pipeline_clamped_times_total",
+                        "Events dated past their receipt plus clock_skew_secs, their time clamped.",
+                    ),
+                    evidence_cut: c(
+                        "tocsin_alert_evidence_cut_total",
+                        "Alerts whose evidence was cut to max_evidence_bytes.",
                     ),
                     restarts: c(
                         "tocsin_pipeline_restarts_total",
