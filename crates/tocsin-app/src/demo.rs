@@ -33,15 +33,8 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
     use tocsin_ingest::syslog::{Protocol, SyslogConfig};
     let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let syslog = |name: &str, protocol| SyslogConfig {
-        name: name.into(),
-        protocol,
-        listen: any,
-        format: tocsin_parse::Format::Syslog,
-        max_record: 64 * 1024,
-        tls: None,
-        agency: None,
         scope: ScopeSetting::All,
-        receive_buffer: None,
+        ..SyslogConfig::new(name, protocol, any)
     };
     IngestConfig {
         enabled: true,
@@ -63,6 +56,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
                     agency: Some(CENTER.into()),
                     scope: ScopeSetting::All,
                     format: tocsin_parse::Format::Windows,
+                    sensor: false,
                 },
                 Sender {
                     name: "suricata-dc".into(),
@@ -70,6 +64,8 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
                     agency: Some(CENTER.into()),
                     scope: ScopeSetting::All,
                     format: tocsin_parse::Format::SuricataEve,
+                    // The center's IDS: its alerts are alerts.
+                    sensor: true,
                 },
             ],
         }),
@@ -83,6 +79,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
             // The public-service portal's own access log.
             asset: Some("SVC-DVC".into()),
             max_record: 1 << 20,
+            sensor: false,
         }],
         archive: tocsin_pipeline::ArchiveConfig {
             enabled: true,

@@ -37,6 +37,18 @@ struct Resolved {
     agency: Option<AgencyCode>,
     scope: Scope,
     asset: Option<usize>,
+    sensor: bool,
+}
+
+/// What attributing one event noticed, for the pipeline to count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Noted {
+    /// An address of the event belongs to an agency outside its input's
+    /// scope (the event stayed with the input's agency).
+    pub outside_scope: bool,
+    /// The event claimed to be a sensor's alert, from an input that is not
+    /// a sensor: kept as an ordinary event.
+    pub untrusted_alert: bool,
 }
 
 /// The policy over one inventory version. Cheap to share between threads;
@@ -138,6 +150,7 @@ impl AttributionPolicy {
         };
         Resolved {
             agency: t.agency.clone(),
+            sensor: t.sensor,
             scope,
             asset: t
                 .asset
@@ -165,7 +178,7 @@ impl AttributionPolicy {
         input: &str,
         peer: Option<IpAddr>,
         sender: Option<&str>,
-    ) {
+    ) -> Noted {
         let fallback;
         let src = match self.sources.get(input) {
             Some(r) => r,
@@ -177,6 +190,12 @@ impl AttributionPolicy {
                 &fallback
             }
         };
+        let mut noted = Noted::default();
+        if ev.kind == EventKind::Alert && !src.sensor {
+            ev.kind = EventKind::Event;
+            ev.fields.insert("tocsin.untrusted_alert", true);
+            noted.untrusted_alert = true;
+        }
         let network = ev.kind == EventKind::Alert
             || matches!(
                 ev.category,
@@ -209,15 +228,18 @@ impl AttributionPolicy {
                 if src.scope.allows(Some(code)) {
                     ev.attribution.agency = Some(code.clone());
                     ev.attribution.asset = asset.map(|i| self.inventory.assets[i].code.clone());
+                    noted.outside_scope = outside.is_some();
                     ev.attribution.outside_scope = outside;
-                    return;
+                    return noted;
                 }
                 outside.get_or_insert_with(|| code.clone());
             }
         }
         ev.attribution.agency = src.agency.clone();
         ev.attribution.asset = None;
+        noted.outside_scope = outside.is_some();
         ev.attribution.outside_scope = outside;
+        noted
     }
 
     fn by_address(&self, ip: IpAddr) -> Option<(usize, Option<usize>)> {

@@ -44,7 +44,7 @@ mod sensor;
 mod set;
 mod sigma;
 
-pub use attribution::AttributionPolicy;
+pub use attribution::{AttributionPolicy, Noted};
 pub use detector::{AnyCarry, AnyWorker, Detector, DynDetector};
 pub use sensor::SensorDetector;
 pub use set::{Detectors, Observed, Workers};

@@ -70,6 +70,7 @@ fn bound(agency: &str, scope: ScopeSetting) -> SourceTrust {
         agency: Some(agency.into()),
         scope,
         asset: None,
+        sensor: false,
     }
 }
 
@@ -134,7 +135,13 @@ fn an_address_outside_the_inputs_scope_is_flagged_not_followed() {
 /// (the source), before the destination or the sensor itself.
 #[test]
 fn a_sensor_alert_goes_to_its_source_first() {
-    let p = policy(&[("suricata", bound("TTCNTT", ScopeSetting::All))]);
+    let p = policy(&[(
+        "suricata",
+        SourceTrust {
+            sensor: true,
+            ..bound("TTCNTT", ScopeSetting::All)
+        },
+    )]);
     let mut ev = event(
         EventKind::Alert,
         Category::IntrusionDetection,
@@ -174,6 +181,7 @@ fn a_file_input_names_its_asset() {
             agency: Some("TTCNTT".into()),
             scope: ScopeSetting::Agency,
             asset: Some("PORTAL".into()),
+            sensor: false,
         },
     )]);
     let mut ev = event(
@@ -259,4 +267,34 @@ fn scope_settings_read_from_toml() {
     );
     let e = r("scope = \"everything\"").unwrap_err().to_string();
     assert!(e.contains("everything"), "{e}");
+}
+
+/// Issue 11: anyone can write an `alert` record; only a sensor's become
+/// alerts. From another input the record stays an event, marked.
+#[test]
+fn only_sensors_raise_sensor_alerts() {
+    let p = policy(&[
+        (
+            "ids",
+            SourceTrust {
+                sensor: true,
+                ..bound("TTCNTT", ScopeSetting::All)
+            },
+        ),
+        ("syslog", bound("TTCNTT", ScopeSetting::All)),
+    ]);
+    let alert = || event(EventKind::Alert, Category::IntrusionDetection, &[]);
+    let mut ev = alert();
+    let n = p.attribute(&mut ev, "ids", None, None);
+    assert_eq!((ev.kind, n.untrusted_alert), (EventKind::Alert, false));
+    let mut ev = alert();
+    let n = p.attribute(&mut ev, "syslog", None, None);
+    assert_eq!((ev.kind, n.untrusted_alert), (EventKind::Event, true));
+    assert_eq!(
+        ev.fields.get("tocsin.untrusted_alert"),
+        Some(&Value::Bool(true))
+    );
+    // Not configured here: not a sensor.
+    let mut ev = alert();
+    assert!(p.attribute(&mut ev, "unknown", None, None).untrusted_alert);
 }

@@ -51,6 +51,10 @@ pub struct Sender {
     /// How its records are parsed (auto: JSON shape decides).
     #[serde(default)]
     pub format: Format,
+    /// Whether it is a sensor (a Suricata, an IDS) whose own alerts become
+    /// alerts; from other senders such records are kept as events.
+    #[serde(default)]
+    pub sensor: bool,
 }
 
 /// `[ingest.http]`

@@ -18,9 +18,13 @@
 //! [`InputsConfig::start`] binds every input; [`InputsConfig::sources`]
 //! says what each may speak for, for the attribution policy.
 
+pub mod framer;
+mod guard;
 pub mod http;
 pub mod syslog;
 pub mod tail;
+mod tcp;
+pub mod tls;
 mod udp;
 
 use std::collections::HashMap;
@@ -119,29 +123,26 @@ impl InputsConfig {
     /// for, by input name: the attribution policy's table.
     pub fn sources(&self) -> HashMap<String, SourceTrust> {
         let mut out = HashMap::new();
-        let mut add = |name: &str, agency: &Option<String>, scope: &ScopeSetting, asset| {
+        let mut add = |name: &str, agency: &Option<String>, scope: &ScopeSetting, asset, sensor| {
             out.insert(
                 name.to_string(),
                 SourceTrust {
                     agency: agency.as_deref().map(Into::into),
                     scope: scope.clone(),
                     asset,
+                    sensor,
                 },
             );
         };
         for s in &self.syslog {
-            add(&s.name, &s.agency, &s.scope, None);
+            add(&s.name, &s.agency, &s.scope, None, s.sensor);
         }
         for f in &self.files {
-            add(
-                &f.name,
-                &f.agency,
-                &f.scope,
-                f.asset.as_deref().map(Into::into),
-            );
+            let asset = f.asset.as_deref().map(Into::into);
+            add(&f.name, &f.agency, &f.scope, asset, f.sensor);
         }
         for s in self.http.iter().flat_map(|h| &h.senders) {
-            add(&s.name, &s.agency, &s.scope, None);
+            add(&s.name, &s.agency, &s.scope, None, s.sensor);
         }
         out
     }

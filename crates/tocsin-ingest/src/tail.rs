@@ -57,6 +57,10 @@ pub struct FileConfig {
     /// newline, is skipped — never made a record of its own.
     #[serde(default = "default_max_record")]
     pub max_record: usize,
+    /// Whether these are a sensor's logs (Suricata's eve.json) whose own
+    /// alerts become alerts.
+    #[serde(default)]
+    pub sensor: bool,
 }
 
 fn default_max_record() -> usize {
@@ -608,6 +612,7 @@ mod tests {
             scope: Default::default(),
             asset: None,
             max_record: 1 << 20,
+            sensor: false,
         };
         let metrics = Metrics::default();
         let failing: Arc<dyn Queue> = Arc::new(FailAfter {
@@ -645,6 +650,7 @@ mod tests {
             scope: Default::default(),
             asset: None,
             max_record: 1 << 20,
+            sensor: false,
         };
         let mut input = cfg.clone().build(ck.clone(), &metrics);
         let mut f = File::create(&log).unwrap();
@@ -702,6 +708,7 @@ mod tests {
             scope: Default::default(),
             asset: None,
             max_record,
+            sensor: false,
         }
     }
 

@@ -61,6 +61,9 @@ pub(crate) async fn run(
         let mut next = Some(first);
         while let Some(r) = next.take() {
             match r {
+                Ok((_, peer)) if !crate::guard::allowed(&cfg.allow, peer.ip()) => {
+                    m.rejected.inc();
+                }
                 Ok((n, peer)) => {
                     let mut raw = &buf[..n];
                     if raw.len() > cfg.max_record {

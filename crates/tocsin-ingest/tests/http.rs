@@ -31,6 +31,7 @@ fn router(q: Arc<dyn Queue>, max_body: usize) -> axum::Router {
             agency: Some("SYT".into()),
             scope: Default::default(),
             format: tocsin_parse::Format::Auto,
+            sensor: false,
         }],
     };
     cfg.router(q, &Metrics::default())

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use tocsin_ingest::syslog::{Protocol, SyslogConfig, TlsConfig};
+use tocsin_ingest::syslog::{Protocol, SyslogConfig};
+use tocsin_ingest::tls::TlsConfig;
 use tocsin_queue::{DiskQueueConfig, Envelope, Queue};
 use tocsin_telemetry::Metrics;
 use tokio::io::AsyncWriteExt;
@@ -34,18 +35,13 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
     std::fs::write(dir.path().join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
     let metrics = Metrics::default();
     let cfg = SyslogConfig {
-        name: "syslog-tls".into(),
-        protocol: Protocol::Tcp,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        format: tocsin_parse::Format::Syslog,
-        max_record: 65536,
         tls: Some(TlsConfig {
             cert: dir.path().join("cert.pem"),
             key: dir.path().join("key.pem"),
+            client_ca: None,
         }),
-        agency: None,
-        scope: Default::default(),
-        receive_buffer: None,
+        max_record: 65536,
+        ..SyslogConfig::new("syslog-tls", Protocol::Tcp, "127.0.0.1:0".parse().unwrap())
     };
     let input = cfg.clone().bind(&metrics).await.unwrap();
     let addr = input.local_addr().unwrap();
@@ -108,6 +104,7 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
     missing.tls = Some(TlsConfig {
         cert: dir.path().join("cert.pem"),
         key: dir.path().join("nope.pem"),
+        client_ca: None,
     });
     assert!(
         missing

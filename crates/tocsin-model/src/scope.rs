@@ -114,6 +114,10 @@ pub struct SourceTrust {
     pub scope: ScopeSetting,
     /// The asset a file input reads for (a website's access log).
     pub asset: Option<crate::AssetCode>,
+    /// A sensor: its own alerts (Suricata `alert` records) become alerts.
+    /// From any other input such records are kept as events only — anyone
+    /// can write an `alert` record.
+    pub sensor: bool,
 }
 
 #[cfg(test)]

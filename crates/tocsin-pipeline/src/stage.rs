@@ -85,9 +85,15 @@ pub(crate) fn stage(cx: &StageContext<'_>, w: &mut Worker, entries: &[Entry]) ->
         // Each record alone: a panic in a parser, the attribution or a
         // detector becomes this record's failure, not the batch's.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let (ev, clamped) = parse(cx.policy, &w.parser, &env, cx.skew);
+            let (ev, clamped, noted) = parse(cx.policy, &w.parser, &env, cx.skew);
             if clamped {
                 cx.metrics.clamped.inc();
+            }
+            if noted.untrusted_alert {
+                cx.metrics.untrusted_alerts.inc();
+            }
+            if noted.outside_scope {
+                cx.metrics.outside_scope.inc();
             }
             let found = cx.detectors.observe(&mut w.detectors, &ev);
             (ev, found)
@@ -171,13 +177,14 @@ pub(crate) fn failed_event(env: &Envelope<'_>, reason: &str) -> Event {
 }
 
 /// The event of a queued record: parsed, its time clamped to its receipt
-/// plus `skew` (true when it had to be), and attributed.
+/// plus `skew` (true when it had to be), and attributed (with what the
+/// attribution noticed).
 pub(crate) fn parse(
     policy: &AttributionPolicy,
     parser: &Parser,
     env: &Envelope<'_>,
     skew: chrono::Duration,
-) -> (Event, bool) {
+) -> (Event, bool, tocsin_detect::Noted) {
     let at = DateTime::<Utc>::from_timestamp_micros(env.received_us).unwrap_or_else(Utc::now);
     let rx = Received {
         input: env.input,
@@ -195,6 +202,6 @@ pub(crate) fn parse(
             .insert("tocsin.claimed_time", ev.timestamp.utc.to_rfc3339());
         ev.timestamp.utc = latest;
     }
-    policy.attribute(&mut ev, env.input, env.peer, env.sender);
-    (ev, clamped)
+    let noted = policy.attribute(&mut ev, env.input, env.peer, env.sender);
+    (ev, clamped, noted)
 }

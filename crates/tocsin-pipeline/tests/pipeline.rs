@@ -82,12 +82,20 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
     let archive_dir = dir.path().join("archive");
     let metrics = Arc::new(Metrics::default());
     let cfg = PipelineConfig::default();
+    // The test input is a sensor: its Suricata alert is an alert.
+    let sources = HashMap::from([(
+        "test".to_string(),
+        tocsin_model::SourceTrust {
+            sensor: true,
+            ..Default::default()
+        },
+    )]);
     let mut p = Pipeline::new(
         cfg.clone(),
         queue,
         store,
         cfg.detectors(Arc::new(engine)),
-        HashMap::new(),
+        sources,
         metrics.clone(),
     )
     .await

@@ -28,6 +28,12 @@ pub struct InputMetrics {
     /// Datagrams the kernel dropped before the input could read them (UDP
     /// receive buffer overflow, from `/proc/net/udp`).
     pub kernel_dropped: Counter,
+    /// Connections refused: source not allowed, or too many connections in
+    /// all or from one address.
+    pub refused_connections: Counter,
+    /// Connections closed for silence, or TLS handshakes and request
+    /// headers or bodies not done in time.
+    pub timed_out: Counter,
 }
 
 impl Metrics {
@@ -75,6 +81,16 @@ impl Metrics {
             kernel_dropped: self.counter(
                 "tocsin_input_kernel_dropped_total",
                 "Datagrams the kernel dropped before the input read them (receive buffer full).",
+                &l,
+            ),
+            refused_connections: self.counter(
+                "tocsin_input_refused_connections_total",
+                "Connections refused: source not allowed, or too many in all or from one address.",
+                &l,
+            ),
+            timed_out: self.counter(
+                "tocsin_input_timed_out_total",
+                "Connections closed for silence, or handshakes, headers or bodies not done in time.",
                 &l,
             ),
         };

@@ -40,6 +40,10 @@ pub struct PipelineMetrics {
     pub clamped: Counter,
     /// Alerts whose evidence was cut to the evidence limit.
     pub evidence_cut: Counter,
+    /// Sensor alerts from inputs that are not sensors, kept as events.
+    pub untrusted_alerts: Counter,
+    /// Events with an address of an agency outside their input's scope.
+    pub outside_scope: Counter,
     /// Batches the raw archive could not store.
     pub archive_errors: Counter,
     /// Hourly raw-archive files deleted past their retention.
@@ -142,6 +146,14 @@ impl Metrics {
                     clamped: c(
                         "tocsin_pipeline_clamped_times_total",
                         "Events dated past their receipt plus clock_skew_secs, their time clamped.",
+                    ),
+                    untrusted_alerts: c(
+                        "tocsin_pipeline_untrusted_alerts_total",
+                        "Sensor alert records from inputs not marked as sensors, kept as events.",
+                    ),
+                    outside_scope: c(
+                        "tocsin_pipeline_outside_scope_total",
+                        "Events naming an address of an agency outside their input's scope (kept with the input's agency, flagged).",
                     ),
                     evidence_cut: c(
                         "tocsin_alert_evidence_cut_total",

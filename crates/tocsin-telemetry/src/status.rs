@@ -56,6 +56,10 @@ pub struct InputStatus {
     pub pushback: u64,
     /// Datagrams the kernel dropped before the input read them.
     pub kernel_dropped: u64,
+    /// Connections refused (not allowed, too many).
+    pub refused_connections: u64,
+    /// Connections closed for silence or slowness.
+    pub timed_out: u64,
 }
 
 /// One declared format's parse counters.
@@ -175,6 +179,8 @@ impl Metrics {
             e.rejected += m.rejected.get();
             e.pushback += m.pushback.get();
             e.kernel_dropped += m.kernel_dropped.get();
+            e.refused_connections += m.refused_connections.get();
+            e.timed_out += m.timed_out.get();
         }
         if let Some(p) = self.pipeline.get() {
             for (name, n) in p.processed_per_input() {

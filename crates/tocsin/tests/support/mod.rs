@@ -99,6 +99,7 @@ listen = "{http}"
 name = "test-sender"
 key = "{KEY}"
 format = "json"
+sensor = true
 "#,
             data = dir.display(),
             rules = dir.join("rules").display(),
