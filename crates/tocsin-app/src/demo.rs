@@ -45,8 +45,6 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
         ],
         http: Some(HttpConfig {
             listen: any,
-            max_body: 100 << 20,
-            max_record: 1 << 20,
             senders: vec![
                 // The center's Windows event collector: agencies' PCs
                 // forward to it, so it speaks for every agency.
@@ -68,6 +66,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
                     sensor: true,
                 },
             ],
+            ..HttpConfig::default()
         }),
         files: vec![tocsin_ingest::tail::FileConfig {
             name: "nginx-dichvucong".into(),

@@ -29,3 +29,11 @@ pub mod node;
 pub mod rules;
 
 pub use config::{Config, Overrides};
+
+/// Makes every file and directory this process creates from now on
+/// readable by its owner alone (umask 077): the queue, the archive, the
+/// database, checkpoints and dead letters hold the agencies' logs, and
+/// the database their contacts. Called first thing by the binary.
+pub fn private_files() {
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
+}

@@ -279,7 +279,7 @@ pub async fn run(
         .await?
         .with_rules(rule_infos)
         .with_metrics(metrics.clone(), ingest.is_some());
-    let served = server.serve(shutdown_signal()).await;
+    let served = server.serve(&metrics, shutdown_signal()).await;
     // Whatever state anything is in, the process ends soon after the
     // signal: a stuck commit or connection must not hold it.
     std::thread::spawn(|| {

@@ -28,9 +28,11 @@ use base64::Engine as _;
 use serde_json::{Value as J, json};
 use tocsin_parse::Format;
 
+use http_body_util::BodyExt as _;
 use tocsin_queue::Queue;
 use tocsin_queue::{Envelope, now_us};
 use tocsin_telemetry::{InputMetrics, Metrics};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// One sender allowed to ship (`[[ingest.http.senders]]`).
 #[derive(Clone, Debug, serde::Deserialize, PartialEq)]
@@ -38,8 +40,9 @@ use tocsin_telemetry::{InputMetrics, Metrics};
 pub struct Sender {
     /// Who it is (appears in metrics and events as the input name).
     pub name: String,
-    /// The secret it presents.
-    pub key: String,
+    /// The secret it presents: a string, `{ file = "…" }` or
+    /// `{ env = "…" }`.
+    pub key: tocsin_model::Secret,
     /// The agency its events belong to when their addresses say nothing.
     #[serde(default)]
     pub agency: Option<String>,
@@ -71,9 +74,40 @@ pub struct HttpConfig {
     /// one is refused with its line number and counted, never cut.
     #[serde(default = "default_record")]
     pub max_record: usize,
+    /// Bytes of request bodies held in memory at once, all requests
+    /// together (read, inflated and made records): a request that would
+    /// go over is answered 429 and retried by its sender, so parallel
+    /// gzip bombs cannot exhaust memory.
+    #[serde(default = "default_memory")]
+    pub max_memory: usize,
+    /// Addresses allowed to connect (CIDRs); empty: anyone with a key.
+    #[serde(default)]
+    pub allow: Vec<tocsin_model::Cidr>,
+    /// TLS (certificate, key, optional client CA); without it the listener
+    /// speaks plain HTTP, for a collector on the same host or network.
+    #[serde(default)]
+    pub tls: Option<tocsin_net::TlsConfig>,
+    /// Connection limits and timeouts (`[ingest.http.limits]`).
+    #[serde(default)]
+    pub limits: tocsin_net::HttpLimits,
     /// Who may send.
     #[serde(default)]
     pub senders: Vec<Sender>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: default_listen(),
+            max_body: default_body(),
+            max_record: default_record(),
+            max_memory: default_memory(),
+            allow: Vec::new(),
+            tls: None,
+            limits: Default::default(),
+            senders: Vec::new(),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -88,12 +122,17 @@ fn default_record() -> usize {
     1 << 20
 }
 
+fn default_memory() -> usize {
+    256 << 20
+}
+
 struct AppState {
     queue: Arc<dyn Queue>,
     senders: Vec<(Sender, InputMetrics)>,
     unauthorized: tocsin_telemetry::Counter,
     max_body: usize,
     max_record: usize,
+    budget: Budget,
 }
 
 impl HttpConfig {
@@ -114,6 +153,16 @@ impl HttpConfig {
             ),
             max_body: self.max_body,
             max_record: self.max_record.min(tocsin_queue::MAX_RECORD),
+            budget: Budget {
+                bytes: Arc::new(Semaphore::new(
+                    self.max_memory.clamp(1 << 20, Semaphore::MAX_PERMITS),
+                )),
+                refused: metrics.counter(
+                    "tocsin_http_memory_refused_total",
+                    "HTTP ingest requests answered 429 because the bodies in memory reached max_memory.",
+                    &[],
+                ),
+            },
         });
         Router::new()
             .route("/", get(banner).head(banner))
@@ -213,7 +262,7 @@ fn authenticate<'s>(
     };
     st.senders
         .iter()
-        .find(|(s, _)| constant_time_eq(s.key.as_bytes(), key.as_bytes()))
+        .find(|(s, _)| constant_time_eq(s.key.expose().as_bytes(), key.as_bytes()))
         .ok_or_else(|| refuse("unknown API key"))
 }
 
@@ -221,40 +270,164 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The body, read within the limit (only after the key was checked) and
-/// gunzipped when the sender compressed it (Beats do).
-async fn body(h: &HeaderMap, b: Body, max: usize) -> Result<Vec<u8>, Response> {
-    let too_long = |what: &str| {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "content_too_long_exception",
-            format!("{what} is larger than max_body ({max} bytes)"),
-        )
-    };
-    let raw = axum::body::to_bytes(b, max)
-        .await
-        .map_err(|_| too_long("the body"))?;
+/// The memory all requests' bodies may hold at once (`max_memory`).
+struct Budget {
+    bytes: Arc<Semaphore>,
+    refused: tocsin_telemetry::Counter,
+}
+
+/// The part of the budget one request holds; given back when dropped.
+struct Held {
+    budget: Arc<Semaphore>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// The budget is spent: the sender should retry later.
+#[derive(Debug)]
+struct Spent;
+
+impl Held {
+    /// Takes `n` more bytes of the budget, without waiting: a request
+    /// waiting for memory would hold what it has while others wait for it.
+    fn take(&mut self, n: usize) -> Result<(), Spent> {
+        if n == 0 {
+            return Ok(());
+        }
+        let n = u32::try_from(n).map_err(|_| Spent)?;
+        let p = self
+            .budget
+            .clone()
+            .try_acquire_many_owned(n)
+            .map_err(|_| Spent)?;
+        match &mut self.permit {
+            Some(held) => held.merge(p),
+            None => self.permit = Some(p),
+        }
+        Ok(())
+    }
+}
+
+fn too_long(what: &str, max: usize) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "content_too_long_exception",
+        format!("{what} is larger than max_body ({max} bytes)"),
+    )
+}
+
+/// Answers 429, as Elasticsearch's circuit breakers do: Beats and Vector
+/// back off and send the request again.
+fn no_memory(st: &AppState, m: &InputMetrics) -> Response {
+    st.budget.refused.inc();
+    m.pushback.inc();
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "circuit_breaking_exception",
+        "the requests in memory reached max_memory; retry later",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// The body, read within `max_body` and the memory budget (only after
+/// the key was checked), and gunzipped off the async threads when the
+/// sender compressed it (Beats do).
+async fn body(
+    st: &AppState,
+    m: &InputMetrics,
+    h: &HeaderMap,
+    b: Body,
+    held: &mut Held,
+) -> Result<Vec<u8>, Response> {
+    let max = st.max_body;
+    let declared = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_long("the body", max));
+    }
+    let mut raw = Vec::new();
+    let mut b = b;
+    while let Some(frame) = b.frame().await {
+        let frame = frame.map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "parse_exception",
+                format!("reading the body: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if raw.len() + data.len() > max {
+            return Err(too_long("the body", max));
+        }
+        held.take(data.len()).map_err(|_| no_memory(st, m))?;
+        raw.extend_from_slice(&data);
+    }
     let gz = h
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     if !gz {
-        return Ok(raw.to_vec());
+        return Ok(raw);
     }
-    // A small body may inflate enormously (a gzip bomb): stop at the limit.
-    let mut out = Vec::new();
-    let limited = std::io::Read::take(flate2::read::MultiGzDecoder::new(&raw[..]), max as u64 + 1);
-    std::io::Read::read_to_end(&mut { limited }, &mut out).map_err(|e| {
+    let mut moved = Held {
+        budget: held.budget.clone(),
+        permit: held.permit.take(),
+    };
+    let (back, out) = tokio::task::spawn_blocking(move || {
+        let out = gunzip(&raw, max, &mut moved);
+        (moved, out)
+    })
+    .await
+    .map_err(|e| {
         error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "exception",
+            e.to_string(),
+        )
+    })?;
+    *held = back;
+    match out {
+        Ok(v) => Ok(v),
+        Err(Inflate::TooLong) => Err(too_long("the gzip body inflated", max)),
+        Err(Inflate::Spent) => Err(no_memory(st, m)),
+        Err(Inflate::Bad(e)) => Err(error(
             StatusCode::BAD_REQUEST,
             "parse_exception",
             format!("gzip body: {e}"),
-        )
-    })?;
-    if out.len() > max {
-        return Err(too_long("the gzip body inflated"));
+        )),
     }
-    Ok(out)
+}
+
+/// Why a body could not be inflated.
+enum Inflate {
+    TooLong,
+    Spent,
+    Bad(std::io::Error),
+}
+
+/// Inflates `raw` a chunk at a time, each chunk taken from the budget, and
+/// stops at `max` (a small body may inflate enormously: a gzip bomb).
+fn gunzip(raw: &[u8], max: usize, held: &mut Held) -> Result<Vec<u8>, Inflate> {
+    use std::io::Read as _;
+    let mut z = flate2::read::MultiGzDecoder::new(raw);
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = z.read(&mut chunk).map_err(Inflate::Bad)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > max {
+            return Err(Inflate::TooLong);
+        }
+        held.take(n).map_err(|_| Inflate::Spent)?;
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Answers 503 with `Retry-After` when the queue cannot take records now
@@ -273,7 +446,7 @@ fn busy(m: &InputMetrics, why: impl Into<String>) -> Response {
 
 /// The sender (its key checked before anything of the body is read) and
 /// its body, or the answer to send back.
-async fn accept(st: &AppState, req: Request) -> Result<(usize, Vec<u8>), Response> {
+async fn accept(st: &AppState, req: Request) -> Result<(usize, Vec<u8>, Held), Response> {
     let (parts, b) = req.into_parts();
     let who = authenticate(st, &parts.headers)?;
     let i = st
@@ -291,7 +464,27 @@ async fn accept(st: &AppState, req: Request) -> Result<(usize, Vec<u8>), Respons
     if stats.full {
         return Err(busy(&who.1, "the queue is full; retry later"));
     }
-    Ok((i, body(&parts.headers, b, st.max_body).await?))
+    let mut held = Held {
+        budget: st.budget.bytes.clone(),
+        permit: None,
+    };
+    let data = body(st, &who.1, &parts.headers, b, &mut held).await?;
+    Ok((i, data, held))
+}
+
+/// Runs `f` on the blocking pool: parsing a large body and encoding its
+/// records would otherwise hold an async thread that other connections
+/// (and the other inputs) need.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "exception",
+            e.to_string(),
+        )
+    })
 }
 
 /// Appends `records` (counting them once durable); 503 with Retry-After
@@ -411,6 +604,68 @@ fn bulk_ops(data: &[u8]) -> Result<Vec<Op<'_>>, (usize, String)> {
     Ok(ops)
 }
 
+/// A `_bulk` body made into records and the answer's items.
+struct Bulk {
+    records: Vec<Vec<u8>>,
+    items: Vec<J>,
+    errors: bool,
+    bytes: u64,
+}
+
+/// Why a `_bulk` body was not taken.
+enum BulkError {
+    Malformed(String),
+    Spent,
+}
+
+/// The records and items of a `_bulk` body (on the blocking pool).
+fn bulk_records(
+    st: &AppState,
+    who: usize,
+    peer: SocketAddr,
+    data: &[u8],
+    held: &mut Held,
+) -> Result<Bulk, BulkError> {
+    let (sender, m) = &st.senders[who];
+    let ops = bulk_ops(data).map_err(|(_, reason)| BulkError::Malformed(reason))?;
+    let mut out = Bulk {
+        records: Vec::new(),
+        items: Vec::new(),
+        errors: false,
+        bytes: 0,
+    };
+    for op in ops {
+        match op {
+            Op::Doc {
+                op,
+                index,
+                line,
+                doc,
+            } if doc.len() > st.max_record => {
+                out.errors = true;
+                m.rejected.inc();
+                out.items.push(json!({op: {"_index": index, "status": 400, "error": {"type": "document_too_large_exception",
+                    "reason": format!("line {line}: a document of {} bytes is larger than max_record ({})", doc.len(), st.max_record)}}}));
+            }
+            Op::Doc { op, index, doc, .. } => {
+                held.take(doc.len() + 64).map_err(|_| BulkError::Spent)?;
+                out.records.push(encode(sender, peer, sender.format, doc));
+                out.bytes += doc.len() as u64;
+                out.items.push(json!({op: {"_index": index, "_id": J::Null, "_version": 1, "result": "created", "status": 201}}));
+            }
+            Op::Delete { index } => out
+                .items
+                .push(json!({"delete": {"_index": index, "status": 404, "result": "not_found"}})),
+            Op::Unsupported { op, index, line } => {
+                out.errors = true;
+                out.items.push(json!({op.clone(): {"_index": index, "status": 400, "error": {"type": "action_request_validation_exception",
+                    "reason": format!("line {line}: `{op}` is not supported by Tocsin (index and create are)")}}}));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `_bulk`: pairs of action and document lines. `index` and `create` are
 /// queued; `delete` and `update` are answered as not supported; a document
 /// over `max_record` fails its item (400); a malformed action line fails
@@ -421,14 +676,25 @@ async fn bulk(
     req: Request,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (who, data) = match accept(&st, req).await {
+    let (who, data, mut held) = match accept(&st, req).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (sender, m) = &st.senders[who];
-    let ops = match bulk_ops(&data) {
-        Ok(ops) => ops,
-        Err((_, reason)) => {
+    let m = &st.senders[who].1;
+    let st2 = st.clone();
+    let made = off_thread(move || {
+        let r = bulk_records(&st2, who, peer, &data, &mut held);
+        (r, held)
+    })
+    .await;
+    let (made, _held) = match made {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let b = match made {
+        Ok(b) => b,
+        Err(BulkError::Spent) => return no_memory(&st, m),
+        Err(BulkError::Malformed(reason)) => {
             m.rejected.inc();
             return error(
                 StatusCode::BAD_REQUEST,
@@ -437,44 +703,13 @@ async fn bulk(
             );
         }
     };
-    let mut records = Vec::new();
-    let mut items: Vec<J> = Vec::new();
-    let mut errors = false;
-    let mut bytes = 0u64;
-    for op in ops {
-        match op {
-            Op::Doc {
-                op,
-                index,
-                line,
-                doc,
-            } if doc.len() > st.max_record => {
-                errors = true;
-                m.rejected.inc();
-                items.push(json!({op: {"_index": index, "status": 400, "error": {"type": "document_too_large_exception",
-                    "reason": format!("line {line}: a document of {} bytes is larger than max_record ({})", doc.len(), st.max_record)}}}));
-            }
-            Op::Doc { op, index, doc, .. } => {
-                records.push(encode(sender, peer, sender.format, doc));
-                bytes += doc.len() as u64;
-                items.push(json!({op: {"_index": index, "_id": J::Null, "_version": 1, "result": "created", "status": 201}}));
-            }
-            Op::Delete { index } => items
-                .push(json!({"delete": {"_index": index, "status": 404, "result": "not_found"}})),
-            Op::Unsupported { op, index, line } => {
-                errors = true;
-                items.push(json!({op.clone(): {"_index": index, "status": 400, "error": {"type": "action_request_validation_exception",
-                    "reason": format!("line {line}: `{op}` is not supported by Tocsin (index and create are)")}}}));
-            }
-        }
-    }
-    if let Err(r) = queue(&st, m, records).await {
+    if let Err(r) = queue(&st, m, b.records).await {
         return r;
     }
-    m.bytes.add(bytes);
+    m.bytes.add(b.bytes);
     elastic(
         Json(
-            json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": items}),
+            json!({"took": started.elapsed().as_millis() as u64, "errors": b.errors, "items": b.items}),
         )
         .into_response(),
     )
@@ -485,20 +720,17 @@ struct NdjsonQuery {
     format: Option<Format>,
 }
 
-/// One record per line; answers how many were queued, and which lines
-/// were refused (over `max_record`) and why.
-async fn ndjson(
-    State(st): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<NdjsonQuery>,
-    req: Request,
-) -> Response {
-    let (who, data) = match accept(&st, req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+/// One record per line, made into records on the blocking pool: the
+/// records, the lines refused (over `max_record`) and the bytes taken.
+fn ndjson_records(
+    st: &AppState,
+    who: usize,
+    peer: SocketAddr,
+    format: Format,
+    data: &[u8],
+    held: &mut Held,
+) -> Result<Lines, Spent> {
     let (sender, m) = &st.senders[who];
-    let format = q.format.unwrap_or(sender.format);
     let mut records = Vec::new();
     let mut refused = Vec::new();
     let mut bytes = 0u64;
@@ -512,9 +744,57 @@ async fn ndjson(
             refused.push(json!({"line": i + 1, "reason": format!("{} bytes, larger than max_record ({})", l.len(), st.max_record)}));
             continue;
         }
+        held.take(l.len() + 64)?;
         bytes += l.len() as u64;
         records.push(encode(sender, peer, format, l));
     }
+    Ok(Lines {
+        records,
+        refused,
+        bytes,
+    })
+}
+
+/// An NDJSON body made into records.
+struct Lines {
+    records: Vec<Vec<u8>>,
+    refused: Vec<J>,
+    bytes: u64,
+}
+
+/// One record per line; answers how many were queued, and which lines
+/// were refused (over `max_record`) and why.
+async fn ndjson(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<NdjsonQuery>,
+    req: Request,
+) -> Response {
+    let (who, data, mut held) = match accept(&st, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let m = &st.senders[who].1;
+    let format = q.format.unwrap_or(st.senders[who].0.format);
+    let st2 = st.clone();
+    let made = off_thread(move || {
+        let r = ndjson_records(&st2, who, peer, format, &data, &mut held);
+        (r, held)
+    })
+    .await;
+    // The budget is held until the records are queued.
+    let (made, _held) = match made {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(Lines {
+        records,
+        refused,
+        bytes,
+    }) = made
+    else {
+        return no_memory(&st, m);
+    };
     let n = records.len();
     if let Err(r) = queue(&st, m, records).await {
         return r;

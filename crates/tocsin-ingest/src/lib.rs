@@ -19,12 +19,10 @@
 //! says what each may speak for, for the attribution policy.
 
 pub mod framer;
-mod guard;
 pub mod http;
 pub mod syslog;
 pub mod tail;
 mod tcp;
-pub mod tls;
 mod udp;
 
 use std::collections::HashMap;
@@ -96,12 +94,12 @@ impl InputsConfig {
         names.extend(self.files.iter().map(|f| f.name.as_str()));
         if let Some(h) = &self.http {
             names.extend(h.senders.iter().map(|s| s.name.as_str()));
-            let mut keys: Vec<&str> = h.senders.iter().map(|s| s.key.as_str()).collect();
+            let mut keys: Vec<&str> = h.senders.iter().map(|s| s.key.expose()).collect();
             keys.sort_unstable();
             if keys.windows(2).any(|w| w[0] == w[1]) {
                 return Err(IngestError::Config("two HTTP senders share a key".into()));
             }
-            if let Some(s) = h.senders.iter().find(|s| s.key.len() < 16) {
+            if let Some(s) = h.senders.iter().find(|s| s.key.expose().len() < 16) {
                 return Err(IngestError::Config(format!(
                     "HTTP sender `{}`: key is shorter than 16 characters",
                     s.name
@@ -179,17 +177,18 @@ impl InputsConfig {
             let l = tokio::net::TcpListener::bind(h.listen)
                 .await
                 .map_err(bind_err)?;
-            let addr = l.local_addr().map_err(bind_err)?;
-            tracing::info!(%addr, senders = h.senders.len(), "HTTP ingest listening (NDJSON, Elasticsearch _bulk)");
+            let tls = h
+                .tls
+                .as_ref()
+                .map(|t| t.http_acceptor())
+                .transpose()
+                .map_err(bind_err)?;
+            let server = h.limits.build("ingest", l, &h.allow, tls, metrics);
+            let addr = server.local_addr().map_err(bind_err)?;
+            tracing::info!(%addr, senders = h.senders.len(), tls = h.tls.is_some(), "HTTP ingest listening (NDJSON, Elasticsearch _bulk)");
             addrs.push(("http".into(), addr));
-            let app = h
-                .router(queue.clone(), metrics)
-                .into_make_service_with_connect_info::<SocketAddr>();
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(l, app).await {
-                    tracing::error!(error = %e, "HTTP ingest stopped");
-                }
-            }));
+            let app = h.router(queue.clone(), metrics);
+            tasks.push(tokio::spawn(server.serve(app, std::future::pending())));
         }
         if !self.files.is_empty() {
             let ck = Arc::new(tail::Checkpoints::load(

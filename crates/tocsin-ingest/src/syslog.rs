@@ -42,7 +42,7 @@ pub struct SyslogConfig {
     /// TLS for a TCP input (RFC 5425, usually port 6514), optionally
     /// requiring client certificates.
     #[serde(default)]
-    pub tls: Option<crate::tls::TlsConfig>,
+    pub tls: Option<tocsin_net::TlsConfig>,
     /// Addresses allowed to send (CIDRs); empty: anyone. Others' connections
     /// are refused and their datagrams dropped, counted.
     #[serde(default)]
@@ -133,7 +133,7 @@ pub struct SyslogInput {
     cfg: SyslogConfig,
     udp: Option<UdpSocket>,
     tcp: Option<TcpListener>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    gate: Option<tocsin_net::Gate>,
     m: InputMetrics,
 }
 
@@ -155,6 +155,19 @@ impl SyslogConfig {
             (Some(t), Protocol::Tcp) => Some(t.acceptor()?),
             (None, _) => None,
         };
+        let gate = tocsin_net::GateConfig {
+            name: self.name.clone(),
+            allow: self.allow.clone(),
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout_secs.max(1)),
+            tls,
+        }
+        .build(tocsin_net::GateCounters {
+            refused: m.refused_connections.clone(),
+            timed_out: m.timed_out.clone(),
+            failed_handshakes: m.rejected.clone(),
+        });
         let (udp, tcp) = match self.protocol {
             Protocol::Udp => (
                 Some(crate::udp::bind(self.listen, self.receive_buffer)?),
@@ -166,7 +179,7 @@ impl SyslogConfig {
             cfg: self,
             udp,
             tcp,
-            tls,
+            gate: Some(gate),
             m,
         })
     }
@@ -188,13 +201,13 @@ impl SyslogInput {
             cfg,
             udp,
             tcp,
-            tls,
+            gate,
             m,
         } = self;
         if let Some(sock) = udp {
             crate::udp::run(cfg, sock, queue, m).await;
-        } else if let Some(l) = tcp {
-            crate::tcp::serve(cfg, l, tls, queue, m).await;
+        } else if let (Some(l), Some(gate)) = (tcp, gate) {
+            crate::tcp::serve(cfg, l, gate, queue, m).await;
         }
     }
 }

@@ -11,13 +11,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tocsin_net::Gate;
 use tocsin_queue::Queue;
 use tocsin_telemetry::InputMetrics;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
 use crate::framer::Framer;
-use crate::guard::{Limiter, Refusal, allowed};
 use crate::syslog::{SyslogConfig, envelope};
 
 /// The first read buffer of a connection; it doubles while reads fill it.
@@ -25,70 +25,30 @@ const FIRST_READ: usize = 8 << 10;
 /// The largest read buffer.
 const MOST_READ: usize = 256 << 10;
 
-/// Accepts connections until the task is dropped.
+/// Accepts connections through `gate` until the task is dropped.
 pub(crate) async fn serve(
     cfg: SyslogConfig,
     l: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    gate: Gate,
     queue: Arc<dyn Queue>,
     m: InputMetrics,
 ) {
     let cfg = Arc::new(cfg);
-    let limiter = Limiter::new(cfg.max_connections, cfg.max_connections_per_source);
     loop {
-        let (stream, peer) = match l.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(input = %cfg.name, error = %e, "syslog accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if !allowed(&cfg.allow, peer.ip()) {
-            refused(&cfg, &m, peer, Refusal::NotAllowed);
-            continue;
-        }
-        let admitted = match limiter.admit(peer.ip()) {
-            Ok(a) => a,
-            Err(why) => {
-                refused(&cfg, &m, peer, why);
-                continue;
-            }
-        };
-        let (cfg, queue, m, tls) = (cfg.clone(), queue.clone(), m.clone(), tls.clone());
+        let entry = gate.accept(&l).await;
+        let (cfg, queue, m, gate) = (cfg.clone(), queue.clone(), m.clone(), gate.clone());
         tokio::spawn(async move {
-            let _admitted = admitted;
-            let _ = stream.set_nodelay(true);
+            let _admitted = entry.admitted;
+            let peer = entry.peer;
             let idle = Duration::from_secs(cfg.idle_timeout_secs.max(1));
-            let res = match tls {
-                Some(acceptor) => {
-                    let handshake = Duration::from_secs(cfg.handshake_timeout_secs.max(1));
-                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-                        Ok(Ok(s)) => read(&cfg, s, peer, queue, &m, idle).await,
-                        Ok(Err(e)) => {
-                            m.rejected.inc();
-                            tracing::warn!(input = %cfg.name, %peer, error = %e, "TLS handshake failed");
-                            Ok(())
-                        }
-                        Err(_) => {
-                            m.timed_out.inc();
-                            tracing::debug!(input = %cfg.name, %peer, "TLS handshake took too long");
-                            Ok(())
-                        }
-                    }
-                }
-                None => read(&cfg, stream, peer, queue, &m, idle).await,
+            let Some(stream) = gate.open(entry.stream, peer).await else {
+                return;
             };
-            if let Err(e) = res {
+            if let Err(e) = read(&cfg, stream, peer, queue, &m, idle).await {
                 tracing::debug!(input = %cfg.name, %peer, error = %e, "syslog connection ended");
             }
         });
     }
-}
-
-fn refused(cfg: &SyslogConfig, m: &InputMetrics, peer: SocketAddr, why: Refusal) {
-    m.refused_connections.inc();
-    tracing::debug!(input = %cfg.name, %peer, ?why, "connection refused");
 }
 
 /// Reads one connection until the sender closes it, it stays silent for

@@ -61,7 +61,7 @@ pub(crate) async fn run(
         let mut next = Some(first);
         while let Some(r) = next.take() {
             match r {
-                Ok((_, peer)) if !crate::guard::allowed(&cfg.allow, peer.ip()) => {
+                Ok((_, peer)) if !tocsin_net::allowed(&cfg.allow, peer.ip()) => {
                     m.rejected.inc();
                 }
                 Ok((n, peer)) => {

@@ -33,6 +33,7 @@ fn router(q: Arc<dyn Queue>, max_body: usize) -> axum::Router {
             format: tocsin_parse::Format::Auto,
             sensor: false,
         }],
+        ..HttpConfig::default()
     };
     cfg.router(q, &Metrics::default())
         .layer(MockConnectInfo(std::net::SocketAddr::from((
@@ -239,4 +240,66 @@ async fn issue_10_a_failing_queue_answers_503_with_retry_after() {
     // The key is still checked first.
     let (s, _) = call(&app, post("/_bulk", None, b"{}".to_vec(), false)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// Issue 11: bodies in memory, all requests together, stay within
+/// `max_memory`; a request that would go over is answered 429 (Beats back
+/// off and resend), counted, and gives its share back.
+#[tokio::test]
+async fn issue_11_bodies_stay_within_the_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let q: Arc<dyn Queue> = Arc::new(DiskQueueConfig::in_dir(dir.path()).build("t", 0).unwrap());
+    let metrics = Metrics::default();
+    let cfg = HttpConfig {
+        max_body: 8 << 20,
+        max_record: 1 << 20,
+        max_memory: 1 << 20,
+        senders: vec![Sender {
+            name: "beats".into(),
+            key: KEY.into(),
+            agency: Some("SYT".into()),
+            scope: Default::default(),
+            format: tocsin_parse::Format::Auto,
+            sensor: false,
+        }],
+        ..HttpConfig::default()
+    };
+    let app = cfg
+        .router(q.clone(), &metrics)
+        .layer(MockConnectInfo(std::net::SocketAddr::from((
+            [10, 36, 7, 9],
+            5000,
+        ))));
+    let bearer = format!("Bearer {KEY}");
+    let line = "{\"message\":\"Đăng nhập thất bại cho người dùng quản trị\"}\n";
+    let big: Vec<u8> = line.repeat((2 << 20) / line.len()).into_bytes();
+    let (s, body) = call(
+        &app,
+        post("/api/v1/ingest", Some(&bearer), big.clone(), false),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("max_memory"), "{body}");
+    // Compressed, it is small on the wire, but not once inflated.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&big).unwrap();
+    let (s, body) = call(
+        &app,
+        post("/api/v1/ingest", Some(&bearer), gz.finish().unwrap(), true),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(q.bounds().1, 0, "nothing of a refused request is queued");
+    // The refused requests gave their share back: a body that fits passes.
+    let small = line.repeat(1000).into_bytes();
+    let (s, body) = call(&app, post("/api/v1/ingest", Some(&bearer), small, false)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(q.bounds().1, 1000);
+    let refused: f64 = metrics
+        .samples()
+        .iter()
+        .filter(|s| s.name == "tocsin_http_memory_refused_total")
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(refused, 2.0);
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tocsin_ingest::syslog::{Protocol, SyslogConfig};
-use tocsin_ingest::tls::TlsConfig;
+use tocsin_net::TlsConfig;
 use tocsin_queue::{DiskQueueConfig, Envelope, Queue};
 use tocsin_telemetry::Metrics;
 use tokio::io::AsyncWriteExt;
@@ -72,7 +72,7 @@ async fn tls_syslog_reaches_the_queue_and_plain_clients_are_refused() {
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let mut tls = connector.connect(name, tcp).await.unwrap();
     let msg = "<38>1 2026-11-24T10:00:00+07:00 srv01 sshd 42 - - Failed password for root from 45.155.205.233 port 22 ssh2";
     // Octet-counted, as RFC 5425 requires.

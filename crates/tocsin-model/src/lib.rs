@@ -17,7 +17,8 @@
 //!   for — the tenant boundary the store applies and attribution respects.
 //!
 //! Loading and validating inventory files lives in `tocsin-inventory`; storing
-//! them in `tocsin-store`. This crate is synchronous and does no I/O.
+//! them in `tocsin-store`. This crate is synchronous and does no I/O, but
+//! for reading a [`Secret`] the configuration names by file or variable.
 //!
 //! ```
 //! use tocsin_model::{Agency, AgencyKind, Inventory, Attributor};
@@ -39,6 +40,7 @@ mod inventory;
 mod level;
 mod names;
 mod scope;
+mod secret;
 mod text;
 
 pub use alert::{Alert, AlertId, AlertKind, AlertStatus, EventCount, Finding, NewAlert};
@@ -54,4 +56,5 @@ pub use inventory::{
 pub use level::Level;
 pub use names::UnknownVariant;
 pub use scope::{Scope, ScopeSetting, SourceTrust};
+pub use secret::Secret;
 pub use text::fold_vietnamese;

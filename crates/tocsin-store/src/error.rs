@@ -105,7 +105,11 @@ fn transient(e: &sqlx::Error) -> bool {
 /// SQLite result codes (numeric, primary code in the low byte) and
 /// PostgreSQL SQLSTATEs that describe the database's state, not the data.
 fn transient_code(code: &str) -> bool {
-    if let Ok(n) = code.parse::<u32>() {
+    // A SQLSTATE has five characters, often all digits ("08006"); SQLite's
+    // extended codes have at most four digits.
+    if code.len() < 5
+        && let Ok(n) = code.parse::<u32>()
+    {
         // SQLite: BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10,
         // FULL 13, CANTOPEN 14, PROTOCOL 15.
         return matches!(n & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14 | 15);

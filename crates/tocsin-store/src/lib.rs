@@ -72,12 +72,16 @@ pub enum Backend {
 ///
 /// Deserialized from the configuration file; unknown keys are an error,
 /// so a misspelt setting is not silently ignored.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `tocsin.db` (a path), `sqlite://…`, `sqlite::memory:` or
     /// `postgres://user@host/db`.
     pub url: String,
+    /// The PostgreSQL password, kept out of the URL: a string,
+    /// `{ file = "…" }` or `{ env = "…" }`. Replaces one in the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<tocsin_model::Secret>,
     /// Connections in the pool (SQLite in memory always uses one).
     /// Default 8; 0 is taken as 1. With SQLite, writers still take turns
     /// on the one file (a busy connection waits up to 10 s for the lock),
@@ -96,8 +100,21 @@ impl StoreConfig {
     pub fn new(url: &str) -> Self {
         StoreConfig {
             url: url.to_string(),
+            password: None,
             max_connections: default_connections(),
         }
+    }
+
+    /// The URL to connect with: the configured password put in.
+    fn connect_url(&self) -> Result<String, StoreError> {
+        let Some(p) = &self.password else {
+            return Ok(self.url.clone());
+        };
+        let mut u =
+            url::Url::parse(&self.url).map_err(|_| StoreError::BadUrl(redact(&self.url)))?;
+        u.set_password(Some(p.expose()))
+            .map_err(|_| StoreError::BadUrl(redact(&self.url)))?;
+        Ok(u.to_string())
     }
 
     /// The backend the URL names: `postgres://` or `postgresql://` is
@@ -143,7 +160,7 @@ impl StoreConfig {
         DRIVERS.call_once(install_default_drivers);
         let backend = self.backend();
         let (url, max) = match backend {
-            Backend::Postgres => (self.url.clone(), self.max_connections.max(1)),
+            Backend::Postgres => (self.connect_url()?, self.max_connections.max(1)),
             Backend::Sqlite => sqlite_url(&self.url, self.max_connections)?,
         };
         let mut opts = AnyPoolOptions::new()
@@ -167,6 +184,17 @@ impl StoreConfig {
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
         Ok(pool)
+    }
+}
+
+/// Shown without its password, wherever it is logged or printed.
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &redact(&self.url))
+            .field("password", &self.password)
+            .field("max_connections", &self.max_connections)
+            .finish()
     }
 }
 
@@ -328,6 +356,16 @@ mod tests {
         assert_eq!(
             redact("postgres://soc@db/tocsin"),
             "postgres://soc@db/tocsin"
+        );
+        let mut c = StoreConfig::new("postgres://soc:old@db/tocsin");
+        c.password = Some("mật:khẩu@mới".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("old") && !shown.contains("mới"), "{shown}");
+        // The configured password replaces the URL's, escaped.
+        let u = c.connect_url().unwrap();
+        assert!(
+            u.starts_with("postgres://soc:m%E1%BA%ADt%3Akh%E1%BA%A9u%40m%E1%BB%9Bi@db/"),
+            "{u}"
         );
     }
 }

@@ -84,6 +84,17 @@ pub struct WebConfig {
     /// Seconds between checks for a changed inventory.
     #[serde(default = "default_reload")]
     pub reload_secs: u64,
+    /// Addresses allowed to connect (CIDRs); empty: anyone. The console
+    /// belongs on the center's own network.
+    #[serde(default)]
+    pub allow: Vec<tocsin_model::Cidr>,
+    /// TLS (certificate and key) when the console is not behind a proxy
+    /// that terminates it.
+    #[serde(default)]
+    pub tls: Option<tocsin_net::TlsConfig>,
+    /// Connection limits and timeouts (`[web.limits]`).
+    #[serde(default)]
+    pub limits: tocsin_net::HttpLimits,
 }
 
 fn default_listen() -> SocketAddr {
@@ -99,6 +110,9 @@ impl Default for WebConfig {
         WebConfig {
             listen: default_listen(),
             reload_secs: default_reload(),
+            allow: Vec::new(),
+            tls: None,
+            limits: Default::default(),
         }
     }
 }
@@ -185,12 +199,25 @@ impl Web {
     }
 
     /// Serves until `shutdown` resolves; refreshes the snapshot meanwhile.
+    /// Connections go through the limits of `[web.limits]`, counted in
+    /// `metrics`.
     pub async fn serve(
         self,
+        metrics: &tocsin_telemetry::Metrics,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::bind(self.config.listen).await?;
-        tracing::info!(addr = %listener.local_addr()?, "console listening");
+        let tls = self
+            .config
+            .tls
+            .as_ref()
+            .map(|t| t.http_acceptor())
+            .transpose()?;
+        let server =
+            self.config
+                .limits
+                .build("console", listener, &self.config.allow, tls, metrics);
+        tracing::info!(addr = %server.local_addr()?, tls = self.config.tls.is_some(), "console listening");
         let state = self.state.clone();
         let every = Duration::from_secs(self.config.reload_secs.max(1));
         let reloader = tokio::spawn(async move {
@@ -201,10 +228,8 @@ impl Web {
                 }
             }
         });
-        let r = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        server.serve(self.router(), shutdown).await;
         reloader.abort();
-        r
+        Ok(())
     }
 }

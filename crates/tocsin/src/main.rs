@@ -16,6 +16,7 @@ use clap::Parser;
 use tocsin_app::Config;
 
 fn main() -> ExitCode {
+    tocsin_app::private_files();
     let cli = cli::Cli::parse();
     let config = match Config::load(&cli.global.overrides()) {
         Ok(c) => c,

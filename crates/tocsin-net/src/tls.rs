@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio_rustls::rustls;
 
 /// Certificate and key (PEM files) of a TLS listener.
-#[derive(Clone, Debug, serde::Deserialize, PartialEq)]
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// The certificate chain, leaf first.
@@ -30,8 +30,15 @@ impl TlsConfig {
         )))
     }
 
-    /// The rustls configuration (HTTP adds its ALPN to it).
-    pub(crate) fn server_config(&self) -> std::io::Result<rustls::ServerConfig> {
+    /// A TLS acceptor for an HTTP/1.1 server (ALPN says so).
+    pub fn http_acceptor(&self) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+        let mut c = self.server_config()?;
+        c.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(c)))
+    }
+
+    /// The rustls configuration (an HTTP server adds its ALPN to it).
+    pub fn server_config(&self) -> std::io::Result<rustls::ServerConfig> {
         use rustls_pki_types::pem::PemObject;
         use rustls_pki_types::{CertificateDer, PrivateKeyDer};
         let bad = |p: &Path, e: &dyn std::fmt::Display| {

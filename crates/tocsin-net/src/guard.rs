@@ -1,5 +1,5 @@
 //! Who may connect, and how many at once: the source allowlist and the
-//! connection limits of a listening input.
+//! connection limits of a listening socket.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,7 +9,7 @@ use tocsin_model::Cidr;
 
 /// Why a connection was turned away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refusal {
+pub enum Refusal {
     /// The source is not in the input's `allow` list.
     NotAllowed,
     /// The input holds `max_connections` already.
@@ -19,14 +19,14 @@ pub(crate) enum Refusal {
 }
 
 /// Whether `ip` may send to an input with this allowlist (empty: anyone).
-pub(crate) fn allowed(allow: &[Cidr], ip: IpAddr) -> bool {
+pub fn allowed(allow: &[Cidr], ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
     allow.is_empty() || allow.iter().any(|c| c.contains(ip))
 }
 
 /// The connections an input holds, in all and per source.
 #[derive(Debug)]
-pub(crate) struct Limiter {
+pub struct Limiter {
     max: usize,
     per_source: usize,
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
@@ -34,13 +34,15 @@ pub(crate) struct Limiter {
 
 /// One admitted connection; its place is given back when dropped.
 #[derive(Debug)]
-pub(crate) struct Admitted {
+pub struct Admitted {
     limiter: Arc<Limiter>,
     ip: IpAddr,
 }
 
 impl Limiter {
-    pub(crate) fn new(max: usize, per_source: usize) -> Arc<Limiter> {
+    /// At most `max` connections, `per_source` of them from one address
+    /// (zero is taken as one).
+    pub fn new(max: usize, per_source: usize) -> Arc<Limiter> {
         Arc::new(Limiter {
             max: max.max(1),
             per_source: per_source.max(1),
@@ -49,7 +51,7 @@ impl Limiter {
     }
 
     /// Admits a connection from `ip`, or says why not.
-    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admitted, Refusal> {
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admitted, Refusal> {
         let ip = ip.to_canonical();
         let mut g = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if g.0 >= self.max {
