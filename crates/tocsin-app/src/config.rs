@@ -112,9 +112,27 @@ pub struct HuntConfig {
     /// Per evaluating thread, MiB remembering what rule scans found in lines
     /// already seen (unset: the engine's default, 4; 0: off).
     pub scan_cache_mib: Option<usize>,
+    /// Longest JSON record read from evidence, bytes (default 16 MiB): a
+    /// longer one is skipped unbuffered and reported.
+    pub max_record: Option<usize>,
+    /// Most bytes one compressed file or archive member may inflate to
+    /// (default 64 GiB): the rest is not read, and it is reported.
+    pub max_inflated: Option<u64>,
+    /// Follow symbolic links out of the given directories (`--follow-links`).
+    pub follow_links: bool,
 }
 
 impl HuntConfig {
+    /// The reading limits these settings ask for.
+    pub fn limits(&self) -> tocsin_hunt::ReadLimits {
+        let d = tocsin_hunt::ReadLimits::default();
+        tocsin_hunt::ReadLimits {
+            max_record: self.max_record.unwrap_or(d.max_record),
+            max_inflated: self.max_inflated.unwrap_or(d.max_inflated),
+            follow_links: self.follow_links,
+        }
+    }
+
     /// The engine configuration these settings ask for.
     pub fn engine(&self, routing: bool) -> tocsin_sigma::EngineConfig {
         let mut cfg = tocsin_sigma::EngineConfig {

@@ -79,6 +79,7 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
             asset: Some("SVC-DVC".into()),
             max_record: 1 << 20,
             sensor: false,
+            follow_links: false,
         }],
         archive: tocsin_pipeline::ArchiveConfig {
             enabled: true,

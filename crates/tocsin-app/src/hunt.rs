@@ -37,6 +37,8 @@ pub struct HuntArgs {
     pub quiet: bool,
     /// Evaluate every rule on every event, ignoring `logsource` routing.
     pub no_routing: bool,
+    /// Follow symbolic links out of the given directories.
+    pub follow_links: bool,
 }
 
 /// The agency and asset of a hit's event, by the pipeline's attribution
@@ -104,6 +106,22 @@ struct Out<'e, W: Write> {
     show_problems: bool,
     bar: Option<indicatif::ProgressBar>,
     error: Option<std::io::Error>,
+    /// Per rule, the start of its JSONL line (id, title and level, escaped
+    /// once).
+    rule_prefix: Vec<Option<Vec<u8>>>,
+    /// The file of the last hit, and its name escaped for JSON and CSV.
+    file: (PathBuf, String, String),
+    /// A CSV line being built.
+    line: Vec<u8>,
+    /// The last event made a CSV field: its position, address and length,
+    /// and the field. A record's hits come one after another, so an event
+    /// matching several rules is escaped once.
+    csv_event: (String, usize, usize, Vec<u8>),
+}
+
+/// `s` as a JSON string.
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 fn csv_field(s: &str) -> String {
@@ -114,92 +132,193 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// Writes an event's JSON text on one line: it is written as it was read,
+/// not parsed again. Line breaks in JSON text can only be whitespace
+/// between tokens (strings escape theirs; the decoder checked the text), so
+/// they become spaces.
+fn write_event_line(w: &mut impl Write, event: &[u8]) -> std::io::Result<()> {
+    let mut rest = event;
+    while let Some(i) = memchr::memchr2(b'\n', b'\r', rest) {
+        w.write_all(&rest[..i])?;
+        w.write_all(b" ")?;
+        rest = &rest[i + 1..];
+    }
+    w.write_all(rest)
+}
+
+/// Appends an event as one quoted CSV field to `out` (built whole, then
+/// written once: JSON has many quotes, each doubled).
+fn event_csv(out: &mut Vec<u8>, event: &[u8]) {
+    out.reserve(event.len() + event.len() / 8 + 2);
+    out.push(b'"');
+    let mut rest = event;
+    while let Some(i) = memchr::memchr3(b'"', b'\n', b'\r', rest) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(if rest[i] == b'"' { b"\"\"" } else { b" " });
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
 impl<W: Write> Out<'_, W> {
     fn write_hit(&mut self, h: &Hit<'_>) -> std::io::Result<()> {
-        let engine = self.engine;
-        let (id, title, level, extra) = match &h.what {
-            HitKind::Rule(r) => {
-                let m = &engine.rules()[*r].meta;
-                (
-                    m.id.clone().unwrap_or_default(),
-                    m.title.clone(),
-                    m.level,
-                    None,
-                )
-            }
-            HitKind::Correlation(c) => {
-                let m = &engine.correlations()[c.correlation].meta;
-                let group: serde_json::Map<String, serde_json::Value> = c
-                    .group
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
-                    .collect();
-                let extra = serde_json::json!({"group": group, "value": c.value, "events": c.events, "first_ms": c.first_ms, "last_ms": c.last_ms});
-                (
-                    m.id.clone().unwrap_or_default(),
-                    m.title.clone(),
-                    m.level,
-                    Some(extra),
-                )
-            }
-        };
-        let ts = h.timestamp.unwrap_or("");
-        let file = h.file.display().to_string();
+        if self.file.0 != h.file {
+            let shown = h.file.display().to_string();
+            self.file = (h.file.to_path_buf(), json_str(&shown), csv_field(&shown));
+            // Positions start again in another file.
+            self.csv_event.0.clear();
+            self.csv_event.2 = usize::MAX;
+        }
         let (agency, asset) = self
             .attribute
             .as_ref()
             .map(|a| a.of(h.event))
             .unwrap_or_default();
         match self.format {
-            HuntOutput::Table => {
-                let what = match &extra {
-                    Some(e) => format!("{title} {}", e["group"]),
-                    None => title,
-                };
-                let whose = agency.map(|a| format!(" ({a})")).unwrap_or_default();
-                writeln!(
-                    self.w,
-                    "{ts:<28} {:<13} {what}{whose}  [{file} {}]",
-                    level.as_str(),
-                    h.position
-                )
-            }
-            HuntOutput::Jsonl => {
-                // Re-serialise so a pretty-printed record stays on one line.
-                let event: serde_json::Value =
-                    serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
-                let mut o = serde_json::json!({
-                    "rule_id": id, "rule_title": title, "level": level.as_str(),
-                    "timestamp": h.timestamp, "file": file, "position": h.position, "event": event,
-                });
-                if let Some(e) = extra {
-                    o["correlation"] = e;
-                }
-                if self.attribute.is_some() {
-                    o["agency"] = agency.into();
-                    o["asset"] = asset.into();
-                }
-                writeln!(self.w, "{o}")
-            }
-            HuntOutput::Csv => {
-                let event: serde_json::Value =
-                    serde_json::from_str(h.event).unwrap_or(serde_json::Value::Null);
-                writeln!(
-                    self.w,
-                    "{},{},{},{},{},{},{},{},{}",
-                    csv_field(ts),
-                    level.as_str(),
-                    csv_field(&id),
-                    csv_field(&title),
-                    csv_field(&file),
-                    csv_field(h.position),
-                    csv_field(&event.to_string()),
-                    csv_field(agency.as_deref().unwrap_or("")),
-                    csv_field(asset.as_deref().unwrap_or(""))
-                )
-            }
+            HuntOutput::Table => self.table(h, agency),
+            HuntOutput::Jsonl => self.jsonl(h, agency, asset),
+            HuntOutput::Csv => self.csv(h, agency, asset),
         }
     }
+
+    /// Id, title and level of what fired.
+    fn meta(&self, h: &Hit<'_>) -> &tocsin_sigma::RuleMeta {
+        match &h.what {
+            HitKind::Rule(r) => &self.engine.rules()[*r].meta,
+            HitKind::Correlation(c) => &self.engine.correlations()[c.correlation].meta,
+        }
+    }
+
+    fn correlation(h: &Hit<'_>) -> Option<serde_json::Value> {
+        let HitKind::Correlation(c) = &h.what else {
+            return None;
+        };
+        let group: serde_json::Map<String, serde_json::Value> = c
+            .group
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+            .collect();
+        Some(
+            serde_json::json!({"group": group, "value": c.value, "events": c.events, "first_ms": c.first_ms, "last_ms": c.last_ms}),
+        )
+    }
+
+    fn table(&mut self, h: &Hit<'_>, agency: Option<String>) -> std::io::Result<()> {
+        let m = self.meta(h);
+        let (title, level) = (m.title.clone(), m.level);
+        let what = match Self::correlation(h) {
+            Some(e) => format!("{title} {}", e["group"]),
+            None => title,
+        };
+        let whose = agency.map(|a| format!(" ({a})")).unwrap_or_default();
+        writeln!(
+            self.w,
+            "{:<28} {:<13} {what}{whose}  [{} {}]",
+            h.timestamp.unwrap_or(""),
+            level.as_str(),
+            h.file.display(),
+            h.position
+        )
+    }
+
+    fn jsonl(
+        &mut self,
+        h: &Hit<'_>,
+        agency: Option<String>,
+        asset: Option<String>,
+    ) -> std::io::Result<()> {
+        let prefix = match &h.what {
+            HitKind::Rule(r) => {
+                let r = *r;
+                if self.rule_prefix.len() <= r {
+                    self.rule_prefix.resize(r + 1, None);
+                }
+                if self.rule_prefix[r].is_none() {
+                    self.rule_prefix[r] = Some(jsonl_prefix(self.meta(h)));
+                }
+                None
+            }
+            HitKind::Correlation(_) => Some(jsonl_prefix(self.meta(h))),
+        };
+        let prefix = match (&prefix, &h.what) {
+            (Some(p), _) => p.as_slice(),
+            (None, HitKind::Rule(r)) => self.rule_prefix[*r].as_deref().unwrap_or_default(),
+            (None, _) => &[],
+        };
+        let w = &mut self.w;
+        w.write_all(prefix)?;
+        w.write_all(b",\"timestamp\":")?;
+        match h.timestamp {
+            Some(t) => w.write_all(json_str(t).as_bytes())?,
+            None => w.write_all(b"null")?,
+        }
+        w.write_all(b",\"file\":")?;
+        w.write_all(self.file.1.as_bytes())?;
+        w.write_all(b",\"position\":")?;
+        w.write_all(json_str(h.position).as_bytes())?;
+        if self.attribute.is_some() {
+            let opt = |v: Option<String>| v.map_or_else(|| "null".to_string(), |s| json_str(&s));
+            write!(w, ",\"agency\":{},\"asset\":{}", opt(agency), opt(asset))?;
+        }
+        if let Some(c) = Self::correlation(h) {
+            write!(w, ",\"correlation\":{c}")?;
+        }
+        w.write_all(b",\"event\":")?;
+        write_event_line(w, h.event.as_bytes())?;
+        w.write_all(b"}\n")
+    }
+
+    fn csv(
+        &mut self,
+        h: &Hit<'_>,
+        agency: Option<String>,
+        asset: Option<String>,
+    ) -> std::io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        let m = self.meta(h);
+        line.clear();
+        let _ = write!(
+            line,
+            "{},{},{},{},{},{},",
+            csv_field(h.timestamp.unwrap_or("")),
+            m.level.as_str(),
+            csv_field(m.id.as_deref().unwrap_or_default()),
+            csv_field(&m.title),
+            self.file.2,
+            csv_field(h.position),
+        );
+        let key = (h.event.as_ptr() as usize, h.event.len());
+        let cached = &mut self.csv_event;
+        if (cached.1, cached.2) != key || cached.0 != h.position {
+            cached.0.clear();
+            cached.0.push_str(h.position);
+            (cached.1, cached.2) = key;
+            cached.3.clear();
+            event_csv(&mut cached.3, h.event.as_bytes());
+        }
+        line.extend_from_slice(&cached.3);
+        let _ = writeln!(
+            line,
+            ",{},{}",
+            csv_field(agency.as_deref().unwrap_or("")),
+            csv_field(asset.as_deref().unwrap_or(""))
+        );
+        let r = self.w.write_all(&line);
+        self.line = line;
+        r
+    }
+}
+
+/// `{"rule_id":…,"rule_title":…,"level":…` of a rule's JSONL lines.
+fn jsonl_prefix(m: &tocsin_sigma::RuleMeta) -> Vec<u8> {
+    format!(
+        "{{\"rule_id\":{},\"rule_title\":{},\"level\":{}",
+        json_str(m.id.as_deref().unwrap_or_default()),
+        json_str(&m.title),
+        json_str(m.level.as_str())
+    )
+    .into_bytes()
 }
 
 impl<W: Write> Sink for Out<'_, W> {
@@ -231,6 +350,11 @@ impl<W: Write> Sink for Out<'_, W> {
 
 /// Runs `tocsin hunt`.
 pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
+    // Hunts run on analysts' workstations beside everything else: memory
+    // is held to the engine and one read buffer. Transparent huge pages
+    // would make every 2 MiB the allocator touches resident (180 MiB peak
+    // instead of 137 for the SigmaHQ rules), for ~10% speed.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let rules = if args.rules.is_empty() {
         config.hunt.rules.clone()
     } else {
@@ -257,8 +381,11 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
             format!(", {} not loaded (listed above)", report.errors.len())
         }
     );
-    let (files, _) = tocsin_hunt::collect_files(&args.paths);
-    let total: u64 = files
+    let mut limits = config.hunt.limits();
+    limits.follow_links |= args.follow_links;
+    let walk = tocsin_hunt::collect_files(&args.paths, limits.follow_links);
+    let total: u64 = walk
+        .files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
@@ -280,7 +407,7 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
         .and_then(|rt| rt.block_on(Attribute::load(config)));
     let stdout = std::io::stdout();
     let mut out = Out {
-        w: std::io::BufWriter::new(stdout.lock()),
+        w: std::io::BufWriter::with_capacity(1 << 20, stdout.lock()),
         format: args.output,
         engine: &engine,
         attribute,
@@ -288,6 +415,10 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
         show_problems: true,
         bar,
         error: None,
+        rule_prefix: Vec::new(),
+        file: (PathBuf::new(), String::new(), String::new()),
+        line: Vec::new(),
+        csv_event: (String::new(), 0, 0, Vec::new()),
     };
     if args.output == HuntOutput::Csv {
         writeln!(
@@ -295,8 +426,9 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
             "timestamp,level,rule_id,rule_title,file,position,event,agency,asset"
         )?;
     }
-    let mut hunt = Hunt::new(&engine);
-    hunt.run(&args.paths, &mut out);
+    let missing = walk.missing;
+    let mut hunt = Hunt::with_limits(&engine, limits);
+    hunt.run_walk(walk, &mut out);
     if let Some(b) = &out.bar {
         b.finish_and_clear();
     }
@@ -310,6 +442,11 @@ pub fn run(args: HuntArgs, config: &Config) -> anyhow::Result<()> {
         print!("{summary}");
     } else {
         eprint!("{summary}");
+    }
+    // As grep and ripgrep do: what could be read was hunted, but a path
+    // that is not there is an error the caller must see.
+    if missing > 0 {
+        bail!("{missing} of the given paths do not exist (the others were hunted)");
     }
     Ok(())
 }

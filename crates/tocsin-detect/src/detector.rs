@@ -74,6 +74,26 @@ pub trait Detector: Send + Sync + 'static {
         let _ = state;
         Ok(String::new())
     }
+
+    /// What the detector says about itself now: the size of its state and
+    /// what its bounds dropped, exported to `/metrics` by the pipeline.
+    fn readings(&self) -> Vec<Reading> {
+        Vec::new()
+    }
+}
+
+/// One number a detector reports about itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// The series name (`tocsin_…`).
+    pub name: &'static str,
+    /// What it measures.
+    pub help: &'static str,
+    /// Its value now.
+    pub value: u64,
+    /// Whether it only grows (a count of drops) or goes both ways (state
+    /// size).
+    pub total: bool,
 }
 
 /// Per-thread buffers of any detector.
@@ -101,6 +121,8 @@ pub trait DynDetector: Send + Sync {
     fn save(&mut self, now_ms: i64) -> Option<serde_json::Value>;
     /// See [`Detector::restore`].
     fn restore(&mut self, state: serde_json::Value) -> Result<String, String>;
+    /// See [`Detector::readings`].
+    fn readings(&self) -> Vec<Reading>;
 }
 
 impl<D: Detector> DynDetector for D {
@@ -139,5 +161,9 @@ impl<D: Detector> DynDetector for D {
 
     fn restore(&mut self, state: serde_json::Value) -> Result<String, String> {
         Detector::restore(self, state)
+    }
+
+    fn readings(&self) -> Vec<Reading> {
+        Detector::readings(self)
     }
 }

@@ -45,7 +45,7 @@ mod set;
 mod sigma;
 
 pub use attribution::{AttributionPolicy, Noted};
-pub use detector::{AnyCarry, AnyWorker, Detector, DynDetector};
+pub use detector::{AnyCarry, AnyWorker, Detector, DynDetector, Reading};
 pub use sensor::SensorDetector;
 pub use set::{Detectors, Observed, Workers};
 pub use sigma::{SigmaCarry, SigmaDetector};

@@ -91,6 +91,11 @@ impl Detectors {
         }
     }
 
+    /// Every detector's readings.
+    pub fn readings(&self) -> Vec<crate::Reading> {
+        self.list.iter().flat_map(|d| d.readings()).collect()
+    }
+
     /// Every detector's state worth keeping, by name.
     pub fn save(&mut self, now_ms: i64) -> serde_json::Value {
         let mut m = serde_json::Map::new();

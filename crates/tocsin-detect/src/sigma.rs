@@ -132,6 +132,42 @@ impl Detector for SigmaDetector {
         serde_json::to_value(&snap).ok()
     }
 
+    fn readings(&self) -> Vec<crate::Reading> {
+        let s = self.correlator.stats();
+        let r = |name, help, value, total| crate::Reading {
+            name,
+            help,
+            value,
+            total,
+        };
+        vec![
+            r(
+                "tocsin_correlation_groups",
+                "Correlation groups (windows in progress) held now.",
+                s.groups as u64,
+                false,
+            ),
+            r(
+                "tocsin_correlation_bytes",
+                "Bytes of correlation state held now (bounded by max_bytes).",
+                s.bytes as u64,
+                false,
+            ),
+            r(
+                "tocsin_correlation_groups_dropped_total",
+                "New correlation groups refused: max_groups or max_bytes reached (a correlation may have missed an attack).",
+                s.groups_dropped,
+                true,
+            ),
+            r(
+                "tocsin_correlation_events_dropped_total",
+                "Matches dropped from full correlation groups (max_events_per_group).",
+                s.events_dropped,
+                true,
+            ),
+        ]
+    }
+
     fn restore(&mut self, state: serde_json::Value) -> Result<String, String> {
         let snap = serde_json::from_value(state).map_err(|e| e.to_string())?;
         let r = self.correlator.restore(&self.engine, snap);

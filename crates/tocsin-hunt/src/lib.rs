@@ -4,20 +4,31 @@
 //! [`Hunt::run`] walks files and directories (recursively), reads each by
 //! its kind — `.evtx` (Windows event logs), `.json`/`.jsonl`/`.ndjson`/
 //! `.log` (JSON lines, pretty-printed JSON objects or an array of them),
-//! `.gz` / `.zst` (any of these, gzip- or zstd-compressed; Tocsin's raw archive is `.jsonl.zst`), `.zip` (every member) — decodes
-//! every record once into the engine's record, evaluates it, feeds the
+//! `.gz` / `.zst` (any of these, gzip- or zstd-compressed; Tocsin's raw
+//! archive is `.jsonl.zst`), `.zip` (every member) — decodes every record
+//! once into the engine's record, evaluates it, feeds the
 //! [`tocsin_sigma::Correlator`], and reports matches to a [`Sink`].
 //!
-//! A corrupt EVTX chunk, a malformed JSON record or an unreadable file is
-//! counted and reported with file and position, and the rest goes on.
+//! Evidence comes from compromised machines, so nothing in it is trusted
+//! ([`ReadLimits`]): files are streamed through one bounded buffer, never
+//! read whole; compressed data is inflated as it is read and stops at
+//! `max_inflated`; a zip's declared sizes are not believed; an EVTX inside
+//! an archive is inflated to a temporary file, not to memory; symbolic
+//! links are followed only inside the given tree (unless told otherwise)
+//! and never round a loop. A corrupt EVTX chunk, a malformed JSON record
+//! or an unreadable file is counted and reported with file and position,
+//! and the rest goes on.
 
 mod files;
 mod json_stream;
+mod read;
 
-pub use files::{FileKind, Inner, collect_files, file_kind};
-pub use json_stream::{JsonRecords, records as json_records};
+pub use files::{FileKind, Inner, Walk, collect_files, file_kind};
+pub use json_stream::{Item, JsonReader};
+pub use read::ReadLimits;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -106,23 +117,47 @@ impl Stats {
     }
 }
 
+/// Where a record is in its file, formatted only when something is
+/// reported about it.
+#[derive(Clone, Copy)]
+enum Pos<'m> {
+    /// A line of a JSON file or archive member.
+    Line(&'m str, usize),
+    /// An EVTX record.
+    Record(u64),
+}
+
 /// A hunt over files with one engine.
 pub struct Hunt<'e> {
     engine: &'e Engine,
     scratch: Scratch,
     correlator: Correlator,
+    limits: ReadLimits,
     /// Totals so far.
     pub stats: Stats,
     position: String,
 }
 
 impl<'e> Hunt<'e> {
-    /// A hunt with default correlation bounds.
+    /// A hunt with default correlation bounds and reading limits.
     pub fn new(engine: &'e Engine) -> Self {
+        Hunt::with_limits(engine, ReadLimits::default())
+    }
+
+    /// A hunt reading within `limits`.
+    pub fn with_limits(engine: &'e Engine, limits: ReadLimits) -> Self {
         Hunt {
             engine,
             scratch: engine.scratch(),
-            correlator: Correlator::new(engine, CorrelatorConfig::default()),
+            correlator: Correlator::new(
+                engine,
+                CorrelatorConfig {
+                    // A hunt's memory is bounded whatever the evidence.
+                    max_bytes: 32 << 20,
+                    ..CorrelatorConfig::default()
+                },
+            ),
+            limits,
             stats: Stats::default(),
             position: String::new(),
         }
@@ -130,12 +165,18 @@ impl<'e> Hunt<'e> {
 
     /// Hunts every file under `paths`.
     pub fn run(&mut self, paths: &[PathBuf], sink: &mut dyn Sink) {
-        let (files, missing) = collect_files(paths);
-        for m in missing {
+        let walk = collect_files(paths, self.limits.follow_links);
+        self.run_walk(walk, sink);
+    }
+
+    /// Hunts the files of a walk ([`collect_files`]), reporting its
+    /// problems first.
+    pub fn run_walk(&mut self, walk: Walk, sink: &mut dyn Sink) {
+        for m in walk.problems {
             self.stats.bad_files += 1;
             sink.problem(&m);
         }
-        for f in files {
+        for f in walk.files {
             self.file(&f, sink);
         }
     }
@@ -145,30 +186,20 @@ impl<'e> Hunt<'e> {
         self.stats.files += 1;
         let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let r = match file_kind(path) {
-            FileKind::Evtx => self.evtx(path, sink),
-            FileKind::Json => std::fs::read(path)
+            FileKind::Evtx => self.evtx_file(path, sink),
+            FileKind::Json => std::fs::File::open(path)
                 .map_err(|e| e.to_string())
-                .map(|data| self.json(path, &data, "", sink)),
-            FileKind::Gzip(inner) => read_gzip(path).and_then(|data| match inner {
-                Inner::Evtx => self.evtx_bytes(path, data, sink),
-                Inner::Json => {
-                    self.json(path, &data, "", sink);
-                    Ok(())
-                }
-            }),
-            FileKind::Zstd(inner) => {
-                // What decoded before a torn frame is hunted, then the
-                // damage is reported.
-                let (data, torn) = read_zstd(path);
-                let r = match inner {
-                    Inner::Evtx => self.evtx_bytes(path, data, sink),
-                    Inner::Json => {
-                        self.json(path, &data, "", sink);
-                        Ok(())
-                    }
-                };
-                r.and(torn.map_or(Ok(()), Err))
-            }
+                .and_then(|f| self.json(path, f, "", sink)),
+            FileKind::Gzip(inner) => std::fs::File::open(path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    let z = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
+                    self.inner(path, inner, self.limits.capped(z, "gzip"), "", sink)
+                }),
+            FileKind::Zstd(inner) => std::fs::File::open(path)
+                .and_then(zstd::Decoder::new)
+                .map_err(|e| e.to_string())
+                .and_then(|z| self.inner(path, inner, self.limits.capped(z, "zstd"), "", sink)),
             FileKind::Zip => self.zip(path, sink),
             FileKind::Other => Err(
                 "not a log file Tocsin reads (.evtx, .json, .jsonl, .ndjson, .log, .gz, .zst, .zip)"
@@ -186,12 +217,32 @@ impl<'e> Hunt<'e> {
         sink.file_done(path, bytes);
     }
 
+    /// Hunts what a decompressing reader gives.
+    fn inner(
+        &mut self,
+        path: &Path,
+        inner: Inner,
+        r: impl Read,
+        member: &str,
+        sink: &mut dyn Sink,
+    ) -> Result<(), String> {
+        match inner {
+            Inner::Json => self.json(path, r, member, sink),
+            Inner::Evtx => {
+                // The EVTX parser seeks; inflate to a temporary file, not
+                // to memory.
+                let f = read::spill(r).map_err(|e| format!("inflating the EVTX file: {e}"))?;
+                self.evtx(path, f, sink)
+            }
+        }
+    }
+
     fn zip(&mut self, path: &Path, sink: &mut dyn Sink) -> Result<(), String> {
         let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        let mut z =
-            zip::ZipArchive::new(f).map_err(|e| format!("not a readable zip archive: {e}"))?;
+        let mut z = zip::ZipArchive::new(std::io::BufReader::new(f))
+            .map_err(|e| format!("not a readable zip archive: {e}"))?;
         for i in 0..z.len() {
-            let mut m = match z.by_index(i) {
+            let m = match z.by_index(i) {
                 Ok(m) => m,
                 Err(e) => {
                     self.stats.bad_records += 1;
@@ -210,70 +261,86 @@ impl<'e> Hunt<'e> {
                 .name()
                 .map(|n| n.to_string())
                 .unwrap_or_else(|_| format!("member {i}"));
-            let mut data = Vec::with_capacity(m.size() as usize);
-            if let Err(e) = m.read_to_end(&mut data) {
+            // macOS resource forks (`__MACOSX/._name.json`) ride along in
+            // archives made on a Mac; they are not logs.
+            if name.starts_with("__MACOSX/")
+                || name.rsplit('/').next().is_some_and(|b| b.starts_with("._"))
+            {
+                continue;
+            }
+            let inner = match file_kind(Path::new(&name)) {
+                FileKind::Evtx => Inner::Evtx,
+                FileKind::Json => Inner::Json,
+                _ => continue,
+            };
+            // The member's declared size is not believed: it is read as a
+            // stream, capped like any inflated data.
+            let r = self.limits.capped(m, "zip member");
+            if let Err(reason) = self.inner(path, inner, r, &name, sink) {
                 self.stats.bad_records += 1;
                 sink.problem(&Problem {
                     file: path.to_path_buf(),
                     position: name,
-                    reason: e.to_string(),
+                    reason,
                 });
-                continue;
-            }
-            match file_kind(Path::new(&name)) {
-                FileKind::Evtx => {
-                    if let Err(e) = self.evtx_bytes(path, data, sink) {
-                        sink.problem(&Problem {
-                            file: path.to_path_buf(),
-                            position: name,
-                            reason: e,
-                        });
-                    }
-                }
-                FileKind::Json => self.json(path, &data, &name, sink),
-                _ => {}
             }
         }
         Ok(())
     }
 
-    /// Evaluates the JSON records of `data` (`member` names a zip member).
-    pub fn json(&mut self, path: &Path, data: &[u8], member: &str, sink: &mut dyn Sink) {
-        for rec in json_records(data) {
-            self.position.clear();
-            if !member.is_empty() {
-                self.position.push_str(member);
-                self.position.push(' ');
-            }
-            self.position.push_str("line ");
-            self.position.push_str(&rec.line.to_string());
-            match rec.text {
-                Ok(text) => self.eval(path, text, sink),
-                Err(reason) => {
+    /// Evaluates the JSON records `r` gives (`member` names a zip member).
+    /// Errors are the stream's (a read or inflate error): what came before
+    /// was hunted.
+    pub fn json(
+        &mut self,
+        path: &Path,
+        r: impl Read,
+        member: &str,
+        sink: &mut dyn Sink,
+    ) -> Result<(), String> {
+        let mut reader = JsonReader::new(r, self.limits.max_record);
+        loop {
+            match reader.next_item() {
+                Ok(Some(Item::Record { line, text })) => {
+                    self.eval(path, text, Pos::Line(member, line), sink);
+                }
+                Ok(Some(Item::Bad { line, reason })) => {
                     self.stats.bad_records += 1;
+                    self.set_position(Pos::Line(member, line));
                     sink.problem(&Problem {
                         file: path.to_path_buf(),
                         position: self.position.clone(),
                         reason,
                     });
                 }
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let at = reader.bytes_read();
+                    return Err(format!(
+                        "{e} (after {at} bytes; what came before was hunted)"
+                    ));
+                }
             }
         }
     }
 
-    fn evtx(&mut self, path: &Path, sink: &mut dyn Sink) -> Result<(), String> {
-        let data = std::fs::read(path).map_err(|e| e.to_string())?;
-        self.evtx_bytes(path, data, sink)
+    fn evtx_file(&mut self, path: &Path, sink: &mut dyn Sink) -> Result<(), String> {
+        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        self.evtx(path, f, sink)
     }
 
-    fn evtx_bytes(
+    fn evtx(
         &mut self,
         path: &Path,
-        data: Vec<u8>,
+        mut f: std::fs::File,
         sink: &mut dyn Sink,
     ) -> Result<(), String> {
         // The parser stops quietly at a cut-off chunk; say what is missing.
-        if let Some(reason) = evtx_truncation(&data) {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut header = vec![0u8; EVTX_HEADER];
+        let got = read_up_to(&mut f, &mut header).map_err(|e| e.to_string())?;
+        header.truncate(got);
+        if let Some(reason) = evtx_truncation(&header, len) {
             self.stats.bad_records += 1;
             sink.problem(&Problem {
                 file: path.to_path_buf(),
@@ -281,17 +348,21 @@ impl<'e> Hunt<'e> {
                 reason,
             });
         }
-        let settings = evtx::ParserSettings::default().num_threads(1);
-        let mut parser = evtx::EvtxParser::from_buffer(data)
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        // One line per record, so a match is written as it was read.
+        let settings = evtx::ParserSettings::default().num_threads(1).indent(false);
+        let mut parser = evtx::EvtxParser::from_read_seek(std::io::BufReader::new(f))
             .map_err(|e| format!("not a readable EVTX file: {e}"))?
             .with_configuration(settings);
         for r in parser.records_json() {
             match r {
                 Ok(rec) => {
-                    self.position.clear();
-                    self.position.push_str("record ");
-                    self.position.push_str(&rec.event_record_id.to_string());
-                    self.eval(path, &rec.data, sink);
+                    self.eval(
+                        path,
+                        rec.data.as_bytes(),
+                        Pos::Record(rec.event_record_id),
+                        sink,
+                    );
                 }
                 Err(e) => {
                     self.stats.bad_records += 1;
@@ -306,12 +377,26 @@ impl<'e> Hunt<'e> {
         Ok(())
     }
 
-    fn eval(&mut self, path: &Path, text: &str, sink: &mut dyn Sink) {
+    fn set_position(&mut self, pos: Pos<'_>) {
+        self.position.clear();
+        let _ = match pos {
+            Pos::Line("", n) => write!(self.position, "line {n}"),
+            Pos::Line(member, n) => write!(self.position, "{member} line {n}"),
+            Pos::Record(id) => write!(self.position, "record {id}"),
+        };
+    }
+
+    fn eval(&mut self, path: &Path, text: &[u8], pos: Pos<'_>, sink: &mut dyn Sink) {
         let engine = self.engine;
-        let matched = match engine.eval_json(text.as_bytes(), &mut self.scratch) {
+        let matched = match engine.eval_json(text, &mut self.scratch) {
+            Ok([]) => {
+                self.stats.records += 1;
+                return;
+            }
             Ok(m) => m.to_vec(),
             Err(e) => {
                 self.stats.bad_records += 1;
+                self.set_position(pos);
                 sink.problem(&Problem {
                     file: path.to_path_buf(),
                     position: self.position.clone(),
@@ -321,6 +406,11 @@ impl<'e> Hunt<'e> {
             }
         };
         self.stats.records += 1;
+        // The decoder checked the bytes as UTF-8 already.
+        let Ok(text) = simdutf8::basic::from_utf8(text) else {
+            return;
+        };
+        self.set_position(pos);
         let ts_text = engine
             .event_time_text(&self.scratch.record)
             .map(str::to_string);
@@ -368,18 +458,33 @@ impl<'e> Hunt<'e> {
     }
 }
 
+/// Reads until `buf` is full or the end; returns how many bytes came.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// EVTX: a 4 KiB header announcing its chunk count, then 64 KiB chunks.
 const EVTX_HEADER: usize = 4096;
 const EVTX_CHUNK: usize = 65536;
 
-/// Why an EVTX buffer is shorter than its header says, if it is.
-fn evtx_truncation(data: &[u8]) -> Option<String> {
-    if data.len() < EVTX_HEADER || !data.starts_with(b"ElfFile\0") {
+/// Why an EVTX file of `len` bytes is shorter than its header says, if it
+/// is.
+fn evtx_truncation(header: &[u8], len: u64) -> Option<String> {
+    if header.len() < EVTX_HEADER || !header.starts_with(b"ElfFile\0") {
         return None; // not an EVTX header: the parser reports it
     }
-    let announced = usize::from(u16::from_le_bytes([data[42], data[43]]));
-    let body = data.len() - EVTX_HEADER;
-    let (complete, partial) = (body / EVTX_CHUNK, body % EVTX_CHUNK);
+    let announced = u64::from(u16::from_le_bytes([header[42], header[43]]));
+    let body = len - EVTX_HEADER as u64;
+    let (complete, partial) = (body / EVTX_CHUNK as u64, body % EVTX_CHUNK as u64);
     if partial != 0 || complete < announced {
         Some(format!(
             "file is truncated: {complete} complete chunk(s) of the {announced} its header announces{}; records beyond were not read",
@@ -392,31 +497,4 @@ fn evtx_truncation(data: &[u8]) -> Option<String> {
     } else {
         None
     }
-}
-
-/// A zstd file; every complete frame is read (the raw archive appends one
-/// per batch), and a torn last frame is an error after what came before.
-fn read_zstd(path: &Path) -> (Vec<u8>, Option<String>) {
-    let mut out = Vec::new();
-    let res = std::fs::File::open(path)
-        .and_then(zstd::Decoder::new)
-        .and_then(|mut d| d.read_to_end(&mut out));
-    match res {
-        Ok(_) => (out, None),
-        // A partial last line is not an event: cut back to the last newline.
-        Err(e) => {
-            let keep = out.iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
-            out.truncate(keep);
-            (out, Some(format!("zstd: {e} (after {keep} bytes)")))
-        }
-    }
-}
-
-fn read_gzip(path: &Path) -> Result<Vec<u8>, String> {
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
-        .read_to_end(&mut out)
-        .map_err(|e| format!("gzip: {e}"))?;
-    Ok(out)
 }

@@ -11,6 +11,14 @@
 //! file is found by its inode in the same directory and finished first. A
 //! crash between queueing a chunk and its checkpoint re-reads that chunk
 //! (at least once, at most one chunk per file).
+//!
+//! A log directory may be writable by the very service under attack, so
+//! what it holds is not trusted: a symbolic link leading out of the
+//! pattern's directory is refused (unless `follow_links`), and only
+//! regular files are opened — never a FIFO or a device, opened without
+//! blocking and checked before the first read. A followed file that
+//! disappears (deleted, or rotated out of the pattern) is read to its end
+//! and closed, so its space goes back to the disk.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -61,6 +69,11 @@ pub struct FileConfig {
     /// alerts become alerts.
     #[serde(default)]
     pub sensor: bool,
+    /// Whether a symbolic link may lead out of its pattern's directory.
+    /// Off: whoever can write in a log directory could otherwise point a
+    /// `*.log` at `/etc/shadow` and have its lines sent as events.
+    #[serde(default)]
+    pub follow_links: bool,
 }
 
 fn default_max_record() -> usize {
@@ -143,6 +156,13 @@ impl Checkpoints {
             .copied()
     }
 
+    fn remove(&self, key: &str) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     fn set(&self, key: &str, c: Checkpoint) {
         self.map
             .lock()
@@ -199,6 +219,8 @@ pub struct FileInput {
     checkpoints: Arc<Checkpoints>,
     m: InputMetrics,
     open: HashMap<PathBuf, Followed>,
+    /// Paths refused (links out, not regular files), said once each.
+    refused: std::collections::HashSet<PathBuf>,
     /// How often files are looked at.
     pub interval: Duration,
 }
@@ -212,6 +234,7 @@ impl FileConfig {
             checkpoints,
             m,
             open: HashMap::new(),
+            refused: Default::default(),
             interval: Duration::from_millis(250),
         }
     }
@@ -233,22 +256,58 @@ impl FileInput {
     /// One pass over every file: reads what is new and queues it.
     pub async fn poll(&mut self, queue: &Arc<dyn Queue>) -> std::io::Result<()> {
         let mut changed = false;
-        for path in expand(&self.cfg.paths) {
-            match self.poll_file(&path, queue).await {
+        let paths = expand(&self.cfg.paths);
+        for path in &paths {
+            match self.poll_file(path, queue).await {
                 Ok(c) => changed |= c,
                 // A file that does not exist yet may appear later.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     tracing::debug!(input = %self.cfg.name, file = %path.display(), "not there yet")
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::PermissionDenied
+                        && e.to_string().starts_with(REFUSED) =>
+                {
+                    if self.refused.insert(path.clone()) {
+                        self.m.rejected.inc();
+                        tracing::warn!(input = %self.cfg.name, file = %path.display(), error = %e, "file refused");
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(input = %self.cfg.name, file = %path.display(), error = %e, "cannot read")
                 }
             }
         }
+        changed |= self.close_gone(&paths, queue).await?;
         if changed {
             self.checkpoints.save()?;
         }
         Ok(())
+    }
+
+    /// Reads to their end and closes the files followed whose path is gone
+    /// (deleted, or no longer matching): holding them would keep deleted
+    /// files' space in use for ever.
+    async fn close_gone(
+        &mut self,
+        paths: &[PathBuf],
+        queue: &Arc<dyn Queue>,
+    ) -> std::io::Result<bool> {
+        let gone: Vec<PathBuf> = self
+            .open
+            .keys()
+            .filter(|p| !paths.contains(p) || std::fs::symlink_metadata(p).is_err())
+            .cloned()
+            .collect();
+        for path in &gone {
+            let key = self.key(path);
+            if let Some(mut f) = self.open.remove(path) {
+                self.read_new(&key, &mut f, queue, true).await?;
+                tracing::info!(input = %self.cfg.name, file = %path.display(), "file gone; read to its end and closed");
+            }
+            self.checkpoints.remove(&key);
+        }
+        Ok(!gone.is_empty())
     }
 
     fn key(&self, path: &Path) -> String {
@@ -303,10 +362,11 @@ impl FileInput {
                 None if !self.cfg.from_beginning => offset = meta.len(),
                 None => {}
             }
+            let file = open_regular(path, self.cfg.follow_links, (dev, inode))?;
             self.open.insert(
                 path.to_path_buf(),
                 Followed {
-                    file: File::open(path)?,
+                    file,
                     dev,
                     inode,
                     offset,
@@ -432,6 +492,55 @@ impl FileInput {
         }
         .encode()
     }
+}
+
+/// How a refusal of [`open_regular`] starts (told apart from other errors).
+const REFUSED: &str = "refused:";
+
+/// Opens `path` for following: a regular file, inside its directory
+/// unless `follow_links`, and the one whose identity was just read (a swap
+/// between the look and the open is caught). Opened without following a
+/// last link and without blocking (a FIFO would block the open).
+fn open_regular(path: &Path, follow_links: bool, id: (u64, u64)) -> std::io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let refuse = |why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{REFUSED} {why}"),
+        )
+    };
+    let real = std::fs::canonicalize(path)?;
+    if !follow_links {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = std::fs::canonicalize(dir)?;
+        if real.parent() != Some(dir.as_path()) {
+            return Err(refuse(format!(
+                "a link leading out of {} to {} (follow_links = true follows it)",
+                dir.display(),
+                real.display()
+            )));
+        }
+    }
+    let fd = rustix::fs::open(
+        &real,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refuse(format!("{} is not a regular file", real.display())));
+    }
+    if identity(&meta) != id {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the file changed while being opened; next poll",
+        ));
+    }
+    Ok(file)
 }
 
 /// A file in `path`'s directory with the given identity.
@@ -613,6 +722,7 @@ mod tests {
             asset: None,
             max_record: 1 << 20,
             sensor: false,
+            follow_links: false,
         };
         let metrics = Metrics::default();
         let failing: Arc<dyn Queue> = Arc::new(FailAfter {
@@ -651,6 +761,7 @@ mod tests {
             asset: None,
             max_record: 1 << 20,
             sensor: false,
+            follow_links: false,
         };
         let mut input = cfg.clone().build(ck.clone(), &metrics);
         let mut f = File::create(&log).unwrap();
@@ -709,7 +820,76 @@ mod tests {
             asset: None,
             max_record,
             sensor: false,
+            follow_links: false,
         }
+    }
+
+    /// Issue 11: a link out of the directory, a FIFO and a device are
+    /// refused (counted once each, never read); a link inside is followed;
+    /// a deleted file is read to its end and closed.
+    #[tokio::test]
+    async fn issue_11_links_out_fifos_and_deleted_files() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let secret = dir.path().join("shadow");
+        std::fs::write(&secret, "root:$6$bí-mật\n").unwrap();
+        std::os::unix::fs::symlink(&secret, logs.join("evil.log")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", logs.join("zero.log")).unwrap();
+        let fifo = logs.join("pipe.log");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut good = File::create(logs.join("good.log")).unwrap();
+        writeln!(good, "dòng một").unwrap();
+        std::os::unix::fs::symlink(logs.join("good.log"), logs.join("alias.log")).unwrap();
+        let q: Arc<dyn Queue> = Arc::new(
+            DiskQueueConfig::in_dir(dir.path().join("q"))
+                .build("t", 0)
+                .unwrap(),
+        );
+        let metrics = Metrics::default();
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck.json"), &metrics));
+        let mut cfg = cfg_for(&logs, 1 << 20);
+        cfg.paths = vec![logs.join("*.log")];
+        let mut input = cfg.build(ck, &metrics);
+        // The FIFO is never opened for blocking, so a poll returns.
+        tokio::time::timeout(Duration::from_secs(5), input.poll(&q))
+            .await
+            .expect("a FIFO does not block the input")
+            .unwrap();
+        input.poll(&q).await.unwrap();
+        let got = lines(&q).await;
+        assert_eq!(
+            got,
+            vec!["dòng một", "dòng một"],
+            "the alias inside is followed"
+        );
+        assert_eq!(input.m.rejected.get(), 3, "evil, zero and pipe, once each");
+        // Deleted while followed: the rest is read, then the file is closed.
+        writeln!(good, "dòng hai").unwrap();
+        std::fs::remove_file(logs.join("alias.log")).unwrap();
+        std::fs::remove_file(logs.join("good.log")).unwrap();
+        input.poll(&q).await.unwrap();
+        assert_eq!(
+            lines(&q).await.iter().filter(|l| *l == "dòng hai").count(),
+            2
+        );
+        assert!(input.open.is_empty(), "deleted files are closed");
+        // Told to, links out are followed.
+        let ck = Arc::new(Checkpoints::load(dir.path().join("ck2.json"), &metrics));
+        let mut cfg = cfg_for(&logs, 1 << 20);
+        cfg.name = "g".into();
+        cfg.paths = vec![logs.join("evil.log")];
+        cfg.follow_links = true;
+        let mut input = cfg.build(ck, &metrics);
+        input.poll(&q).await.unwrap();
+        assert!(lines(&q).await.iter().any(|l| l.starts_with("root:")));
     }
 
     /// Issue 10: a line over the limit is one cut record, counted; its tail

@@ -44,6 +44,38 @@ pub struct Pipeline {
     m: PipelineMetrics,
     /// The parser's limit counts already exported.
     limit_hits: tocsin_parse::LimitHits,
+    /// The detectors' readings as exported: series, counter or gauge, and
+    /// the value already added (counters).
+    readings: HashMap<&'static str, Exported>,
+}
+
+/// A detector reading in `/metrics`.
+enum Exported {
+    Total(tocsin_telemetry::Counter, u64),
+    Now(tocsin_telemetry::Gauge),
+}
+
+impl Pipeline {
+    /// Brings the detectors' readings to `/metrics`.
+    fn export_readings(&mut self) {
+        for r in self.detectors.readings() {
+            let metrics = &self.metrics;
+            let e = self.readings.entry(r.name).or_insert_with(|| {
+                if r.total {
+                    Exported::Total(metrics.counter(r.name, r.help, &[]), 0)
+                } else {
+                    Exported::Now(metrics.settable_gauge(r.name, r.help))
+                }
+            });
+            match e {
+                Exported::Total(c, done) => {
+                    c.add(r.value.saturating_sub(*done));
+                    *done = (*done).max(r.value);
+                }
+                Exported::Now(g) => g.set(r.value),
+            }
+        }
+    }
 }
 
 impl Pipeline {
@@ -88,6 +120,7 @@ impl Pipeline {
             metrics,
             m,
             limit_hits: Default::default(),
+            readings: HashMap::new(),
         })
     }
 
@@ -319,6 +352,7 @@ impl Pipeline {
         for (input, n) in counts.per_input() {
             self.m.processed(input).add(n as u64);
         }
+        self.export_readings();
         let hits = self.parser.limit_hits();
         let seen = std::mem::replace(&mut self.limit_hits, hits);
         for (c, (now, before)) in self.m.parse_limited.iter().zip([

@@ -4,9 +4,13 @@
 //! Memory is bounded: a group's state only holds matches inside its window
 //! (older ones are dropped on every update and by [`Correlator::expire`]),
 //! at most [`CorrelatorConfig::max_groups`] groups are tracked per
-//! correlation and at most `max_events_per_group` entries per group
+//! correlation, at most `max_events_per_group` entries per group
 //! (identical matches share an entry unless their values are summed or
-//! ranked); what does not fit is dropped and counted in [`CorrelatorStats`].
+//! ranked), and at most `max_bytes` in all (keys and values are what a
+//! sender writes, so their size counts, not only their number); what does
+//! not fit is dropped and counted in [`CorrelatorStats`]. A full
+//! correlation looks for passed windows to drop at most once per sixteenth
+//! of its window, so a flood of new keys costs constant time each.
 //!
 //! Work is split so that the part needing the event runs anywhere and the
 //! part needing the state runs in order:
@@ -46,6 +50,10 @@ pub struct CorrelatorConfig {
     /// value — share one where the aggregate allows). Default 10,000; a
     /// full group drops its oldest entries.
     pub max_events_per_group: usize,
+    /// Bytes of state in all correlations together (keys, values, entries;
+    /// an estimate within a small factor of the heap used). Default 256
+    /// MiB. When reached, new groups are refused as when `max_groups` is.
+    pub max_bytes: usize,
 }
 
 impl Default for CorrelatorConfig {
@@ -53,8 +61,22 @@ impl Default for CorrelatorConfig {
         CorrelatorConfig {
             max_groups: 100_000,
             max_events_per_group: 10_000,
+            max_bytes: 256 << 20,
         }
     }
+}
+
+/// What a group costs beyond its key and entries (map slot, deque header).
+const GROUP_COST: usize = 96;
+
+/// What one entry costs.
+fn entry_cost(e: &Entry) -> usize {
+    std::mem::size_of::<Entry>() + e.value.as_ref().map_or(0, String::capacity)
+}
+
+/// What a group costs, key included.
+fn group_cost(key: &str, g: &Group) -> usize {
+    GROUP_COST + key.len() + g.bytes
 }
 
 /// Counters of what the bounds dropped. Non-zero drop counts mean some
@@ -62,12 +84,15 @@ impl Default for CorrelatorConfig {
 /// are too tight for the traffic, or of an attempt to flood them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CorrelatorStats {
-    /// New groups refused because a correlation had `max_groups`.
+    /// New groups refused because a correlation had `max_groups`, or the
+    /// state had `max_bytes`.
     pub groups_dropped: u64,
     /// Matches dropped from full groups (oldest first).
     pub events_dropped: u64,
     /// Groups alive now.
     pub groups: usize,
+    /// Bytes of state now (see [`CorrelatorConfig::max_bytes`]).
+    pub bytes: usize,
 }
 
 /// One event's contribution to one correlation source, as
@@ -212,6 +237,21 @@ struct Group {
     /// Matches in arrival order (oldest at the front), which is time order
     /// when events come in time order.
     entries: VecDeque<Entry>,
+    /// What the entries cost ([`entry_cost`]).
+    bytes: usize,
+}
+
+impl Group {
+    fn new(entries: VecDeque<Entry>) -> Group {
+        let bytes = entries.iter().map(entry_cost).sum();
+        Group { entries, bytes }
+    }
+
+    fn pop_front(&mut self) -> Option<Entry> {
+        let e = self.entries.pop_front()?;
+        self.bytes -= entry_cost(&e);
+        Some(e)
+    }
 }
 
 /// Streaming correlation state. Feed it every event's detection matches in
@@ -226,6 +266,11 @@ pub struct Correlator {
     groups: Vec<HashMap<String, Group>>,
     /// Drop counters (`groups` is filled in when read).
     stats: CorrelatorStats,
+    /// What the state costs now ([`group_cost`] of every group).
+    bytes: usize,
+    /// Per correlation: the event time of its last search for passed
+    /// windows when full.
+    swept_ms: Vec<i64>,
     /// Rules whose own matches are suppressed (referenced with generate: false).
     suppressed: Vec<bool>,
     /// Rules some correlation counts.
@@ -255,6 +300,8 @@ impl Correlator {
                 .map(|_| HashMap::new())
                 .collect(),
             stats: CorrelatorStats::default(),
+            bytes: 0,
+            swept_ms: vec![i64::MIN; engine.correlations().len()],
             suppressed,
         }
     }
@@ -275,6 +322,7 @@ impl Correlator {
     pub fn stats(&self) -> CorrelatorStats {
         CorrelatorStats {
             groups: self.groups.iter().map(HashMap::len).sum(),
+            bytes: self.bytes,
             ..self.stats.clone()
         }
     }
@@ -347,19 +395,18 @@ impl Correlator {
                     .len()
                     .saturating_sub(self.config.max_events_per_group);
                 entries.drain(..excess);
-                if entries.is_empty()
+                let g = Group::new(entries.into());
+                let cost = group_cost(&key, &g);
+                if g.entries.is_empty()
                     || groups.contains_key(&key)
                     || groups.len() >= self.config.max_groups
+                    || self.bytes + cost > self.config.max_bytes
                 {
                     report.dropped += 1;
                     continue;
                 }
-                groups.insert(
-                    key,
-                    Group {
-                        entries: entries.into(),
-                    },
-                );
+                self.bytes += cost;
+                groups.insert(key, g);
                 report.groups += 1;
             }
         }
@@ -372,15 +419,28 @@ impl Correlator {
     /// event has touched since, so call it now and then with the newest
     /// event time seen (not the wall clock, when replaying old logs).
     pub fn expire(&mut self, engine: &Engine, now_ms: i64) {
-        for (ci, groups) in self.groups.iter_mut().enumerate() {
+        for ci in 0..self.groups.len() {
             let span = engine.correlations()[ci].timespan_ms;
-            groups.retain(|_, g| {
-                while g.entries.front().is_some_and(|e| e.ts < now_ms - span) {
-                    g.entries.pop_front();
-                }
-                !g.entries.is_empty()
-            });
+            self.expire_one(ci, now_ms.saturating_sub(span));
         }
+    }
+
+    /// Drops correlation `ci`'s entries older than `oldest_ms`, and the
+    /// groups left empty.
+    fn expire_one(&mut self, ci: usize, oldest_ms: i64) {
+        let bytes = &mut self.bytes;
+        self.groups[ci].retain(|key, g| {
+            let before = g.bytes;
+            while g.entries.front().is_some_and(|e| e.ts < oldest_ms) {
+                g.pop_front();
+            }
+            *bytes -= before - g.bytes;
+            if g.entries.is_empty() {
+                *bytes -= GROUP_COST + key.len();
+                return false;
+            }
+            true
+        });
     }
 
     /// Processes one event: `matched` are its detection matches (rule
@@ -493,20 +553,33 @@ impl Correlator {
         group: Vec<(String, String)>,
         e: Entry,
     ) -> Option<CorrelationMatch> {
-        let groups = &mut self.groups[ci];
-        if !groups.contains_key(&key) && groups.len() >= self.config.max_groups {
-            // Make room by dropping groups whose window has passed first.
-            groups.retain(|_, g| {
-                g.entries
-                    .back()
-                    .is_some_and(|x| x.ts >= e.ts - def.timespan_ms)
-            });
-            if groups.len() >= self.config.max_groups {
+        let full = |c: &Self| {
+            c.groups[ci].len() >= c.config.max_groups
+                || c.bytes + GROUP_COST + key.len() > c.config.max_bytes
+        };
+        if !self.groups[ci].contains_key(&key) && full(self) {
+            // Make room by dropping windows that have passed — but look at
+            // most once per sixteenth of the window: a flood of new keys
+            // into a full correlation must not scan every group each time.
+            let step = (def.timespan_ms / 16).max(1);
+            if e.ts >= self.swept_ms[ci].saturating_add(step) {
+                self.swept_ms[ci] = e.ts;
+                self.expire_one(ci, e.ts.saturating_sub(def.timespan_ms));
+            }
+            if full(self) {
                 self.stats.groups_dropped += 1;
                 return None;
             }
         }
-        let g = groups.entry(key.clone()).or_default();
+        let groups = &mut self.groups[ci];
+        let g = match groups.get_mut(&key) {
+            Some(g) => g,
+            None => {
+                self.bytes += GROUP_COST + key.len();
+                groups.entry(key.clone()).or_default()
+            }
+        };
+        let before = g.bytes;
         let now = e.ts;
         match g.entries.back_mut() {
             Some(last)
@@ -515,20 +588,24 @@ impl Correlator {
             {
                 last.count += e.count;
             }
-            _ => g.entries.push_back(e),
+            _ => {
+                g.bytes += entry_cost(&e);
+                g.entries.push_back(e);
+            }
         }
         while g
             .entries
             .front()
             .is_some_and(|x| x.ts < now - def.timespan_ms)
         {
-            g.entries.pop_front();
+            g.pop_front();
         }
         while g.entries.len() > self.config.max_events_per_group {
-            if let Some(x) = g.entries.pop_front() {
+            if let Some(x) = g.pop_front() {
                 self.stats.events_dropped += x.count;
             }
         }
+        self.bytes = self.bytes + g.bytes - before;
         let value = aggregate(def, g)?;
         if !def.condition.iter().all(|(op, n)| op.holds(value, *n)) {
             return None;
@@ -542,7 +619,9 @@ impl Correlator {
             last_ms: g.entries.back().map_or(now, |x| x.ts),
         };
         // Fire once per accumulation: start the group afresh.
-        groups.remove(&key);
+        if let Some(g) = groups.remove(&key) {
+            self.bytes -= group_cost(&key, &g);
+        }
         Some(m)
     }
 }

@@ -439,10 +439,55 @@ fn bounded_state_counts_overflow() {
     let cfg = CorrelatorConfig {
         max_groups: 10,
         max_events_per_group: 5,
+        ..CorrelatorConfig::default()
     };
     let (_, stats) = correlate_cfg(&yaml, &seq, cfg);
     assert_eq!(stats.groups, 10);
     assert_eq!(stats.groups_dropped, 40);
+}
+
+/// Issue 11: keys are what a sender writes; their size counts against
+/// `max_bytes`, and the accounting comes back to zero when every window
+/// has passed.
+#[test]
+fn issue_11_state_bytes_are_bounded_and_accounted() {
+    let yaml = format!(
+        "{BASE}---\ntitle: C\ncorrelation:\n  type: value_count\n  rules: [failed]\n  group-by: [IpAddress]\n  timespan: 1h\n  condition: {{gte: 1000, field: TargetUserName}}\n"
+    );
+    let mut b = EngineBuilder::new(EngineConfig::default());
+    b.add_text(&yaml, Path::new("c.yml"));
+    let (e, report) = b.build();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut c = Correlator::new(
+        &e,
+        CorrelatorConfig {
+            max_bytes: 1 << 20,
+            ..CorrelatorConfig::default()
+        },
+    );
+    let mut s = e.scratch();
+    // 200 senders, each a 20 KiB "address" and a Vietnamese user name.
+    let long = "đ".repeat(10_000);
+    for i in 0..200 {
+        let ev = format!(
+            r#"{{"EventID":4625,"IpAddress":"{i}{long}","TargetUserName":"quản-trị-{i}"}}"#
+        );
+        let m = e.eval_json(ev.as_bytes(), &mut s).unwrap().to_vec();
+        c.process(&e, &s.record, &m, i);
+    }
+    let st = c.stats();
+    assert!(st.bytes <= 1 << 20, "{st:?}");
+    assert!(st.groups < 60 && st.groups > 10, "{st:?}");
+    assert_eq!(st.groups as u64 + st.groups_dropped, 200, "{st:?}");
+    // Small keys still fit next to them in the same group.
+    let ev = r#"{"EventID":4625,"IpAddress":"0","TargetUserName":"khác"}"#;
+    let m = e.eval_json(ev.as_bytes(), &mut s).unwrap().to_vec();
+    c.process(&e, &s.record, &m, 300);
+    assert_eq!(c.stats().groups_dropped, st.groups_dropped);
+    // Every window passed: nothing is held, nothing is still counted.
+    c.expire(&e, 10 * 3_600_000);
+    let st = c.stats();
+    assert_eq!((st.groups, st.bytes), (0, 0), "{st:?}");
 }
 
 #[test]

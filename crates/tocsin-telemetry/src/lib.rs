@@ -35,6 +35,6 @@ mod text;
 pub use health::{Condition, Health};
 pub use input::InputMetrics;
 pub use pipeline::{FormatCounters, PipelineMetrics};
-pub use registry::{Counter, Histogram, Metrics, Sample};
+pub use registry::{Counter, Gauge, Histogram, Metrics, Sample};
 pub use status::{FormatStatus, IngestStatus, InputStatus, QueueReading};
 pub use text::{histogram_quantile, sum_in_text};

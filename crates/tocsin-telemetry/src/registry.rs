@@ -30,6 +30,23 @@ impl Counter {
     }
 }
 
+/// A value that goes up and down (state size, connections open), set by
+/// its owner and read when `/metrics` is scraped.
+#[derive(Clone, Debug, Default)]
+pub struct Gauge(Arc<AtomicU64>);
+
+impl Gauge {
+    /// Sets the value.
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    /// The value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Latency buckets in seconds (1 ms … 60 s).
 const BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
@@ -101,7 +118,7 @@ impl Sample {
 }
 
 /// (name, help, read).
-type Gauge = (
+type ReadGauge = (
     &'static str,
     &'static str,
     Box<dyn Fn() -> f64 + Send + Sync>,
@@ -118,7 +135,7 @@ struct Family {
 #[derive(Default)]
 pub struct Metrics {
     families: Mutex<BTreeMap<&'static str, Family>>,
-    gauges: Mutex<Vec<Gauge>>,
+    gauges: Mutex<Vec<ReadGauge>>,
     /// Receipt → processed (alert stored) per event.
     pub latency: Histogram,
     pub(crate) inputs: Mutex<Vec<crate::InputMetrics>>,
@@ -162,6 +179,14 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((name, help, Box::new(f)));
+    }
+
+    /// A gauge its owner sets (see [`Gauge`]).
+    pub fn settable_gauge(&self, name: &'static str, help: &'static str) -> Gauge {
+        let g = Gauge::default();
+        let read = g.clone();
+        self.gauge(name, help, move || read.get() as f64);
+        g
     }
 
     /// Every counter and gauge's current value (for the console's tables;

@@ -98,6 +98,7 @@ impl Command {
                     },
                     quiet: a.quiet,
                     no_routing: a.no_routing,
+                    follow_links: a.follow_links,
                 },
                 config,
             ),
@@ -168,6 +169,10 @@ pub struct HuntArgs {
     /// Evaluate every rule on every event, ignoring `logsource` routing.
     #[arg(long)]
     pub no_routing: bool,
+    /// Follow symbolic links that lead out of the given directories (links
+    /// inside them are followed anyway; loops never are).
+    #[arg(long)]
+    pub follow_links: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -235,3 +235,97 @@ urls = ["https://stc.ngocson.gov.vn/"]
         "hunt creates no database"
     );
 }
+
+/// Issue 11: a path that is not there is an error the caller sees, after
+/// the others were hunted (as grep does).
+#[test]
+fn issue_11_a_missing_path_exits_non_zero_after_hunting_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.jsonl"), evidence()).unwrap();
+    let out = tocsin(
+        dir.path(),
+        &["hunt", "e.jsonl", "khong-co.evtx", "-o", "jsonl"],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stdout).contains("Web Server Process Starts A Shell"));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("khong-co.evtx: path: no such file or directory"),
+        "{err}"
+    );
+    assert!(err.contains("1 of the given paths do not exist"), "{err}");
+}
+
+/// Issue 11: evidence from a compromised machine — nesting a million deep,
+/// a gzip bomb, a link out of the tree, a line past the record limit, a
+/// zip with a lying size — is reported and the rest is hunted; the JSONL
+/// written for a pretty-printed record is one valid JSON line.
+#[test]
+fn issue_11_hostile_evidence_is_reported_and_the_rest_hunted() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir(&ev).unwrap();
+    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    std::fs::write(ev.join("deep.json"), format!("{{\"a\": {deep}}}\n")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b' '; 50 << 20]).unwrap();
+    std::fs::write(ev.join("bomb.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("shadow.log"), evidence()).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("shadow.log"), ev.join("link.log")).unwrap();
+    let long = format!("{{\"CommandLine\":\"{}\"}}\n", "a".repeat(3000));
+    std::fs::write(ev.join("long.jsonl"), long).unwrap();
+    // Pretty-printed, with a Vietnamese name: must come out as one line.
+    std::fs::write(
+        ev.join("pretty.json"),
+        "{\n  \"@timestamp\": \"2026-03-02T01:10:00Z\",\n  \"Channel\": \"Microsoft-Windows-Sysmon/Operational\",\n  \"EventID\": 1,\n  \"User\": \"Nguyễn Văn Đức\",\n  \"ParentImage\": \"C:\\\\Windows\\\\System32\\\\inetsrv\\\\w3wp.exe\",\n  \"Image\": \"C:\\\\Windows\\\\System32\\\\cmd.exe\",\n  \"CommandLine\": \"cmd.exe /c whoami\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tocsin.toml"),
+        "[hunt]\nmax_inflated = 1000000\nmax_record = 2048\n",
+    )
+    .unwrap();
+    let out = tocsin(
+        dir.path(),
+        &["hunt", "-c", "tocsin.toml", "evidence", "-o", "jsonl"],
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("bomb.jsonl.gz: file: gzip inflates past max_inflated (1000000 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("link.log: link: not followed: it leads out of the tree"),
+        "{err}"
+    );
+    assert!(
+        err.contains("long.jsonl: line 1: a line of 3018 bytes, longer than max_record (2048)"),
+        "{err}"
+    );
+    assert!(err.contains("deep.json: line 1:"), "{err}");
+    let hits: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["event"]["User"], "Nguyễn Văn Đức");
+    assert_eq!(hits[0]["position"], "line 1");
+    assert_eq!(hits[0]["rule_title"], "Web Server Process Starts A Shell");
+    // Told to, it follows the link out and hunts what it leads to.
+    let out = tocsin(
+        dir.path(),
+        &[
+            "hunt",
+            "-c",
+            "tocsin.toml",
+            "evidence",
+            "-o",
+            "jsonl",
+            "--follow-links",
+        ],
+    );
+    assert!(text(&out.stdout).lines().count() > 1);
+}
