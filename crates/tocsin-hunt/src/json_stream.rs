@@ -318,7 +318,9 @@ impl<R: Read> JsonReader<R> {
                     let end = i + n;
                     let start = self.lo;
                     self.lo = end;
-                    if skipping {
+                    // The read that closed it may have taken it one past
+                    // the limit.
+                    if skipping || end - start > self.max_record {
                         return Ok(Some(Span::Bad {
                             line: at,
                             reason: format!(
@@ -499,6 +501,25 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(r[2].0, 5);
+    }
+
+    /// Found by fuzzing (hunt_json): an object closed by the read that
+    /// took it one byte past the limit was handed out.
+    #[test]
+    fn fuzz_an_object_one_byte_past_the_limit_is_refused() {
+        let obj = format!("{{\n\"a\": \"{}\"}}", "x".repeat(247));
+        assert_eq!(obj.len(), 257);
+        let r = collect_with(obj.as_bytes(), 1, 256);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].1
+                .as_ref()
+                .unwrap_err()
+                .contains("longer than max_record"),
+            "{r:?}"
+        );
+        let r = collect_with(obj.as_bytes(), 1, 257);
+        assert!(r[0].1.is_ok(), "{r:?}");
     }
 
     #[test]

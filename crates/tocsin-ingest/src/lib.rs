@@ -18,6 +18,7 @@
 //! [`InputsConfig::start`] binds every input; [`InputsConfig::sources`]
 //! says what each may speak for, for the attribution policy.
 
+pub mod bulk;
 pub mod framer;
 pub mod http;
 pub mod syslog;

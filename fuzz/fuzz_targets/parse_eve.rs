@@ -1,0 +1,6 @@
+//! Suricata EVE JSON records.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tocsin_fuzz::parse(
+    tocsin_parse::Format::SuricataEve,
+    data
+));
