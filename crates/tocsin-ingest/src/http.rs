@@ -135,6 +135,8 @@ struct AppState {
     max_body: usize,
     max_record: usize,
     budget: Budget,
+    /// Turns on the blocking pool (one per core).
+    workers: Arc<Semaphore>,
 }
 
 impl HttpConfig {
@@ -155,10 +157,14 @@ impl HttpConfig {
             ),
             max_body: self.max_body,
             max_record: self.max_record.min(tocsin_queue::MAX_RECORD),
+            workers: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             budget: Budget {
                 bytes: Arc::new(Semaphore::new(
                     self.max_memory.clamp(1 << 20, Semaphore::MAX_PERMITS),
                 )),
+                total: self.max_memory.clamp(1 << 20, Semaphore::MAX_PERMITS),
                 refused: metrics.counter(
                     "tocsin_http_memory_refused_total",
                     "HTTP ingest requests answered 429 because the bodies in memory reached max_memory.",
@@ -275,12 +281,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The memory all requests' bodies may hold at once (`max_memory`).
 struct Budget {
     bytes: Arc<Semaphore>,
+    total: usize,
     refused: tocsin_telemetry::Counter,
 }
 
 /// The part of the budget one request holds; given back when dropped.
 struct Held {
     budget: Arc<Semaphore>,
+    total: usize,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -289,6 +297,21 @@ struct Held {
 struct Spent;
 
 impl Held {
+    /// Makes room in `v` for `n` more bytes, taking them from the budget.
+    ///
+    /// The budget counts bytes written, which is what memory holds: when
+    /// `v` is full it is given, once, the room of the most it may ever
+    /// hold (`max`) — address space the kernel backs only as it is
+    /// written — instead of growing by doubling, whose every step would
+    /// leave a freed buffer behind in the allocator.
+    fn grow(&mut self, v: &mut Vec<u8>, n: usize, max: usize) -> Result<(), Spent> {
+        self.take(n)?;
+        if v.len() + n > v.capacity() {
+            v.reserve_exact(max.max(v.len() + n) - v.len());
+        }
+        Ok(())
+    }
+
     /// Takes `n` more bytes of the budget, without waiting: a request
     /// waiting for memory would hold what it has while others wait for it.
     fn take(&mut self, n: usize) -> Result<(), Spent> {
@@ -307,6 +330,16 @@ impl Held {
         }
         Ok(())
     }
+}
+
+/// A body that could not fit even if it had the whole budget: 413, not
+/// 429, since trying again would never help.
+fn too_long_for_memory(n: usize, total: usize) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "content_too_long_exception",
+        format!("a body of {n} bytes is larger than max_memory ({total} bytes)"),
+    )
 }
 
 fn too_long(what: &str, max: usize) -> Response {
@@ -351,6 +384,17 @@ async fn body(
         return Err(too_long("the body", max));
     }
     let mut raw = Vec::new();
+    let mut reserved = 0;
+    if let Some(n) = declared {
+        // One allocation of the declared size (within the limits above).
+        let n = n as usize;
+        if n > st.budget.total {
+            return Err(too_long_for_memory(n, st.budget.total));
+        }
+        held.take(n).map_err(|_| no_memory(st, m))?;
+        raw.reserve_exact(n);
+        reserved = n;
+    }
     let mut b = b;
     while let Some(frame) = b.frame().await {
         let frame = frame.map_err(|e| {
@@ -366,7 +410,14 @@ async fn body(
         if raw.len() + data.len() > max {
             return Err(too_long("the body", max));
         }
-        held.take(data.len()).map_err(|_| no_memory(st, m))?;
+        // Bytes past the declared length (none, from an honest sender)
+        // are taken from the budget as they come.
+        let past = (raw.len() + data.len()).saturating_sub(reserved);
+        let fresh = past.min(data.len());
+        if fresh > 0 {
+            held.grow(&mut raw, fresh, max.min(held.total))
+                .map_err(|_| no_memory(st, m))?;
+        }
         raw.extend_from_slice(&data);
     }
     let gz = h
@@ -378,25 +429,20 @@ async fn body(
     }
     let mut moved = Held {
         budget: held.budget.clone(),
+        total: held.total,
         permit: held.permit.take(),
     };
-    let (back, out) = tokio::task::spawn_blocking(move || {
+    let (back, out) = off_thread(&st.workers, move || {
         let out = gunzip(&raw, max, &mut moved);
         (moved, out)
     })
-    .await
-    .map_err(|e| {
-        error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "exception",
-            e.to_string(),
-        )
-    })?;
+    .await?;
     *held = back;
     match out {
         Ok(v) => Ok(v),
         Err(Inflate::TooLong) => Err(too_long("the gzip body inflated", max)),
         Err(Inflate::Spent) => Err(no_memory(st, m)),
+        Err(Inflate::Never(n)) => Err(too_long_for_memory(n, st.budget.total)),
         Err(Inflate::Bad(e)) => Err(error(
             StatusCode::BAD_REQUEST,
             "parse_exception",
@@ -409,15 +455,39 @@ async fn body(
 enum Inflate {
     TooLong,
     Spent,
+    /// It says it inflates to more than the whole budget.
+    Never(usize),
     Bad(std::io::Error),
 }
 
 /// Inflates `raw` a chunk at a time, each chunk taken from the budget, and
 /// stops at `max` (a small body may inflate enormously: a gzip bomb).
+///
+/// The gzip trailer's size of the (last) member is a hint, never trusted:
+/// honest bodies are inflated into one allocation of that size; a body
+/// saying it inflates past `max` is refused before any work; a body that
+/// lies about it is caught by the limits as it inflates.
 fn gunzip(raw: &[u8], max: usize, held: &mut Held) -> Result<Vec<u8>, Inflate> {
     use std::io::Read as _;
-    let mut z = flate2::read::MultiGzDecoder::new(raw);
+    let hint = raw
+        .len()
+        .checked_sub(4)
+        .filter(|_| raw.len() >= 18)
+        .map(|at| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]) as usize);
     let mut out = Vec::new();
+    let mut reserved = 0;
+    if let Some(h) = hint {
+        if h > max {
+            return Err(Inflate::TooLong);
+        }
+        if h > held.total {
+            return Err(Inflate::Never(h));
+        }
+        held.take(h).map_err(|_| Inflate::Spent)?;
+        out.reserve_exact(h);
+        reserved = h;
+    }
+    let mut z = flate2::read::MultiGzDecoder::new(raw);
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         let n = z.read(&mut chunk).map_err(Inflate::Bad)?;
@@ -427,7 +497,12 @@ fn gunzip(raw: &[u8], max: usize, held: &mut Held) -> Result<Vec<u8>, Inflate> {
         if out.len() + n > max {
             return Err(Inflate::TooLong);
         }
-        held.take(n).map_err(|_| Inflate::Spent)?;
+        // Past the trailer's size (a liar's body): taken as it comes.
+        let fresh = (out.len() + n).saturating_sub(reserved).min(n);
+        if fresh > 0 {
+            held.grow(&mut out, fresh, max.min(held.total))
+                .map_err(|_| Inflate::Spent)?;
+        }
         out.extend_from_slice(&chunk[..n]);
     }
 }
@@ -468,19 +543,29 @@ async fn accept(st: &AppState, req: Request) -> Result<(usize, Vec<u8>, Held), R
     }
     let mut held = Held {
         budget: st.budget.bytes.clone(),
+        total: st.budget.total,
         permit: None,
     };
     let data = body(st, &who.1, &parts.headers, b, &mut held).await?;
     Ok((i, data, held))
 }
 
-/// Runs `f` on the blocking pool: parsing a large body and encoding its
-/// records would otherwise hold an async thread that other connections
-/// (and the other inputs) need.
+/// Runs `f` on the blocking pool: inflating and parsing a large body
+/// would otherwise hold an async thread that other connections (and the
+/// other inputs) need. At most one such job per core runs at once (the
+/// rest wait their turn): more would not go faster, and every thread
+/// that allocates large buffers keeps some of them for reuse.
 async fn off_thread<T: Send + 'static>(
+    workers: &Arc<Semaphore>,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
+    let turn = workers.clone().acquire_owned().await;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        f()
+    })
+    .await
+    .map_err(|e| {
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "exception",
@@ -598,7 +683,7 @@ async fn bulk(
     };
     let m = &st.senders[who].1;
     let st2 = st.clone();
-    let made = off_thread(move || {
+    let made = off_thread(&st.workers, move || {
         let r = bulk_records(&st2, who, peer, &data, &mut held);
         (r, held)
     })
@@ -693,7 +778,7 @@ async fn ndjson(
     let m = &st.senders[who].1;
     let format = q.format.unwrap_or(st.senders[who].0.format);
     let st2 = st.clone();
-    let made = off_thread(move || {
+    let made = off_thread(&st.workers, move || {
         let r = ndjson_records(&st2, who, peer, format, &data, &mut held);
         (r, held)
     })

@@ -280,14 +280,22 @@ async fn issue_11_bodies_stay_within_the_memory_budget() {
     .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(body.contains("max_memory"), "{body}");
-    // Compressed, it is small on the wire, but not once inflated.
+    // Compressed, it is small on the wire, but not once inflated: its
+    // trailer says so, and it is refused before any work, for good (413).
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&big).unwrap();
+    let mut gz = gz.finish().unwrap();
     let (s, body) = call(
         &app,
-        post("/api/v1/ingest", Some(&bearer), gz.finish().unwrap(), true),
+        post("/api/v1/ingest", Some(&bearer), gz.clone(), true),
     )
     .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body.contains("larger than max_memory"), "{body}");
+    // A trailer that lies (says 1,000 bytes) is caught as it inflates.
+    let at = gz.len() - 4;
+    gz[at..].copy_from_slice(&1000u32.to_le_bytes());
+    let (s, body) = call(&app, post("/api/v1/ingest", Some(&bearer), gz, true)).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(q.bounds().1, 0, "nothing of a refused request is queued");
     // The refused requests gave their share back: a body that fits passes.
@@ -301,5 +309,5 @@ async fn issue_11_bodies_stay_within_the_memory_budget() {
         .filter(|s| s.name == "tocsin_http_memory_refused_total")
         .map(|s| s.value)
         .sum();
-    assert_eq!(refused, 2.0);
+    assert_eq!(refused, 2.0, "the plain body and the lying bomb");
 }

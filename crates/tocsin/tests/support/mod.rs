@@ -135,6 +135,32 @@ sensor = true
         }
     }
 
+    /// Replaces `from` by `to` in the configuration (before `start`).
+    pub fn config_replace(&self, from: &str, to: &str) {
+        let p = self.dir.join("tocsin.toml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{from} not in the configuration");
+        std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Appends tables to the configuration (before `start`).
+    pub fn config_append(&self, more: &str) {
+        let p = self.dir.join("tocsin.toml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, text + "\n" + more).unwrap();
+    }
+
+    /// The server's peak resident memory so far, MiB (`VmHWM`).
+    pub fn peak_mib(&self) -> f64 {
+        let pid = self.child.as_ref().unwrap().id();
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+            .unwrap()
+            / 1024.0
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             // SIGKILL: no shutdown code runs.
