@@ -241,6 +241,9 @@ mod tests {
         let cfg: Config = toml::from_str(text).unwrap();
         assert_eq!(cfg.database, Config::default().database);
         assert_eq!(cfg.web, Config::default().web);
+        // The limits it states are the defaults.
+        assert_eq!(cfg.ingest.pipeline, Config::default().ingest.pipeline);
+        assert_eq!(cfg.hunt.limits(), tocsin_hunt::ReadLimits::default());
         // The example states the engine's default scan cache.
         assert_eq!(
             cfg.hunt.engine(true).scan_cache_mib,

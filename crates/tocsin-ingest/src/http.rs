@@ -546,7 +546,18 @@ async fn accept(st: &AppState, req: Request) -> Result<(usize, Vec<u8>, Held), R
         total: st.budget.total,
         permit: None,
     };
-    let data = body(st, &who.1, &parts.headers, b, &mut held).await?;
+    let data = body(st, &who.1, &parts.headers, b, &mut held)
+        .await
+        .inspect_err(|r| {
+            // Too large, or not readable: refused for good (counted);
+            // 429 is counted as pushback where it is made.
+            if matches!(
+                r.status(),
+                StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST
+            ) {
+                who.1.rejected.inc();
+            }
+        })?;
     Ok((i, data, held))
 }
 
