@@ -24,6 +24,14 @@ pub const ATTACKERS: &[&str] = &[
     "61.177.172.140",
 ];
 
+/// Ordinary destinations of agency devices (the load generator's firewall
+/// records, which must not raise anything).
+const ORDINARY_SITES: &[(&str, &str)] = &[
+    ("142.250.66.78", "www.google.com"),
+    ("203.162.4.191", "dichvucong.gov.vn"),
+    ("113.160.22.10", "vnexpress.net"),
+];
+
 /// Botnet controllers agency devices call (the seed's 1,925 agency IPs),
 /// with the sensor signature that names them.
 pub const C2: &[(&str, &str)] = &[
@@ -225,15 +233,16 @@ impl Traffic {
     /// An sshd line: mostly deploy keys, now and then a password guess.
     pub fn ssh(&mut self) -> String {
         let mut s = String::with_capacity(200);
-        self.write_ssh(&mut s);
+        let guess = self.rng.chance(300);
+        self.write_ssh(&mut s, guess);
         s
     }
 
-    fn write_ssh(&mut self, s: &mut String) {
+    fn write_ssh(&mut self, s: &mut String, guess: bool) {
         let host = self.rng.below(self.p.servers.len());
         let pid = 1000 + self.rng.below(60_000);
         let _ = write!(s, "<38>{} {} sshd[{pid}]: ", self.bsd, self.p.servers[host]);
-        if self.rng.chance(300) {
+        if guess {
             let _ = write!(
                 s,
                 "Failed password for invalid user {} from {} port {} ssh2",
@@ -272,15 +281,21 @@ impl Traffic {
     /// (now and then to a botnet controller, denied).
     pub fn cef(&mut self) -> String {
         let mut s = String::with_capacity(300);
-        self.write_cef(&mut s);
+        self.write_cef(&mut s, true);
         s
     }
 
-    fn write_cef(&mut self, s: &mut String) {
+    /// A firewall record; `c2` picks a botnet controller as destination
+    /// (denied now and then), otherwise an ordinary site, accepted.
+    fn write_cef(&mut self, s: &mut String, c2: bool) {
         let lan = self.rng.below(self.p.lans.len());
         let host = self.rng.below(200) + 20;
-        let (dst, name) = *self.rng.pick(C2);
-        let deny = self.rng.chance(700);
+        let (dst, name) = if c2 {
+            *self.rng.pick(C2)
+        } else {
+            *self.rng.pick(ORDINARY_SITES)
+        };
+        let deny = c2 && self.rng.chance(700);
         let _ = write!(
             s,
             "<134>{} fw-core-01 CEF:0|Fortinet|FortiGate|7.4.3|0000000013|{}|{}|src={}{host} spt={} dst={dst} dpt=443 proto=TCP act={} cs1Label=policy cs1=BLOCK-BOTNET msg={name}",
@@ -437,8 +452,8 @@ impl Traffic {
         } else {
             match n % 8 {
                 0..=3 => self.write_web_syslog(out, false),
-                4..=5 => self.write_ssh(out),
-                6 => self.write_cef(out),
+                4..=5 => self.write_ssh(out, false),
+                6 => self.write_cef(out, false),
                 _ => self.write_sudo(out),
             }
         }
@@ -501,6 +516,14 @@ mod tests {
         for line in buf.lines() {
             let ev = parser.parse(tocsin_parse::Format::Syslog, line.as_bytes(), &rx);
             assert_eq!(ev.parse_error, None, "{line}");
+            // Only the attack lines may raise anything: the benchmark's
+            // alert count and cost depend on it.
+            assert_ne!(
+                ev.fields.get_str("event.outcome"),
+                Some("failure"),
+                "{line}"
+            );
+            assert!(!C2.iter().any(|(ip, _)| line.contains(ip)), "{line}");
             attacks += usize::from(
                 ev.fields
                     .get_str("url.original")

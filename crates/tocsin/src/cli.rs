@@ -104,7 +104,10 @@ impl Command {
             ),
             Command::Bench(BenchCmd::Ingest(a)) => {
                 tocsin_sim::bench::ingest(&tocsin_sim::bench::BenchIngest {
-                    exe: std::env::current_exe()?,
+                    exe: match a.server {
+                        Some(p) => p,
+                        None => std::env::current_exe()?,
+                    },
                     seconds: a.seconds,
                     connections: a.connections,
                     attack_every: a.attack_every,
@@ -137,6 +140,11 @@ pub struct BenchIngestArgs {
     /// Events per second of the paced run (latency without a backlog).
     #[arg(long, default_value_t = 100_000)]
     pub paced_rate: u64,
+    /// The `tocsin` binary to measure as the server (default: this one).
+    /// The same generator then drives two builds: compare before and after
+    /// a change with one load.
+    #[arg(long)]
+    pub server: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
