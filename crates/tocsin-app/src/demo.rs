@@ -90,6 +90,35 @@ fn demo_ingest(dir: &std::path::Path) -> IngestConfig {
     }
 }
 
+/// The demo's people: one per role, with Vietnamese names.
+const DEMO_USERS: &[(&str, tocsin_model::Role, Option<&str>, &str)] = &[
+    (
+        "quantri",
+        tocsin_model::Role::Admin,
+        None,
+        "Nguyễn Văn Quản",
+    ),
+    (
+        "phantich",
+        tocsin_model::Role::Analyst,
+        None,
+        "Trần Thị Thu Hà",
+    ),
+    ("lanhdao", tocsin_model::Role::Leader, None, "Lê Minh Đức"),
+    (
+        "yte",
+        tocsin_model::Role::AgencyContact,
+        Some("SYT"),
+        "Phạm Thị Lan",
+    ),
+    (
+        "kiemtoan",
+        tocsin_model::Role::Auditor,
+        None,
+        "Hoàng Văn Kiên",
+    ),
+];
+
 /// Runs `tocsin demo`.
 pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     let db = args.data_dir.join("demo.db");
@@ -113,7 +142,11 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     let store = store_cfg.build().await?;
     let inv = tocsin_sim::province();
     store
-        .replace_inventory(&inv, "demo", "synthetic province Ngọc Sơn (tocsin demo)")
+        .replace_inventory(
+            &inv,
+            &tocsin_model::Actor::system("demo"),
+            "synthetic province Ngọc Sơn (tocsin demo)",
+        )
         .await?;
     println!(
         "demo province Ngọc Sơn: {} agencies, {} assets in {}",
@@ -121,6 +154,29 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
         inv.assets.len(),
         db.display()
     );
+    println!("demo users, one per role (new passwords at every run):");
+    let actor = tocsin_model::Actor::system("demo");
+    for (user, role, agency, name) in DEMO_USERS {
+        let pw = crate::users::generate_password();
+        crate::users::add_user(
+            &store,
+            config,
+            &actor,
+            user,
+            *role,
+            *agency,
+            Some(name),
+            &pw,
+        )
+        .await?;
+        println!(
+            "  {user:<10} {:<15} {pw}{}",
+            role.as_str(),
+            agency
+                .map(|a| format!("  (agency {a})"))
+                .unwrap_or_default()
+        );
+    }
     if args.no_serve {
         store.close().await;
         return Ok(());

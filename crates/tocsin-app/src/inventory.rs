@@ -147,7 +147,7 @@ pub async fn run(cmd: Command, config: &Config) -> anyhow::Result<()> {
                 return Ok(());
             }
             store
-                .replace_inventory(&inv, "cli", &summary)
+                .replace_inventory(&inv, &tocsin_model::Actor::system("cli"), &summary)
                 .await
                 .context("import failed; the database is unchanged")?;
             println!("imported {summary}");

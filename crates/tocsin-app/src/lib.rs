@@ -16,7 +16,7 @@
 //! * [`node`]: a node of the deployment; today all roles in one process.
 //! * [`rules`]: the detection rules in force (Tocsin's own pack is built
 //!   in).
-//! * [`hunt`], [`inventory`], [`demo`]: the commands.
+//! * [`hunt`], [`inventory`], [`demo`], [`users`]: the commands.
 //!
 //! Commands report with `anyhow`: this crate is the binary's edge, split
 //! out so the binary is its command line alone.
@@ -27,6 +27,7 @@ pub mod hunt;
 pub mod inventory;
 pub mod node;
 pub mod rules;
+pub mod users;
 
 pub use config::{Config, Overrides};
 

@@ -279,6 +279,13 @@ pub async fn run(
         .await?
         .with_rules(rule_infos)
         .with_metrics(metrics.clone(), ingest.is_some());
+    if let Some(token) = server.setup_token() {
+        // No user yet: the one way in is this token, shown to whoever can
+        // read the server's output (never logged to a file by us).
+        eprintln!(
+            "tocsin: no user exists yet. Create the first administrator at http://{listen}/setup with the one-time token\n\n    {token}\n\n  or on the command line: tocsin user add <name> --role admin --generate"
+        );
+    }
     let served = server.serve(&metrics, shutdown_signal()).await;
     // Whatever state anything is in, the process ends soon after the
     // signal: a stuck commit or connection must not hold it.

@@ -13,6 +13,7 @@
 //!   range and the asset that owns it, in tens of nanoseconds;
 //! * **findings and alerts** ([`Finding`], [`NewAlert`], [`Alert`]) with
 //!   their typed [`Level`], [`AlertKind`] and [`AlertStatus`];
+//! * **people** ([`Role`], [`Permission`]): what each role may do;
 //! * **scopes** ([`Scope`]): which agencies a person or an input may speak
 //!   for — the tenant boundary the store applies and attribution respects.
 //!
@@ -32,6 +33,7 @@
 //! assert_eq!(hit.agency.map(|i| inv.agencies[i].code.as_str()), Some("STC"));
 //! ```
 
+mod access;
 mod alert;
 mod attribution;
 mod cidr;
@@ -43,6 +45,7 @@ mod scope;
 mod secret;
 mod text;
 
+pub use access::{Actor, Permission, Role, UserId};
 pub use alert::{Alert, AlertId, AlertKind, AlertStatus, EventCount, Finding, NewAlert};
 pub use attribution::{Attribution, Attributor};
 pub use cidr::{Cidr, CidrError};

@@ -66,7 +66,7 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
         .unwrap();
     let inv = tocsin_sim::province();
     store
-        .replace_inventory(&inv, "test", "province")
+        .replace_inventory(&inv, &tocsin_model::Actor::system("test"), "province")
         .await
         .unwrap();
     let mut b = EngineBuilder::new(EngineConfig {
@@ -281,7 +281,7 @@ async fn batches_commit_on_every_backend_and_replays_add_no_alert() {
         .unwrap()
     {
         db.store
-            .replace_inventory(&inv, "test", "province")
+            .replace_inventory(&inv, &tocsin_model::Actor::system("test"), "province")
             .await
             .unwrap();
         let mut b = EngineBuilder::new(EngineConfig::default());

@@ -37,8 +37,31 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
-    Ok(crate::http::get(addr, path)?.body)
+/// A GET on the console with the benchmark's API token.
+fn http_get(addr: SocketAddr, path: &str, token: &str) -> anyhow::Result<String> {
+    let auth = format!("Bearer {token}");
+    Ok(crate::http::request(addr, "GET", path, &[("Authorization", &auth)], "")?.body)
+}
+
+/// An analyst and their API token, made with the server binary's command
+/// line in the benchmark's directory (the console lets nobody in without).
+fn api_token(exe: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<String> {
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new(exe)
+            .current_dir(dir)
+            .env("TOCSIN_CONFIG", dir.join("tocsin.toml"))
+            .env_remove("TOCSIN_DATABASE")
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run the server binary's `user` command")?;
+        if !out.status.success() {
+            bail!("`tocsin {}` failed", args.join(" "));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    run(&["user", "add", "bench", "--role", "analyst", "--generate"])?;
+    run(&["user", "token", "bench", "--name", "bench"])
 }
 
 fn peak_rss_mib(pid: u32) -> Option<f64> {
@@ -93,6 +116,7 @@ fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> 
         args.extra_config
     );
     std::fs::write(dir.path().join("tocsin.toml"), cfg)?;
+    let token = api_token(&args.exe, dir.path())?;
     let child = Child_(
         Command::new(&args.exe)
             .current_dir(dir.path())
@@ -123,7 +147,7 @@ fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> 
     })?;
     let sent_at = start.elapsed();
     let (processed, all_at) = loop {
-        let m = http_get(web, "/metrics")?;
+        let m = http_get(web, "/metrics", &token)?;
         let done = sum_in_text(&m, "tocsin_pipeline_events_total") as u64;
         if done >= sent.events {
             break (done, start.elapsed());
@@ -136,8 +160,8 @@ fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> 
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let m = http_get(web, "/metrics")?;
-    let alert_latency_ms = alert_latencies(web)?;
+    let m = http_get(web, "/metrics", &token)?;
+    let alert_latency_ms = alert_latencies(web, &token)?;
     let run = ServeRun {
         sent,
         all_at,
@@ -155,7 +179,7 @@ fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> 
 }
 
 /// p50, p99 and max of (alert stored − event received) over every alert.
-fn alert_latencies(web: SocketAddr) -> anyhow::Result<Option<(f64, f64, f64)>> {
+fn alert_latencies(web: SocketAddr, token: &str) -> anyhow::Result<Option<(f64, f64, f64)>> {
     let ts = |s: &str| {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|d| d.timestamp_micros())
@@ -164,7 +188,11 @@ fn alert_latencies(web: SocketAddr) -> anyhow::Result<Option<(f64, f64, f64)>> {
     let mut lat: Vec<f64> = Vec::new();
     let mut before = i64::MAX;
     loop {
-        let body = http_get(web, &format!("/api/v1/alerts?limit=1000&before={before}"))?;
+        let body = http_get(
+            web,
+            &format!("/api/v1/alerts?limit=1000&before={before}"),
+            token,
+        )?;
         let (a, b) = (
             body.find('{').unwrap_or(0),
             body.rfind('}').map_or(0, |e| e + 1),

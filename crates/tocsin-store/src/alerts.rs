@@ -9,7 +9,9 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, AssetCode, Level, NewAlert, Scope};
+use tocsin_model::{
+    Actor, AgencyCode, Alert, AlertId, AlertStatus, AssetCode, Level, NewAlert, Scope,
+};
 
 use crate::text::{safe, safe_opt};
 use crate::{Store, StoreError, scope, time};
@@ -131,31 +133,31 @@ impl Store {
         scope: &Scope,
         id: AlertId,
         status: AlertStatus,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sql = format!(
-            "UPDATE alerts SET status = $1 WHERE id = $2 AND {}",
-            scope::clause(scope, "agency", 3)
+            "SELECT status FROM alerts WHERE id = $1 AND {}",
+            scope::clause(scope, "agency", 2)
         );
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0);
+        let Some(row) = scope::bind(q, scope).fetch_optional(&mut *tx).await? else {
+            return Ok(false);
+        };
+        let before: String = row.try_get("status")?;
+        sqlx::query("UPDATE alerts SET status = $1 WHERE id = $2")
             .bind(status.as_str())
-            .bind(id.0);
-        let n = scope::bind(q, scope)
+            .bind(id.0)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n > 0 {
-            crate::audit::insert(
-                &mut tx,
-                actor,
-                "alert.status",
-                &format!("alert {id} → {}", status.as_str()),
-            )
             .await?;
-        }
+        crate::audit::append(
+            &mut tx,
+            crate::audit::Change::new(actor, "alert.status", format!("alert {id}"))
+                .states(Some(before), Some(status.as_str().to_string())),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(true)
     }
 
     /// Alerts in `scope` per level, created at or after `since`.

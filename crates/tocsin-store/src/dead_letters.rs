@@ -135,7 +135,7 @@ impl Store {
         &self,
         scope: &Scope,
         id: DeadLetterId,
-        actor: &str,
+        actor: &tocsin_model::Actor,
     ) -> Result<Replay, StoreError> {
         let open = self
             .dead_letters(scope, true, 10_000)
@@ -157,14 +157,10 @@ impl Store {
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
-        crate::audit::insert(
+        crate::audit::append(
             &mut tx,
-            actor,
-            "dead_letter.replay",
-            &format!(
-                "dead letter {id} ({} at {}#{})",
-                d.kind, d.stream, d.stream_seq
-            ),
+            crate::audit::Change::new(actor, "dead_letter.replay", format!("dead letter {id}"))
+                .detail(format!("{} at {}#{}", d.kind, d.stream, d.stream_seq)),
         )
         .await?;
         tx.commit().await?;

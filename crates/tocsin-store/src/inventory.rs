@@ -117,7 +117,7 @@ impl Store {
     pub async fn replace_inventory(
         &self,
         inv: &Inventory,
-        actor: &str,
+        actor: &tocsin_model::Actor,
         detail: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
@@ -159,7 +159,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        crate::audit::insert(&mut tx, actor, "inventory.replace", detail).await?;
+        crate::audit::append(
+            &mut tx,
+            crate::audit::Change::new(actor, "inventory.replace", "inventory").detail(detail),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

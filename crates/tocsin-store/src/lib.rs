@@ -40,13 +40,15 @@ mod scope;
 pub mod testkit;
 mod text;
 mod time;
+mod users;
 
 pub use alerts::{AlertFilter, LevelCount};
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditVerdict};
 pub use dead_letters::{DeadLetter, DeadLetterId, DeadLetterKind, Replay};
 pub use error::StoreError;
 pub use ingest::IngestBatch;
 pub use inventory::InventoryCounts;
+pub use users::{ApiTokenInfo, Credentials, LoginOutcome, NewUser, SessionInfo, User};
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, RwLock};
@@ -150,6 +152,7 @@ impl StoreConfig {
             }),
         };
         let from = migrate::run(&store).await?;
+        audit::chain_legacy(&store).await?;
         store.inner.fresh.store(from == 0, Ordering::Relaxed);
         Ok(store)
     }

@@ -139,6 +139,65 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_open ON dead_letters(replayed_at, id);
 "#,
     },
+    Migration {
+        version: 5,
+        name: "people and access",
+        sql: r#"
+ALTER TABLE audit_log ADD COLUMN seq BIGINT;
+ALTER TABLE audit_log ADD COLUMN address TEXT;
+ALTER TABLE audit_log ADD COLUMN object TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_log ADD COLUMN before_value TEXT;
+ALTER TABLE audit_log ADD COLUMN after_value TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX audit_log_seq ON audit_log(seq);
+CREATE TABLE audit_head (
+    id BIGINT PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
+CREATE TABLE users (
+    id {id},
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    agency TEXT,
+    password_hash TEXT NOT NULL,
+    totp_secret TEXT,
+    totp_last_step BIGINT NOT NULL DEFAULT 0,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    failed_logins BIGINT NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL,
+    password_changed_at TEXT NOT NULL,
+    last_login_at TEXT
+);
+CREATE TABLE sessions (
+    id_digest TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    address TEXT,
+    user_agent TEXT
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE api_tokens (
+    id {id},
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    role TEXT NOT NULL,
+    agency TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT,
+    last_used_at TEXT
+);
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+"#,
+    },
 ];
 
 /// A migration's DDL for `backend`: the one place the two dialects differ

@@ -137,6 +137,16 @@ impl TestDb {
         self.admin_url.as_deref().map(|a| with_db(a, &self.db_name))
     }
 
+    /// A URL to open this database beside the store on either backend
+    /// (tests that reach under the store: tampering, damage).
+    pub fn raw_url(&self) -> String {
+        match (&self._dir, self.url()) {
+            (_, Some(pg)) => pg,
+            (Some(d), None) => format!("sqlite://{}", d.0.join("tocsin.db").display()),
+            (None, None) => String::new(),
+        }
+    }
+
     /// Closes the store and drops a PostgreSQL test database.
     ///
     /// Best effort: errors are ignored so cleanup never fails a test.

@@ -107,14 +107,24 @@ async fn batches_commit_alerts_counts_and_position_together() {
 
         let id = all[0].id;
         assert!(
-            s.set_alert_status(&all_scope, id, AlertStatus::Closed, "analyst")
-                .await
-                .unwrap()
+            s.set_alert_status(
+                &all_scope,
+                id,
+                AlertStatus::Closed,
+                &tocsin_model::Actor::system("analyst")
+            )
+            .await
+            .unwrap()
         );
         assert!(
-            !s.set_alert_status(&all_scope, AlertId(999_999), AlertStatus::Closed, "analyst")
-                .await
-                .unwrap()
+            !s.set_alert_status(
+                &all_scope,
+                AlertId(999_999),
+                AlertStatus::Closed,
+                &tocsin_model::Actor::system("analyst")
+            )
+            .await
+            .unwrap()
         );
         assert_eq!(
             s.alert(&all_scope, id).await.unwrap().unwrap().status,
@@ -197,9 +207,14 @@ async fn scopes_hide_other_agencies_data() {
                 .is_some_and(|c| c.as_str() == "SOYTE");
             assert_eq!(s.alert(&soyte, a.id).await.unwrap().is_some(), visible);
             assert_eq!(
-                s.set_alert_status(&soyte, a.id, AlertStatus::Closed, "contact")
-                    .await
-                    .unwrap(),
+                s.set_alert_status(
+                    &soyte,
+                    a.id,
+                    AlertStatus::Closed,
+                    &tocsin_model::Actor::system("contact")
+                )
+                .await
+                .unwrap(),
                 visible,
                 "{}",
                 db.label

@@ -85,7 +85,9 @@ async fn dead_letters_are_kept_scoped_and_replayed() {
             db.label
         );
         assert_eq!(
-            s.replay_dead_letter(&other, id, "analyst").await.unwrap(),
+            s.replay_dead_letter(&other, id, &tocsin_model::Actor::system("analyst"))
+                .await
+                .unwrap(),
             Replay::NotFound
         );
         let list = s.dead_letters(&Scope::All, true, 10).await.unwrap();
@@ -93,7 +95,7 @@ async fn dead_letters_are_kept_scoped_and_replayed() {
         let kept: NewAlert = serde_json::from_str(&list[0].payload).unwrap();
         assert_eq!(kept, a, "the payload keeps the write exactly, NUL included");
         assert_eq!(
-            s.replay_dead_letter(&Scope::All, id, "analyst")
+            s.replay_dead_letter(&Scope::All, id, &tocsin_model::Actor::system("analyst"))
                 .await
                 .unwrap(),
             Replay::Stored
@@ -101,7 +103,7 @@ async fn dead_letters_are_kept_scoped_and_replayed() {
         assert_eq!(s.open_dead_letters(&Scope::All).await.unwrap(), 0);
         assert_eq!(s.alert_total(&Scope::All).await.unwrap(), 1);
         assert_eq!(
-            s.replay_dead_letter(&Scope::All, id, "analyst")
+            s.replay_dead_letter(&Scope::All, id, &tocsin_model::Actor::system("analyst"))
                 .await
                 .unwrap(),
             Replay::NotFound,

@@ -12,7 +12,11 @@ async fn inventory_round_trips() {
     for db in backends("inventory_round_trips").await.unwrap() {
         assert!(db.store.load_inventory().await.unwrap().agencies.is_empty());
         db.store
-            .replace_inventory(&inv, "test", "synthetic province")
+            .replace_inventory(
+                &inv,
+                &tocsin_model::Actor::system("test"),
+                "synthetic province",
+            )
             .await
             .unwrap();
         let back = db.store.load_inventory().await.unwrap();
@@ -40,7 +44,7 @@ async fn failed_replace_changes_nothing() {
     let inv = synth::province();
     for db in backends("failed_replace").await.unwrap() {
         db.store
-            .replace_inventory(&inv, "test", "v1")
+            .replace_inventory(&inv, &tocsin_model::Actor::system("test"), "v1")
             .await
             .unwrap();
         // An asset whose owner is not stored violates the foreign key midway
@@ -50,7 +54,7 @@ async fn failed_replace_changes_nothing() {
         bad.assets[0].owner = "NO-SUCH-AGENCY".into();
         assert!(
             db.store
-                .replace_inventory(&bad, "test", "v2")
+                .replace_inventory(&bad, &tocsin_model::Actor::system("test"), "v2")
                 .await
                 .is_err(),
             "{}",
@@ -82,7 +86,7 @@ async fn migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db").display().to_string();
     let s1 = tocsin_store::StoreConfig::new(&path).build().await.unwrap();
-    s1.replace_inventory(&synth::province(), "t", "x")
+    s1.replace_inventory(&synth::province(), &tocsin_model::Actor::system("t"), "x")
         .await
         .unwrap();
     s1.close().await;
@@ -99,7 +103,7 @@ async fn memory_database_works() {
         .build()
         .await
         .unwrap();
-    s.replace_inventory(&synth::province(), "t", "x")
+    s.replace_inventory(&synth::province(), &tocsin_model::Actor::system("t"), "x")
         .await
         .unwrap();
     assert_eq!(

@@ -15,6 +15,15 @@ pub enum AppError {
     /// The request is malformed: a bad query value, form field or path.
     #[error("{0}")]
     BadRequest(String),
+    /// Nobody is signed in (or the token is wrong, expired or revoked).
+    #[error("sign in first")]
+    Unauthorized,
+    /// Signed in, but the role does not allow it.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Too many failed attempts from this address or on this account.
+    #[error("too many attempts; try again in {0} minutes")]
+    TooMany(u64),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] tocsin_store::StoreError),
@@ -35,6 +44,9 @@ impl AppError {
         match self {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             AppError::Store(_) | AppError::Render(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }

@@ -9,7 +9,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
-use tocsin_model::Scope;
+use tocsin_model::{Actor, Permission, Role, Scope};
+
+use crate::access::Via;
 
 use crate::AppError;
 
@@ -62,24 +64,25 @@ where
     }
 }
 
-/// Who is asking, and what they may see. Set on each request by the layer
-/// that identifies callers; handlers read agency-owned data through its
+/// Who is asking, and what they may see. Set on each request by the access
+/// layer (`access::identify`); handlers read agency-owned data through its
 /// [`Scope`].
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The name written to the audit log.
-    pub actor: String,
+    /// Who, as the audit log names them, and from where.
+    pub actor: Actor,
     /// What the caller may read and change.
     pub scope: Scope,
+    /// Their role; `None` when nobody is signed in.
+    pub role: Option<Role>,
+    /// How they proved it.
+    pub(crate) via: Via,
 }
 
 impl Caller {
-    /// The center's own console, before sign-in exists: the whole province.
-    pub fn center() -> Self {
-        Caller {
-            actor: "console".into(),
-            scope: Scope::All,
-        }
+    /// Whether the caller is signed in with a role holding `p`.
+    pub fn may(&self, p: Permission) -> bool {
+        self.role.is_some_and(|r| r.may(p))
     }
 }
 
@@ -93,6 +96,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .extensions
             .get::<Caller>()
             .cloned()
-            .ok_or_else(|| AppError::NotFound("caller".into()))
+            .ok_or(AppError::Unauthorized)
     }
 }

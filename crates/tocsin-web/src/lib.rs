@@ -4,7 +4,7 @@
 //! nothing of the inputs or the pipeline.
 //!
 //! ```text
-//! request ─► identify (Caller: actor + Scope) ─► one router per resource ─► store (through the scope)
+//! request ─► access (Caller: actor, role, Scope) ─► route's Need ─► one router per resource ─► store (through the scope)
 //!                                                 dashboard, agencies, assets, alerts,   snapshot (inventory,
 //!                                                 inputs, lookup, rules, system           attribution policy)
 //!        ◄── error: JSON for /api, a page in the reader's language for people
@@ -22,12 +22,20 @@
 //! * `/healthz` and `/metrics` (Prometheus), and the inputs page that shows
 //!   the same ingest figures to people.
 //!
-//! Every handler reads agency-owned data through the [`Caller`]'s
-//! [`tocsin_model::Scope`], which a layer sets on each request; a bad query
-//! or form value is a 400 naming the field. The console reads an in-memory
+//! **Nothing is open.** The access layer (`access`) identifies every
+//! request — a session cookie, a personal API token, or nobody — checks its
+//! Host, its origin and CSRF token when it changes something, and adds the
+//! security headers; every route is declared with the [`Need`] it requires
+//! (`routes::Routes`, the only way to add one), and
+//! [`Web::route_table`] lists them for the test that walks them all.
+//! Anonymous callers reach only the sign-in and setup pages, `/healthz` and
+//! static files. Every handler reads agency-owned data through the
+//! [`Caller`]'s [`tocsin_model::Scope`] (an agency contact's agency and its
+//! descendants); a bad query or form value is a 400 naming the field. The console reads an in-memory
 //! snapshot of the inventory (with the [`tocsin_detect::AttributionPolicy`]
 //! the pipeline uses) that is reloaded when the stored inventory changes.
 
+mod access;
 mod error;
 mod extract;
 mod i18n;
@@ -35,9 +43,11 @@ mod routes;
 mod snapshot;
 mod view;
 
+pub use access::{AccessError, AuthConfig, Need};
 pub use error::AppError;
 pub use extract::Caller;
 pub use i18n::{Lang, check_locales};
+pub use routes::RouteInfo;
 pub use snapshot::Snapshot;
 
 use std::net::SocketAddr;
@@ -45,9 +55,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use tocsin_model::{AlertKind, Level};
 use tocsin_store::Store;
 use tocsin_telemetry::{IngestStatus, Metrics};
@@ -95,6 +102,9 @@ pub struct WebConfig {
     /// Connection limits and timeouts (`[web.limits]`).
     #[serde(default)]
     pub limits: tocsin_net::HttpLimits,
+    /// Sign-in, sessions and request checks (`[web.auth]`).
+    #[serde(default)]
+    pub auth: AuthConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -113,14 +123,21 @@ impl Default for WebConfig {
             allow: Vec::new(),
             tls: None,
             limits: Default::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
 
 impl WebConfig {
-    /// Loads the first snapshot from the store.
-    pub async fn build(&self, store: Store) -> Result<Web, tocsin_store::StoreError> {
+    /// Loads the first snapshot from the store and prepares sign-in. While
+    /// no user exists, a one-time setup token is made ([`Web::setup_token`]).
+    pub async fn build(&self, store: Store) -> Result<Web, WebError> {
         let snap = snapshot::Shared::load(&store).await?;
+        let access = access::Access::new(&self.auth, self.listen, self.tls.is_some())?;
+        if store.user_count().await? == 0 {
+            *access.setup.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(tocsin_access::Secret::new());
+        }
         Ok(Web {
             state: AppState {
                 store,
@@ -128,10 +145,22 @@ impl WebConfig {
                 rules: Arc::new(Vec::new()),
                 metrics: None,
                 ingest: false,
+                access: Arc::new(access),
             },
             config: self.clone(),
         })
     }
+}
+
+/// The console could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] tocsin_store::StoreError),
+    /// `[web.auth]` is wrong.
+    #[error(transparent)]
+    Access(#[from] AccessError),
 }
 
 /// Shared by every handler.
@@ -143,6 +172,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// Whether this node runs the ingest stage (the inputs page says so).
     pub(crate) ingest: bool,
+    /// Sign-in and request checks.
+    pub(crate) access: Arc<access::Access>,
 }
 
 impl AppState {
@@ -161,13 +192,6 @@ pub struct Web {
     config: WebConfig,
 }
 
-/// Today every caller is the center's console: sign-in comes with the
-/// access layer, which replaces this one.
-async fn identify(mut req: Request, next: Next) -> Response {
-    req.extensions_mut().insert(Caller::center());
-    next.run(req).await
-}
-
 impl Web {
     /// The detection rules in force, for the rules page and API.
     pub fn with_rules(mut self, rules: Vec<RuleInfo>) -> Self {
@@ -184,13 +208,34 @@ impl Web {
         self
     }
 
-    /// Every route.
+    /// Every route, behind the access layer.
     pub fn router(&self) -> Router {
-        routes::all()
+        let (router, _) = routes::all().into_parts();
+        router
             .fallback(routes::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                access::identify,
+            ))
             .layer(axum::middleware::from_fn(view::pages_for_people))
-            .layer(axum::middleware::from_fn(identify))
             .with_state(self.state.clone())
+    }
+
+    /// Every route with what it needs, for the test that walks them.
+    pub fn route_table() -> Vec<RouteInfo> {
+        routes::all().into_parts().1
+    }
+
+    /// The one-time token that creates the first administrator at
+    /// `/setup`, while no user exists (print it at start).
+    pub fn setup_token(&self) -> Option<String> {
+        self.state
+            .access
+            .setup
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|s| s.expose().to_string())
     }
 
     /// Re-reads the inventory now (after an import in this process).

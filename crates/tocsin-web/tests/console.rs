@@ -6,20 +6,23 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt;
 
+mod common;
+
 async fn app() -> axum::Router {
     let store = tocsin_store::StoreConfig::new("sqlite::memory:")
         .build()
         .await
         .unwrap();
     store
-        .replace_inventory(&tocsin_sim::province(), "test", "demo province")
+        .replace_inventory(
+            &tocsin_sim::province(),
+            &tocsin_model::Actor::system("test"),
+            "demo province",
+        )
         .await
         .unwrap();
-    tocsin_web::WebConfig::default()
-        .build(store)
-        .await
-        .unwrap()
-        .router()
+    common::sign_in_admin(&store).await;
+    common::web_config().build(store).await.unwrap().router()
 }
 
 async fn get(
@@ -27,10 +30,17 @@ async fn get(
     uri: &str,
     cookie: Option<&str>,
 ) -> (StatusCode, String, axum::http::HeaderMap) {
-    let mut req = Request::get(uri);
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
+    // Every request of these tests is the administrator's; the access
+    // rules themselves are tested in access.rs.
+    let mut req = Request::get(uri).header(header::HOST, "127.0.0.1:8080");
+    let session = common::admin_cookie();
+    req = req.header(
+        header::COOKIE,
+        match cookie {
+            Some(c) => format!("{session}; {c}"),
+            None => session,
+        },
+    );
     let resp = app
         .clone()
         .oneshot(req.body(Body::empty()).unwrap())
@@ -171,7 +181,8 @@ async fn rules_page_and_api() {
         description: "d".into(),
         file: "rules/x.yml".into(),
     };
-    let app = tocsin_web::WebConfig::default()
+    common::sign_in_admin(&store).await;
+    let app = common::web_config()
         .build(store)
         .await
         .unwrap()
@@ -205,7 +216,10 @@ async fn alerts_pages_api_status_and_metrics() {
         .await
         .unwrap();
     let inv = tocsin_sim::province();
-    store.replace_inventory(&inv, "test", "demo").await.unwrap();
+    store
+        .replace_inventory(&inv, &tocsin_model::Actor::system("test"), "demo")
+        .await
+        .unwrap();
     let at = |s: &str| {
         chrono::DateTime::parse_from_rfc3339(s)
             .unwrap()
@@ -246,7 +260,8 @@ async fn alerts_pages_api_status_and_metrics() {
         .unwrap();
     let metrics = std::sync::Arc::new(tocsin_telemetry::Metrics::default());
     metrics.counter("tocsin_x_total", "X.", &[]).add(3);
-    let app = tocsin_web::WebConfig::default()
+    let csrf = common::sign_in_admin(&store).await;
+    let app = common::web_config()
         .build(store.clone())
         .await
         .unwrap()
@@ -278,7 +293,10 @@ async fn alerts_pages_api_status_and_metrics() {
         .oneshot(
             Request::post(format!("/alerts/{id}/status"))
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("status=acknowledged"))
+                .header(header::COOKIE, common::admin_cookie())
+                .header(header::HOST, "127.0.0.1:8080")
+                .header(header::ORIGIN, "http://127.0.0.1:8080")
+                .body(Body::from(format!("status=acknowledged&_csrf={csrf}")))
                 .unwrap(),
         )
         .await
@@ -328,7 +346,8 @@ async fn inputs_page_and_status_api() {
         })
         .await
         .unwrap();
-    let web = tocsin_web::WebConfig::default().build(store).await.unwrap();
+    common::sign_in_admin(&store).await;
+    let web = common::web_config().build(store).await.unwrap();
     // Without the ingest stage: the stored counts only, and a notice.
     let off = web.router();
     let (s, body, _) = get(&off, "/inputs", None).await;

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tocsin_app::{Config, demo, hunt, inventory, node};
+use tocsin_app::users::Role;
+use tocsin_app::{Config, demo, hunt, inventory, node, users};
 
 /// Tocsin: the provincial Security Operations Center platform.
 ///
@@ -56,6 +57,13 @@ pub enum Command {
     /// Manage the province inventory: agencies, contacts, ranges, assets.
     #[command(subcommand)]
     Inventory(InventoryCmd),
+    /// Manage the people who use the console: add, list, disable, enable,
+    /// reset a password, make an API token.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The audit log: `tocsin audit verify` checks its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Measure Tocsin on this machine (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -79,6 +87,8 @@ impl Command {
             }
             Command::Inventory(cmd) => runtime()?.block_on(inventory::run(cmd.into(), config)),
             Command::Serve => runtime()?.block_on(node::serve(config)),
+            Command::User(cmd) => runtime()?.block_on(users::run(cmd.into(), config)),
+            Command::Audit(AuditCmd::Verify) => runtime()?.block_on(users::verify_audit(config)),
             Command::Demo(a) => runtime()?.block_on(demo::run(
                 demo::DemoArgs {
                     listen: a.listen,
@@ -117,6 +127,109 @@ impl Command {
             }
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user. The password is read from standard input (one line),
+    /// or made with --generate and printed once.
+    Add {
+        /// Sign-in name.
+        username: String,
+        /// admin, analyst, leader, agency_contact or auditor.
+        #[arg(long)]
+        role: Role,
+        /// The agency an agency contact speaks for (its code).
+        #[arg(long)]
+        agency: Option<String>,
+        /// Full name as shown.
+        #[arg(long)]
+        name: Option<String>,
+        /// Make a strong password and print it.
+        #[arg(long)]
+        generate: bool,
+    },
+    /// List users.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user; their sessions end at once.
+    Disable {
+        /// Sign-in name.
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Sign-in name.
+        username: String,
+    },
+    /// Set a new password (standard input, or --generate); sessions end.
+    ResetPassword {
+        /// Sign-in name.
+        username: String,
+        /// Make a strong password and print it.
+        #[arg(long)]
+        generate: bool,
+    },
+    /// Make a personal API token (printed once; only its digest is kept).
+    Token {
+        /// Sign-in name of the owner.
+        username: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Its role (default the owner's; never stronger).
+        #[arg(long)]
+        role: Option<Role>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        days: Option<i64>,
+    },
+}
+
+impl From<UserCmd> for users::Command {
+    fn from(c: UserCmd) -> Self {
+        match c {
+            UserCmd::Add {
+                username,
+                role,
+                agency,
+                name,
+                generate,
+            } => users::Command::Add {
+                username,
+                role,
+                agency,
+                display_name: name,
+                generate,
+            },
+            UserCmd::List { json } => users::Command::List { json },
+            UserCmd::Disable { username } => users::Command::Disable { username },
+            UserCmd::Enable { username } => users::Command::Enable { username },
+            UserCmd::ResetPassword { username, generate } => {
+                users::Command::ResetPassword { username, generate }
+            }
+            UserCmd::Token {
+                username,
+                name,
+                role,
+                days,
+            } => users::Command::Token {
+                username,
+                name,
+                role,
+                days,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the audit log's hash chain; exits non-zero when it is broken.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

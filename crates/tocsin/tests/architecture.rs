@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("tocsin-sigma", 1),
     ("tocsin-detect", 1),
     ("tocsin-inventory", 1),
+    ("tocsin-access", 1),
     ("tocsin-store", 2),
     ("tocsin-queue", 2),
     ("tocsin-telemetry", 2),

@@ -166,17 +166,24 @@ fn errors_are_one_line_and_exit_non_zero() {
     assert!(err.contains("tocsin.toml:2"), "{err}");
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
+/// One HTTP/1.1 exchange with the console on `port` (as a browser on its
+/// page would send it: Host and Origin of the console, the cookie given).
+fn http(port: u16, method: &str, path: &str, cookie: &str, form: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
     )
     .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     Some(buf)
+}
+
+fn http_get(port: u16, path: &str, cookie: &str) -> Option<String> {
+    http(port, "GET", path, cookie, "")
 }
 
 #[test]
@@ -192,26 +199,72 @@ fn demo_serves_the_province() {
         .current_dir(dir.path())
         .env("TOCSIN_LOG", "warn")
         .args(["demo", "--listen", &listen])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    // The demo prints one user per role with their password.
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut users = std::collections::BTreeMap::new();
+    use std::io::BufRead as _;
+    let mut lines = out.lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.len() >= 3 && ["quantri", "phantich", "lanhdao", "yte", "kiemtoan"].contains(&w[0]) {
+            users.insert(w[0].to_string(), w[2].to_string());
+        }
+        if line.starts_with("console:") {
+            break;
+        }
+    }
+    // Keep reading what the demo prints, so it never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    assert_eq!(users.len(), 5, "a user per role: {users:?}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut page = None;
+    let mut anonymous = None;
     while Instant::now() < deadline {
-        if let Some(p) = http_get(port, "/") {
-            page = Some(p);
+        if let Some(p) = http_get(port, "/", "") {
+            anonymous = Some(p);
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let en = http_get(port, "/agencies?lang=en&kind=commune");
-    let rules = http_get(port, "/rules?lang=en");
+    let sign_in = |user: &str| {
+        let r = http(
+            port,
+            "POST",
+            "/login",
+            "",
+            &format!("username={user}&password={}&next=%2F", users[user]),
+        )
+        .unwrap();
+        let cookie = r
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string);
+        (r, cookie)
+    };
+    let (login, cookie) = sign_in("quantri");
+    let cookie = cookie.unwrap_or_default();
+    let page = http_get(port, "/", &cookie);
+    let en = http_get(port, "/agencies?lang=en&kind=commune", &cookie);
+    let rules = http_get(port, "/rules?lang=en", &cookie);
+    let (_, contact) = sign_in("yte");
+    let contact_agencies = http_get(port, "/agencies", &contact.unwrap_or_default());
     child.kill().ok();
     child.wait().ok();
-    let page = page.expect("demo answered on its port");
+    let anonymous = anonymous.expect("demo answered on its port");
+    assert!(
+        anonymous.starts_with("HTTP/1.1 303") && anonymous.contains("location: /login"),
+        "nobody signed in is sent to sign in: {anonymous}"
+    );
+    assert!(login.starts_with("HTTP/1.1 303"), "{login}");
+    let page = page.unwrap();
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Tổng quan địa bàn"));
     assert!(page.contains(r#"id="total-assets">"#));
+    assert!(page.contains("id=\"sign-out\""), "the signed-in bar");
     let en = en.unwrap();
     assert!(en.contains("Showing 50 of 423"), "{en}");
     assert!(dir.path().join("tocsin-data/demo.db").exists());
@@ -224,4 +277,8 @@ fn demo_serves_the_province() {
         rules.contains("Correlation"),
         "the pack's correlations are listed"
     );
+    // The Department of Health's contact sees their agency only.
+    let contact_agencies = contact_agencies.unwrap();
+    assert!(contact_agencies.contains("Sở Y tế"), "{contact_agencies}");
+    assert!(!contact_agencies.contains("Sở Tài chính"));
 }

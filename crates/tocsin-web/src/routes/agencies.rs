@@ -2,11 +2,10 @@
 //! through the caller's scope: an agency outside it does not exist.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_model::{Agency, AgencyKind, fold_vietnamese};
@@ -15,15 +14,21 @@ use super::assets::AssetRow;
 use super::{Paged, matches};
 use crate::extract::{Caller, LangQuery, Q, empty_none};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, join_cidrs, render, urlencode};
 use crate::{AppError, AppState, Snapshot};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/agencies", get(list))
-        .route("/agencies/{code}", get(one))
-        .route("/api/v1/agencies", get(api_list))
-        .route("/api/v1/agencies/{code}", get(api_one))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/agencies", Need::Signed(Permission::Read), list)
+        .get("/agencies/{code}", Need::Signed(Permission::Read), one)
+        .get("/api/v1/agencies", Need::Signed(Permission::Read), api_list)
+        .get(
+            "/api/v1/agencies/{code}",
+            Need::Signed(Permission::Read),
+            api_one,
+        )
 }
 
 /// `?q=&kind=&page=&lang=`

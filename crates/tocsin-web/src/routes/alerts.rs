@@ -3,11 +3,10 @@
 //! through the caller's scope.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, Level};
@@ -15,17 +14,31 @@ use tocsin_store::AlertFilter;
 
 use crate::extract::{Caller, F, LangQuery, Q, empty_none};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, local_time, render};
 use crate::{AppError, AppState};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/alerts", get(page))
-        .route("/alerts/{id}", get(detail))
-        .route("/alerts/{id}/status", post(set_status))
-        .route("/api/v1/alerts", get(api_list))
-        .route("/api/v1/alerts/{id}", get(api_one))
-        .route("/api/v1/events/counts", get(api_event_counts))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/alerts", Need::Signed(Permission::Read), page)
+        .get("/alerts/{id}", Need::Signed(Permission::Read), detail)
+        .post(
+            "/alerts/{id}/status",
+            Need::Signed(Permission::Triage),
+            set_status,
+        )
+        .get("/api/v1/alerts", Need::Signed(Permission::Read), api_list)
+        .get(
+            "/api/v1/alerts/{id}",
+            Need::Signed(Permission::Read),
+            api_one,
+        )
+        .get(
+            "/api/v1/events/counts",
+            Need::Signed(Permission::Read),
+            api_event_counts,
+        )
 }
 
 /// Filters of the alert list (page and API).

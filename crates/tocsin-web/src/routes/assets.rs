@@ -2,11 +2,10 @@
 //! visible when its owner is in the caller's scope.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_model::{Asset, AssetKind, fold_vietnamese};
@@ -14,15 +13,21 @@ use tocsin_model::{Asset, AssetKind, fold_vietnamese};
 use super::{Paged, matches};
 use crate::extract::{Caller, LangQuery, Q, empty_none};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, join_cidrs, render, urlencode};
 use crate::{AppError, AppState, Snapshot};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/assets", get(list))
-        .route("/assets/{code}", get(one))
-        .route("/api/v1/assets", get(api_list))
-        .route("/api/v1/assets/{code}", get(api_one))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/assets", Need::Signed(Permission::Read), list)
+        .get("/assets/{code}", Need::Signed(Permission::Read), one)
+        .get("/api/v1/assets", Need::Signed(Permission::Read), api_list)
+        .get(
+            "/api/v1/assets/{code}",
+            Need::Signed(Permission::Read),
+            api_one,
+        )
 }
 
 /// `?q=&kind=&level=&page=&lang=`

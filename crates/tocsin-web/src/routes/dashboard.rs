@@ -2,11 +2,9 @@
 //! input, the inventory, the services, recent changes.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
 use tocsin_model::{AgencyKind, AssetKind, Level};
 use tocsin_store::{AlertFilter, AuditEntry};
 
@@ -14,11 +12,13 @@ use super::AlertRow;
 use super::assets::AssetRow;
 use crate::extract::{Caller, LangQuery, Q};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, render};
 use crate::{AppError, AppState};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/", get(dashboard))
+pub(super) fn router() -> Routes {
+    Routes::new().get("/", Need::Signed(Permission::Read), dashboard)
 }
 
 #[derive(Template)]

@@ -3,25 +3,38 @@
 //! is fixed (`POST /dead-letters/{id}/replay`).
 
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tocsin_store::{DeadLetter, DeadLetterId, Replay};
 
 use crate::extract::{Caller, LangQuery, Q};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, local_time, render};
 use crate::{AppError, AppState};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/dead-letters", get(page))
-        .route("/dead-letters/{id}/replay", post(replay))
-        .route("/api/v1/dead-letters", get(api))
-        .route("/api/v1/dead-letters/{id}/replay", post(api_replay))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/dead-letters", Need::Signed(Permission::Operate), page)
+        .post(
+            "/dead-letters/{id}/replay",
+            Need::Signed(Permission::Triage),
+            replay,
+        )
+        .get(
+            "/api/v1/dead-letters",
+            Need::Signed(Permission::Operate),
+            api,
+        )
+        .post(
+            "/api/v1/dead-letters/{id}/replay",
+            Need::Signed(Permission::Triage),
+            api_replay,
+        )
 }
 
 struct Row {

@@ -5,22 +5,27 @@
 //! counts from the store.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use tocsin_telemetry::{IngestStatus, InputStatus};
 
 use crate::extract::{Caller, LangQuery, Q};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, render};
 use crate::{AppError, AppState};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/inputs", get(page))
-        .route("/api/v1/ingest/status", get(api))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/inputs", Need::Signed(Permission::Operate), page)
+        .get(
+            "/api/v1/ingest/status",
+            Need::Signed(Permission::Operate),
+            api,
+        )
 }
 
 struct InputRow {

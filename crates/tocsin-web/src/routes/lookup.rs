@@ -3,23 +3,28 @@
 //! through the caller's scope.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::extract::{Caller, Q};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, render};
 use crate::{AppError, AppState, Snapshot};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/lookup", get(page))
-        .route("/api/v1/attribution/{ip}", get(api))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/lookup", Need::Signed(Permission::Read), page)
+        .get(
+            "/api/v1/attribution/{ip}",
+            Need::Signed(Permission::Read),
+            api,
+        )
 }
 
 /// A record's (code, name).

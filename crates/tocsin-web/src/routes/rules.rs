@@ -1,24 +1,25 @@
 //! The detection rules in force: `/rules` and `/api/v1/rules`.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tocsin_model::{Level, fold_vietnamese};
 
 use crate::extract::{Q, empty_none};
 use crate::i18n::{Lang, T};
+use crate::routes::{Need, Routes};
 use crate::view::{ctx, render};
 use crate::{AppError, AppState, RuleInfo};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/rules", get(page))
-        .route("/api/v1/rules", get(api))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/rules", Need::Signed(Permission::Operate), page)
+        .get("/api/v1/rules", Need::Signed(Permission::Operate), api)
 }
 
 /// `?q=&level=&lang=`

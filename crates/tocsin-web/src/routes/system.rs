@@ -1,23 +1,28 @@
 //! What is not a resource: `/healthz`, `/metrics`, static files, the
 //! inventory counts, and the page for addresses that lead nowhere.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::extract::Caller;
+use crate::routes::{Need, Routes};
 use crate::{AppError, AppState};
+use tocsin_model::Permission;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/static/{file}", get(static_file))
-        .route("/api/v1/inventory/counts", get(counts))
+pub(super) fn router() -> Routes {
+    Routes::new()
+        .get("/healthz", Need::Anyone, healthz)
+        .get("/metrics", Need::Metrics, metrics)
+        .get("/static/{file}", Need::Anyone, static_file)
+        .get(
+            "/api/v1/inventory/counts",
+            Need::Signed(Permission::Read),
+            counts,
+        )
 }
 
 /// `ok` (200), or `degraded` (503) with each part that is not doing its

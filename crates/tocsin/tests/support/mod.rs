@@ -18,6 +18,8 @@ pub fn free_port() -> u16 {
 }
 
 pub const KEY: &str = "test-sender-key-0123456789";
+/// The token Prometheus would send for `/metrics`.
+pub const METRICS_TOKEN: &str = "e2e-metrics-token-0123456789";
 
 /// A rule that fires on every event carrying a `seq`, and one on a marker.
 pub const RULES: &str = r#"title: Test Sequence
@@ -50,6 +52,8 @@ pub struct Server {
     pub tcp: SocketAddr,
     pub udp: SocketAddr,
     pub child: Option<Child>,
+    /// An administrator's API token, made on first use (`tocsin user`).
+    token: std::sync::OnceLock<String>,
 }
 
 impl Server {
@@ -70,12 +74,15 @@ impl Server {
             tcp: a(free_port()),
             udp: a(free_port()),
             child: None,
+            token: std::sync::OnceLock::new(),
         };
         let cfg = format!(
             r#"[database]
 url = "{db}"
 [web]
 listen = "{web}"
+[web.auth]
+metrics_token = "{METRICS_TOKEN}"
 [hunt]
 rules = ["{rules}"]
 [ingest]
@@ -169,8 +176,46 @@ sensor = true
         }
     }
 
+    /// A GET on the console as an administrator (`/metrics` with the
+    /// metrics token).
     pub fn get(&self, path: &str) -> String {
-        http(self.web, "GET", path, "", &[])
+        let bearer = if path == "/metrics" || path == "/healthz" {
+            format!("Bearer {METRICS_TOKEN}")
+        } else {
+            format!("Bearer {}", self.token())
+        };
+        http(self.web, "GET", path, "", &[("Authorization", &bearer)])
+    }
+
+    /// The administrator's token: the user and the token are made with the
+    /// command line the first time (the server may be running).
+    pub fn token(&self) -> &str {
+        self.token.get_or_init(|| {
+            let cli = |args: &[&str], stdin: &str| {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+                    .current_dir(&self.dir)
+                    .env_remove("TOCSIN_DATABASE")
+                    .env("TOCSIN_CONFIG", self.dir.join("tocsin.toml"))
+                    .env("TOCSIN_LOG", "warn")
+                    .args(args)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .unwrap();
+                c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+                let out = c.wait_with_output().unwrap();
+                assert!(out.status.success(), "tocsin {args:?} failed");
+                String::from_utf8(out.stdout).unwrap()
+            };
+            cli(
+                &["user", "add", "e2e-admin", "--role", "admin"],
+                "đồi thông hai mộ 1975\n",
+            );
+            cli(&["user", "token", "e2e-admin", "--name", "e2e"], "")
+                .trim()
+                .to_string()
+        })
     }
 
     /// Polls `/metrics` until the pipeline has processed `n` events.
@@ -215,7 +260,7 @@ pub fn http(
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
