@@ -6,8 +6,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 /// How passwords are hashed and what they must be (`[web.auth.password]`).
 ///
 /// The defaults are OWASP's first Argon2id setting (46 MiB, one pass, one
-/// lane): about 0.1 s per sign-in on one core of the center's machines (see
-/// docs/benchmarks.md), within the 0.5 s a person notices. Hashes keep their
+/// lane): about 50 ms per sign-in on one core of the center's machines (see
+/// docs/benchmarks.md), well within the 0.5 s a person notices. Hashes keep their
 /// parameters, so raising them later only affects new passwords.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -201,7 +201,15 @@ impl AttributionPolicy {
                 ev.category,
                 Category::Network | Category::IntrusionDetection
             );
-        let order = if network { &NETWORK } else { &HOST };
+        let order: &[Step] = if self.inventory.agencies.is_empty() {
+            // No agency to find: the sender's is all there is (and no
+            // field need be read).
+            &[]
+        } else if network {
+            &NETWORK
+        } else {
+            &HOST
+        };
         let mut outside: Option<AgencyCode> = None;
         for step in order {
             let mut hits: [Option<(usize, Option<usize>)>; 4] = [None; 4];
@@ -216,9 +224,15 @@ impl AttributionPolicy {
                         .fields
                         .get_str("host.name")
                         .or(ev.observer.host.as_deref());
-                    hits[0] = host
-                        .and_then(|h| self.hosts.get(&h.to_ascii_lowercase()))
-                        .and_then(|&i| self.by_asset(i));
+                    // Host names are mostly lowercase already: no copy then.
+                    let found = host.and_then(|h| {
+                        if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                            self.hosts.get(&h.to_ascii_lowercase())
+                        } else {
+                            self.hosts.get(h)
+                        }
+                    });
+                    hits[0] = found.and_then(|&i| self.by_asset(i));
                 }
                 Step::InputAsset => hits[0] = src.asset.and_then(|i| self.by_asset(i)),
                 Step::Peer => hits[0] = peer.and_then(|ip| self.by_address(ip)),

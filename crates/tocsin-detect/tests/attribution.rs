@@ -298,3 +298,32 @@ fn only_sensors_raise_sensor_alerts() {
     let mut ev = alert();
     assert!(p.attribute(&mut ev, "unknown", None, None).untrusted_alert);
 }
+
+/// Without an inventory nothing can be found by address or name: the
+/// input's agency is the answer, and a non-sensor's alert is still kept as
+/// an event.
+#[test]
+fn with_no_inventory_the_inputs_agency_decides() {
+    let sources: HashMap<String, SourceTrust> =
+        [("http-syt".to_string(), bound("SYT", ScopeSetting::Agency))].into();
+    let p = AttributionPolicy::new(1, Arc::new(Inventory::default()), &sources);
+    let mut ev = event(
+        EventKind::Alert,
+        Category::IntrusionDetection,
+        &[
+            ("source.ip", "10.36.12.5".into()),
+            ("host.name", "dichvucong".into()),
+        ],
+    );
+    let noted = p.attribute(
+        &mut ev,
+        "http-syt",
+        Some("10.36.12.9".parse().unwrap()),
+        None,
+    );
+    assert_eq!(who(&ev), (Some("SYT"), None, None));
+    assert!(noted.untrusted_alert && ev.kind == EventKind::Event);
+    let mut ev = event(EventKind::Event, Category::Other, &[]);
+    p.attribute(&mut ev, "syslog-udp", None, None);
+    assert_eq!(who(&ev), (None, None, None));
+}
