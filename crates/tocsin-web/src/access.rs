@@ -461,6 +461,16 @@ async fn fill_page(resp: Response, caller: &Caller, query: Option<&str>) -> Resp
             kept.join("&amp;").replace('"', "%22").replace('<', "%3C")
         )
     };
+    // Nobody signed in: no links to pages that would only send them back
+    // to sign in.
+    let text = match (
+        caller.role,
+        text.find("<!--nav-->"),
+        text.find("<!--/nav-->"),
+    ) {
+        (None, Some(a), Some(b)) if a < b => format!("{}{}", &text[..a], &text[b..]),
+        _ => text,
+    };
     let text = text
         .replace("<!--csrf-->", &field)
         .replace("<!--user-->", &bar)

@@ -212,6 +212,12 @@ fn every_route_states_its_need_and_only_sign_in_setup_health_and_static_are_open
 #[tokio::test]
 async fn anonymous_callers_reach_only_what_is_open() {
     let w = world().await;
+    let login = send(&w.app, req("GET", "/login", None, None)).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(
+        login.body.contains("id=\"login-form\"") && !login.body.contains("href=\"/alerts\""),
+        "the sign-in page, without links nobody may follow"
+    );
     for r in Web::route_table() {
         let path = asset_path(&r, &w);
         let form = (r.method == "POST").then(|| "status=closed&x=1".to_string());
