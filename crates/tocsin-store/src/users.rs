@@ -138,6 +138,18 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     })
 }
 
+/// The name of user `id`, read inside `tx` (None: no such user).
+async fn username_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: UserId,
+) -> Result<Option<String>, StoreError> {
+    let r = sqlx::query("SELECT username FROM users WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(r.map(|r| r.try_get("username")).transpose()?)
+}
+
 fn token_row(r: &sqlx::any::AnyRow) -> Result<ApiTokenInfo, StoreError> {
     let role: String = r.try_get("role")?;
     Ok(ApiTokenInfo {
@@ -479,12 +491,9 @@ impl Store {
         password_hash: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let r = sqlx::query("SELECT username FROM users WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(r) = r else { return Ok(false) };
-        let name: String = r.try_get("username")?;
+        let Some(name) = username_of(&mut tx, id).await? else {
+            return Ok(false);
+        };
         sqlx::query(
             "UPDATE users SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL WHERE id = $3",
         )
@@ -514,12 +523,9 @@ impl Store {
         secret_hex: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let r = sqlx::query("SELECT username FROM users WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(r) = r else { return Ok(false) };
-        let name: String = r.try_get("username")?;
+        let Some(name) = username_of(&mut tx, id).await? else {
+            return Ok(false);
+        };
         sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2")
             .bind(secret_hex)
             .bind(id.0)

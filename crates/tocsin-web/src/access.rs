@@ -564,6 +564,17 @@ pub(crate) async fn require(need: Need, req: Request, next: Next) -> Response {
     .into_response()
 }
 
+/// An Argon2id hash of `password` with the configured parameters, made on
+/// the blocking pool (it takes tens of milliseconds and megabytes).
+pub(crate) async fn hash_password(st: &AppState, password: &str) -> Result<String, AppError> {
+    let hasher = st.access.hasher.clone();
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hasher.hash(&pw))
+        .await
+        .map_err(|e| AppError::BadRequest(e.to_string()))?
+        .map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
 /// The `User-Agent`, for the session list.
 pub(crate) fn user_agent(h: &axum::http::HeaderMap) -> Option<String> {
     h.get(USER_AGENT)

@@ -333,12 +333,7 @@ async fn setup(
     if let Err(e) = st.access.hasher.check_policy(username, &f.password) {
         return again(e.to_string());
     }
-    let hasher = st.access.hasher.clone();
-    let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hasher.hash(&pw))
-        .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let hash = crate::access::hash_password(&st, &f.password).await?;
     let actor = Actor {
         name: "setup".into(),
         user: None,

@@ -154,15 +154,6 @@ fn check_new(st: &AppState, f: &NewUserForm) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-async fn hash(st: &AppState, password: &str) -> Result<String, AppError> {
-    let hasher = st.access.hasher.clone();
-    let pw = password.to_string();
-    tokio::task::spawn_blocking(move || hasher.hash(&pw))
-        .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?
-        .map_err(|e| AppError::BadRequest(e.to_string()))
-}
-
 async fn create(
     State(st): State<AppState>,
     caller: Caller,
@@ -181,7 +172,7 @@ async fn create(
         },
         role: f.role,
         agency: agency_of(&f),
-        password_hash: hash(&st, &f.password).await?,
+        password_hash: crate::access::hash_password(&st, &f.password).await?,
     };
     match st.store.create_user(&caller.actor, &u).await? {
         Some(_) => show(&st, None, &headers, String::new(), u.username).await,
@@ -247,7 +238,7 @@ async fn reset_password(
     if let Err(e) = st.access.hasher.check_policy(&u.username, &f.password) {
         return show(&st, None, &headers, e.to_string(), String::new()).await;
     }
-    let h = hash(&st, &f.password).await?;
+    let h = crate::access::hash_password(&st, &f.password).await?;
     st.store.set_password(&caller.actor, u.id, &h).await?;
     show(&st, None, &headers, String::new(), u.username).await
 }
