@@ -299,18 +299,18 @@ impl Store {
         })
     }
 
-    /// Records a failed sign-in for a name no user has (audited, nothing
-    /// to lock).
-    pub async fn record_unknown_login(
+    /// Records a failed sign-in that counts against no account: a name no
+    /// user has, or a disabled or locked account (`why` says which).
+    pub async fn record_refused_login(
         &self,
         username: &str,
         actor: &Actor,
+        why: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         append(
             &mut tx,
-            Change::new(actor, "session.sign_in_failed", format!("user {username}"))
-                .detail("no such user"),
+            Change::new(actor, "session.sign_in_failed", format!("user {username}")).detail(why),
         )
         .await?;
         tx.commit().await?;

@@ -550,6 +550,11 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let users = w.store.users().await.unwrap();
     let yte = users.iter().find(|u| u.username == "yte").unwrap();
     assert!(yte.locked_until.is_some());
+    let last = &w.store.audit_log(1).await.unwrap()[0];
+    assert_eq!(
+        (last.action.as_str(), last.detail.as_str()),
+        ("session.sign_in_failed", "account disabled or locked")
+    );
 }
 
 #[tokio::test]

@@ -191,8 +191,15 @@ async fn sign_in(State(st): State<AppState>, req: Request) -> Result<Response, A
                         tracing::warn!(user = %u.username, ?address, "account locked after repeated failed sign-ins");
                     }
                 }
-                Failure::Unknown | Failure::Closed => {
-                    st.store.record_unknown_login(&username, &actor).await?;
+                Failure::Unknown => {
+                    st.store
+                        .record_refused_login(&username, &actor, "no such user")
+                        .await?;
+                }
+                Failure::Closed => {
+                    st.store
+                        .record_refused_login(&username, &actor, "account disabled or locked")
+                        .await?;
                 }
             }
             let c = ctx(None, &headers);
