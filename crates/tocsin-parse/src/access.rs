@@ -35,8 +35,9 @@ pub fn parse(_p: &Parser, line: &str, ev: &mut Event) -> PResult<()> {
     let referrer = c.quoted();
     let agent = c.quoted();
 
-    let dt = DateTime::parse_from_str(time, "%d/%b/%Y:%H:%M:%S %z")
-        .map_err(|_| format!("access log: cannot read time `{time}`"))?;
+    let dt = crate::text::clf_time(time)
+        .or_else(|| DateTime::parse_from_str(time, "%d/%b/%Y:%H:%M:%S %z").ok())
+        .ok_or_else(|| format!("access log: cannot read time `{time}`"))?;
     ev.timestamp = Timestamp::from_fixed(dt, TimeOrigin::Explicit);
     if status.parse::<u16>().is_err() {
         return Err(format!("access log: status `{status}` is not a number").into());

@@ -240,7 +240,10 @@ fn set_host(ev: &mut Event, host: &str) {
 fn bsd_time(p: &Parser, s: &str, now: DateTime<Utc>) -> Option<Timestamp> {
     let month = MONTHS.iter().position(|m| Some(*m) == s.get(..3))? as u32 + 1;
     let day: u32 = s.get(4..6)?.trim().parse().ok()?;
-    let time = chrono::NaiveTime::parse_from_str(s.get(7..15)?, "%H:%M:%S").ok()?;
+    let hms = s.get(7..15)?;
+    // By hand first; chrono for the rest (a leap second, `23:59:60`).
+    let time = crate::text::hms(hms)
+        .or_else(|| chrono::NaiveTime::parse_from_str(hms, "%H:%M:%S").ok())?;
     let local_now = now.with_timezone(&p.offset());
     let mut year = local_now.year();
     let make = |y: i32| {
