@@ -5,12 +5,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use tocsin_model::{Event, TimeOrigin, Timestamp};
 
-use crate::text::{set_num, timestamp};
+use crate::text::{MONTHS, set_num, timestamp};
 use crate::{PResult, Parser, Received};
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 /// The BSD timestamp a line starts with (`Nov 24 10:00:00`): its first 15
 /// bytes, when they are ASCII and shaped like one. Checked byte by byte

@@ -110,32 +110,31 @@ pub(crate) fn hms(s: &str) -> Option<chrono::NaiveTime> {
     if b.len() != 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let two = |i: usize| -> Option<u32> {
-        let (h, l) = (b[i], b[i + 1]);
-        (h.is_ascii_digit() && l.is_ascii_digit())
-            .then(|| u32::from(h - b'0') * 10 + u32::from(l - b'0'))
-    };
-    chrono::NaiveTime::from_hms_opt(two(0)?, two(3)?, two(6)?)
+    chrono::NaiveTime::from_hms_opt(digits(&b[0..2])?, digits(&b[3..5])?, digits(&b[6..8])?)
 }
+
+/// ASCII digits as a number; `None` if any byte is not a digit.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |n, c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// English month abbreviations, as syslog and access logs write them.
+pub(crate) const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// The common log format's time, `30/Nov/2026:23:31:02 +0700`, read by
 /// hand (half of a province's lines are access logs); `None` for anything
 /// else, which the caller reads with chrono's general parser.
 pub(crate) fn clf_time(s: &str) -> Option<DateTime<FixedOffset>> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
     let b = s.as_bytes();
     if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |n, c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
-    let month = MONTHS.iter().position(|m| m[..] == b[3..6])? as u32 + 1;
+    let num = |r: std::ops::Range<usize>| digits(&b[r]);
+    let month = MONTHS.iter().position(|m| m.as_bytes() == &b[3..6])? as u32 + 1;
     let date = chrono::NaiveDate::from_ymd_opt(num(7..11)? as i32, month, num(0..2)?)?;
     let time = hms(s.get(12..20)?)?;
     let sign = match b[21] {

@@ -226,17 +226,32 @@ fn read(r: &sqlx::any::AnyRow) -> Result<AuditEntry, StoreError> {
     })
 }
 
+/// Takes the next place in the chain: the head row's lock (held to the end
+/// of `tx`) orders appends on both backends. Returns the new entry's
+/// sequence number and the hash it follows.
+async fn take_link(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(i64, String), StoreError> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((head.try_get("seq")?, head.try_get("hash")?))
+}
+
+/// Moves the head to the entry just written.
+async fn set_head(tx: &mut sqlx::Transaction<'_, sqlx::Any>, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Appends an entry inside the caller's transaction (the change and its
-/// record commit together). Takes the head row first: that lock orders
-/// concurrent appends on both backends.
+/// record commit together).
 pub(crate) async fn append(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     c: Change<'_>,
 ) -> Result<(), StoreError> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut **tx)
-        .await?;
-    let (seq, prev): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let (seq, prev) = take_link(tx).await?;
     let at = crate::time::now();
     let safe = |s: &str| crate::text::safe(s).into_owned();
     let actor = safe(&c.actor.name);
@@ -273,11 +288,7 @@ pub(crate) async fn append(
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    set_head(tx, &hash).await
 }
 
 /// Chains entries written before the chain existed (schema 4 and older),
@@ -294,11 +305,7 @@ pub(crate) async fn chain_legacy(store: &Store) -> Result<(), StoreError> {
     }
     for r in &rows {
         let id: i64 = r.try_get("id")?;
-        let head =
-            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-        let (seq, prev): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        let (seq, prev) = take_link(&mut tx).await?;
         let at: String = r.try_get("at")?;
         let actor: String = r.try_get("actor")?;
         let action: String = r.try_get("action")?;
@@ -313,10 +320,7 @@ pub(crate) async fn chain_legacy(store: &Store) -> Result<(), StoreError> {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
+        set_head(&mut tx, &hash).await?;
     }
     tx.commit().await?;
     Ok(())

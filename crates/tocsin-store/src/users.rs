@@ -107,7 +107,34 @@ pub enum LoginOutcome {
     Locked,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, agency, disabled, totp_secret, locked_until, created_at, last_login_at";
+/// The columns `user_row` reads, each behind `$p` (a table alias or
+/// nothing): a literal, so every query over users is a constant string.
+macro_rules! user_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "username, ",
+            $p,
+            "display_name, ",
+            $p,
+            "role, ",
+            $p,
+            "agency, ",
+            $p,
+            "disabled, ",
+            $p,
+            "totp_secret, ",
+            $p,
+            "locked_until, ",
+            $p,
+            "created_at, ",
+            $p,
+            "last_login_at"
+        )
+    };
+}
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
@@ -219,30 +246,39 @@ impl Store {
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool())
-            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(""),
+            " FROM users ORDER BY username"
+        ))
+        .fetch_all(&self.pool())
+        .await?;
         rows.iter().map(user_row).collect()
     }
 
     /// One user by id.
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.0)
-            .fetch_optional(&self.pool())
-            .await?;
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(""),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool())
+        .await?;
         r.as_ref().map(user_row).transpose()
     }
 
     /// What sign-in checks, by user name.
     pub async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1");
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(username)
-            .fetch_optional(&self.pool())
-            .await?;
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(""),
+            ", password_hash FROM users WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool())
+        .await?;
         let Some(r) = r else { return Ok(None) };
         Ok(Some(Credentials {
             user: user_row(&r)?,
@@ -372,18 +408,15 @@ impl Store {
 
     /// The session with this id digest and its user, when both are alive.
     pub async fn session(&self, id_digest: &str) -> Result<Option<SessionInfo>, StoreError> {
-        let sql = format!(
-            "SELECT s.csrf, s.created_at AS s_created, s.seen_at, {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_digest = $1",
-            USER_COLUMNS
-                .split(", ")
-                .map(|c| format!("u.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id_digest)
-            .fetch_optional(&self.pool())
-            .await?;
+        // Every signed-in request asks this: one constant query, one round trip.
+        let r = sqlx::query(concat!(
+            "SELECT s.csrf, s.created_at AS s_created, s.seen_at, ",
+            user_columns!("u."),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_digest = $1"
+        ))
+        .bind(id_digest)
+        .fetch_optional(&self.pool())
+        .await?;
         let Some(r) = r else { return Ok(None) };
         Ok(Some(SessionInfo {
             user: user_row(&r)?,

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use askama::Template;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest as _, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -374,5 +374,3 @@ async fn me(caller: Caller) -> axum::Json<serde_json::Value> {
         "scope": caller.scope.agencies().map(|s| s.iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()),
     }))
 }
-
-use axum::extract::FromRequest as _;
