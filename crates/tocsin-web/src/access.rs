@@ -396,6 +396,11 @@ pub(crate) async fn identify(State(st): State<AppState>, req: Request, next: Nex
     }
     req.extensions_mut().insert(caller.clone());
     let query = req.uri().query().map(str::to_string);
+    // The language the page is rendered in, decided as `view::ctx` does.
+    let lang = crate::Lang::pick(
+        crate::view::query_lang(query.as_deref()).as_deref(),
+        req.headers(),
+    );
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(
@@ -419,13 +424,18 @@ pub(crate) async fn identify(State(st): State<AppState>, req: Request, next: Nex
     if caller.role.is_some() && !h.contains_key(CACHE_CONTROL) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    fill_page(resp, &caller, query.as_deref()).await
+    fill_page(resp, &caller, query.as_deref(), lang).await
 }
 
 /// On an HTML page, fills in what depends on the request: the bar naming
 /// who is signed in (with sign-out), every form's CSRF field, and the
 /// language switch's link with the page's own query.
-async fn fill_page(resp: Response, caller: &Caller, query: Option<&str>) -> Response {
+async fn fill_page(
+    resp: Response,
+    caller: &Caller,
+    query: Option<&str>,
+    lang: crate::Lang,
+) -> Response {
     let html = resp
         .headers()
         .get(CONTENT_TYPE)
@@ -438,7 +448,7 @@ async fn fill_page(resp: Response, caller: &Caller, query: Option<&str>) -> Resp
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let Ok(text) = String::from_utf8(bytes.to_vec()) else {
+    let Ok(text) = std::str::from_utf8(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
     let csrf = match &caller.via {
@@ -446,7 +456,7 @@ async fn fill_page(resp: Response, caller: &Caller, query: Option<&str>) -> Resp
         _ => "",
     };
     let field = format!("<input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">");
-    let bar = user_bar(caller, csrf, &text);
+    let bar = user_bar(caller, csrf, lang);
     // The language switch keeps the page's filters: `?q=…&lang=en`.
     let kept: Vec<&str> = query
         .unwrap_or("")
@@ -469,7 +479,7 @@ async fn fill_page(resp: Response, caller: &Caller, query: Option<&str>) -> Resp
         text.find("<!--/nav-->"),
     ) {
         (None, Some(a), Some(b)) if a < b => format!("{}{}", &text[..a], &text[b..]),
-        _ => text,
+        _ => text.to_string(),
     };
     let text = text
         .replace("<!--csrf-->", &field)
@@ -480,40 +490,35 @@ async fn fill_page(resp: Response, caller: &Caller, query: Option<&str>) -> Resp
 }
 
 /// The signed-in bar: name, role, links the role may use, sign-out.
-fn user_bar(caller: &Caller, csrf: &str, page: &str) -> String {
+#[derive(askama::Template)]
+#[template(path = "user_bar.html")]
+struct UserBar<'a> {
+    t: crate::i18n::T,
+    name: &'a str,
+    role: String,
+    csrf: &'a str,
+    users: bool,
+    audit: bool,
+}
+
+/// The bar for `caller` in the page's language (empty for nobody).
+fn user_bar(caller: &Caller, csrf: &str, lang: crate::Lang) -> String {
     let Some(role) = caller.role else {
         return String::new();
     };
-    // The page's language decides the bar's words.
-    let en = page.contains("<html lang=\"en\"");
-    let t = crate::i18n::T {
-        lang: if en { crate::Lang::En } else { crate::Lang::Vi },
+    let t = crate::i18n::T { lang };
+    let bar = UserBar {
+        t,
+        name: &caller.actor.name,
+        role: t.t(&format!("role.{}", role.as_str())),
+        csrf,
+        users: role.may(Permission::ManageUsers),
+        audit: role.may(Permission::Audit),
     };
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let mut links = String::new();
-    if role.may(Permission::ManageUsers) {
-        links.push_str(&format!(
-            "<a href=\"/users\" id=\"nav-users\">{}</a>",
-            t.t("nav.users")
-        ));
-    }
-    if role.may(Permission::Audit) {
-        links.push_str(&format!(
-            "<a href=\"/audit\" id=\"nav-audit\">{}</a>",
-            t.t("nav.audit")
-        ));
-    }
-    format!(
-        "<div class=\"who\" id=\"who\">{links}<a href=\"/account\" id=\"account\">{} · {}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\"><button id=\"sign-out\">{}</button></form></div>",
-        esc(&caller.actor.name),
-        t.t(&format!("role.{}", role.as_str())),
-        t.t("nav.sign_out")
-    )
+    askama::Template::render(&bar).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the signed-in bar failed to render");
+        String::new()
+    })
 }
 
 /// What a route needs (see `routes::Routes`).

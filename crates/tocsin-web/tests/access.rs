@@ -714,4 +714,16 @@ async fn the_language_switch_keeps_the_page_and_its_filters() {
     )
     .await;
     assert!(plain.body.contains(r#"id="lang-switch" href="?lang=en""#));
+    // The signed-in bar speaks the page's language.
+    assert!(plain.body.contains("Đăng xuất") && plain.body.contains("Quản trị hệ thống"));
+    let en = send(
+        &w.app,
+        req("GET", "/alerts?lang=en", Some(common::ADMIN_SECRET), None),
+    )
+    .await;
+    assert!(
+        en.body.contains(">Sign out<") && en.body.contains("Administrator"),
+        "{}",
+        en.body
+    );
 }
