@@ -34,6 +34,8 @@ pub struct Config {
     pub hunt: HuntConfig,
     /// `[ingest]`: live inputs and the detection pipeline of `tocsin serve`.
     pub ingest: IngestConfig,
+    /// `[intel]`: threat-intelligence feeds.
+    pub intel: tocsin_feeds::FeedsConfig,
     /// The file this came from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -163,6 +165,7 @@ impl Default for Config {
             log: LogConfig::default(),
             hunt: HuntConfig::default(),
             ingest: IngestConfig::default(),
+            intel: tocsin_feeds::FeedsConfig::default(),
             source: None,
         }
     }
@@ -244,6 +247,7 @@ mod tests {
         // The limits it states are the defaults.
         assert_eq!(cfg.ingest.pipeline, Config::default().ingest.pipeline);
         assert_eq!(cfg.hunt.limits(), tocsin_hunt::ReadLimits::default());
+        assert_eq!(cfg.intel, Config::default().intel);
         // The example states the engine's default scan cache.
         assert_eq!(
             cfg.hunt.engine(true).scan_cache_mib,

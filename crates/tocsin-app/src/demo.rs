@@ -119,6 +119,47 @@ const DEMO_USERS: &[(&str, tocsin_model::Role, Option<&str>, &str)] = &[
     ),
 ];
 
+/// The demo's threat intelligence: a blocklist naming the simulated
+/// botnet controllers and an allowlist, as feeds the node watches, and the
+/// national center's list imported as sightings.
+async fn demo_intel(
+    store: &tocsin_store::Store,
+    inv: &tocsin_model::Inventory,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<tocsin_feeds::FeedConfig>> {
+    use tocsin_intel::feeds::FeedFormat;
+    let idir = dir.join("intel");
+    std::fs::create_dir_all(&idir).with_context(|| format!("cannot create {}", idir.display()))?;
+    let write = |name: &str, text: String| -> anyhow::Result<std::path::PathBuf> {
+        let p = idir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
+        Ok(p)
+    };
+    let feodo = write("feodo-ipblocklist.csv", tocsin_sim::intel::feodo_csv())?;
+    let allow = write("allowlist.txt", tocsin_sim::intel::allowlist())?;
+    let national = write("ncsc-botnet.csv", tocsin_sim::intel::national_csv(inv, 25))?;
+    let bytes = std::fs::read(&national)?;
+    let r = tocsin_feeds::national::import(
+        store,
+        &bytes,
+        "ncsc",
+        &tocsin_model::Actor::system("demo"),
+        "national botnet list (demo)",
+    )
+    .await?;
+    println!(
+        "threat intelligence: feeds in {} (Feodo-style blocklist, allowlist); national botnet list: {} addresses imported",
+        idir.display(),
+        r.imported
+    );
+    let mut allow_feed = tocsin_feeds::FeedConfig::file("allowlist", FeedFormat::Plain, allow);
+    allow_feed.allow = true;
+    Ok(vec![
+        tocsin_feeds::FeedConfig::file("feodo", FeedFormat::FeodoCsv, feodo),
+        allow_feed,
+    ])
+}
+
 /// Runs `tocsin demo`.
 pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     let db = args.data_dir.join("demo.db");
@@ -127,6 +168,7 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(args.data_dir.join("queue"));
     let _ = std::fs::remove_dir_all(args.data_dir.join("archive"));
     let _ = std::fs::remove_dir_all(args.data_dir.join("demo-logs"));
+    let _ = std::fs::remove_dir_all(args.data_dir.join("intel"));
     let _ = std::fs::remove_file(args.data_dir.join("file-checkpoints.json"));
     for suffix in ["", "-wal", "-shm"] {
         let p = format!("{}{suffix}", db.display());
@@ -177,6 +219,7 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
                 .unwrap_or_default()
         );
     }
+    let intel_feeds = demo_intel(&store, &inv, &args.data_dir).await?;
     if args.no_serve {
         store.close().await;
         return Ok(());
@@ -188,6 +231,7 @@ pub async fn run(args: DemoArgs, config: &Config) -> anyhow::Result<()> {
     };
     let mut config = config.clone();
     config.ingest = demo_ingest(&args.data_dir);
+    config.intel.feeds = intel_feeds;
     let log_dir = args.data_dir.join("demo-logs");
     std::fs::create_dir_all(&log_dir)
         .with_context(|| format!("cannot create {}", log_dir.display()))?;

@@ -16,6 +16,7 @@
 //! * [`node`]: a node of the deployment; today all roles in one process.
 //! * [`rules`]: the detection rules in force (Tocsin's own pack is built
 //!   in).
+//! * [`intel`]: the feed loader and retro-hunt of a node, and `tocsin intel`.
 //! * [`hunt`], [`inventory`], [`demo`], [`users`]: the commands.
 //!
 //! Commands report with `anyhow`: this crate is the binary's edge, split
@@ -24,6 +25,7 @@
 pub mod config;
 pub mod demo;
 pub mod hunt;
+pub mod intel;
 pub mod inventory;
 pub mod node;
 pub mod rules;

@@ -34,6 +34,8 @@ struct Ingest {
     inputs: Inputs,
     stop: tokio::sync::watch::Sender<bool>,
     supervisor: tokio::task::JoinHandle<()>,
+    /// The threat-intelligence feed loader, when feeds are configured.
+    feeds: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What the supervisor needs to start a pipeline again.
@@ -44,6 +46,7 @@ struct PipelineParts {
     queue: Arc<dyn Queue>,
     store: Store,
     engine: Arc<tocsin_sigma::Engine>,
+    intel: Arc<tocsin_intel::IntelHandle>,
     metrics: Arc<Metrics>,
 }
 
@@ -53,7 +56,8 @@ impl PipelineParts {
             self.pipeline.clone(),
             self.queue.clone(),
             self.store.clone(),
-            self.pipeline.detectors(self.engine.clone()),
+            self.pipeline
+                .detectors(self.engine.clone(), Some(self.intel.clone())),
             self.cfg.sources(),
             self.metrics.clone(),
         )
@@ -201,6 +205,17 @@ impl Ingest {
             tracing::info!(dir = %adir.display(), "raw archive on");
             (adir, cfg.archive.keep_days)
         });
+        // The indicator set starts empty and fills as the feeds load; the
+        // pipeline reads whatever set is in force at each event.
+        let intel = tocsin_intel::IntelHandle::new(tocsin_intel::IndicatorSet::default());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let feeds = crate::intel::start(
+            config,
+            store.clone(),
+            intel.clone(),
+            archive.as_ref().map(|(d, _)| d.clone()),
+            stopped.clone(),
+        )?;
         let parts = PipelineParts {
             cfg: inputs_cfg,
             pipeline: cfg.pipeline.clone(),
@@ -208,9 +223,9 @@ impl Ingest {
             queue,
             store: store.clone(),
             engine,
+            intel,
             metrics: metrics.clone(),
         };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
         let parts = Arc::new(parts);
         let metrics = metrics.clone();
         let supervisor = tokio::spawn(async move {
@@ -226,6 +241,7 @@ impl Ingest {
             inputs,
             stop,
             supervisor,
+            feeds,
         })
     }
 
@@ -235,6 +251,10 @@ impl Ingest {
     async fn shutdown(self, within: Duration) {
         self.inputs.shutdown();
         let _ = self.stop.send(true);
+        if let Some(f) = self.feeds {
+            // A pull in progress is abandoned; the next start reads again.
+            f.abort();
+        }
         if tokio::time::timeout(within, self.supervisor).await.is_err() {
             tracing::warn!(
                 seconds = within.as_secs(),

@@ -1,7 +1,7 @@
 //! Findings become alerts here, and only here.
 
 use chrono::{DateTime, Utc};
-use tocsin_model::{Event, Finding, NewAlert};
+use tocsin_model::{Event, Finding, NewAlert, Sighting};
 
 /// The event a finding is about, and where it came from.
 #[derive(Clone, Copy, Debug)]
@@ -40,8 +40,21 @@ pub fn alert(f: Finding, e: Evidence<'_>) -> (NewAlert, bool) {
         summary: f.summary.unwrap_or_else(|| summary(ev)),
         tags: f.tags,
         event,
+        intel: f.intel.map(|h| *h),
     };
     (a, cut)
+}
+
+/// The sighting a threat-intelligence finding records: the match, when,
+/// and for which agency and asset. `None` for other findings.
+pub fn sighting(f: &Finding, ev: &Event) -> Option<Sighting> {
+    f.intel.as_ref().map(|hit| Sighting {
+        hit: (**hit).clone(),
+        at: ev.timestamp.utc,
+        agency: ev.attribution.agency.clone(),
+        asset: ev.attribution.asset.clone(),
+        late: false,
+    })
 }
 
 /// The event as JSON, at most `max` bytes: a larger one keeps what an
@@ -117,6 +130,8 @@ mod tests {
             kind: AlertKind::Rule,
             tags: vec![],
             summary: None,
+            intel: None,
+            repeat: false,
         };
         let e = |max| Evidence {
             event: &ev,

@@ -51,6 +51,8 @@ impl Detector for SensorDetector {
             kind: AlertKind::Sensor,
             tags: vec![module.to_string()],
             summary: None,
+            intel: None,
+            repeat: false,
         });
         None
     }

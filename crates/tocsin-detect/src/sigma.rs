@@ -67,6 +67,8 @@ fn finding(meta: &RuleMeta, kind: AlertKind) -> Finding {
         kind,
         tags: meta.tags.clone(),
         summary: None,
+        intel: None,
+        repeat: false,
     }
 }
 

@@ -33,6 +33,9 @@ named_enum!(
         Correlation => "correlation",
         /// A sensor's own alert (Suricata, a firewall's IPS).
         Sensor => "sensor",
+        /// An event's address, name, URL or hash is a threat-intelligence
+        /// indicator.
+        Intel => "intel",
     }
 );
 
@@ -66,6 +69,11 @@ pub struct Finding {
     /// A summary to use instead of the one drawn from the event (a
     /// correlation's count and group).
     pub summary: Option<String>,
+    /// The indicator matched, for threat-intelligence findings.
+    pub intel: Option<Box<crate::IntelHit>>,
+    /// A repeat the detector folds: recorded (an intelligence sighting is
+    /// counted) but raises no new alert.
+    pub repeat: bool,
 }
 
 /// An alert to store: a finding with its evidence and where it came from.
@@ -103,6 +111,9 @@ pub struct NewAlert {
     pub tags: Vec<String>,
     /// The evidence: the normalized event as JSON.
     pub event: String,
+    /// The indicator matched, for threat-intelligence alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<crate::IntelHit>,
 }
 
 /// A stored alert.

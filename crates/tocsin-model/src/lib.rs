@@ -13,6 +13,8 @@
 //!   range and the asset that owns it, in tens of nanoseconds;
 //! * **findings and alerts** ([`Finding`], [`NewAlert`], [`Alert`]) with
 //!   their typed [`Level`], [`AlertKind`] and [`AlertStatus`];
+//! * **threat intelligence** ([`IndicatorKind`], [`IntelHit`], [`Sighting`],
+//!   [`DeviceStatus`]): what a match on an indicator says and records;
 //! * **people** ([`Role`], [`Permission`]): what each role may do;
 //! * **scopes** ([`Scope`]): which agencies a person or an input may speak
 //!   for — the tenant boundary the store applies and attribution respects.
@@ -38,6 +40,7 @@ mod alert;
 mod attribution;
 mod cidr;
 mod event;
+mod intel;
 mod inventory;
 mod level;
 mod names;
@@ -53,6 +56,7 @@ pub use event::{
     Category, Event, EventAttribution, EventKind, Fields, Observer, TimeOrigin, Timestamp,
     TimestampError, Value, vietnam_offset,
 };
+pub use intel::{Device, DeviceStatus, IndicatorKind, IntelHit, Sighting, Threat};
 pub use inventory::{
     Agency, AgencyCode, AgencyKind, Asset, AssetCode, AssetKind, Contact, Inventory, SecurityLevel,
 };

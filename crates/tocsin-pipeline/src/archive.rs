@@ -192,7 +192,7 @@ fn cut_torn_frames(dir: &Path) -> u64 {
 const POSITION_FILE: &str = ".position";
 
 /// The hour (as [`tocsin_queue::hour_of`]) of an archive file name.
-fn hour_of_name(name: &str) -> Option<i64> {
+pub(crate) fn hour_of_name(name: &str) -> Option<i64> {
     let stem = name.strip_suffix(".jsonl.zst")?;
     let (day, hour) = stem.split_once('T')?;
     let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;

@@ -143,13 +143,18 @@ impl Committer<'_> {
             }
         }
         match self.store.commit_progress(batch).await {
-            Err(e) if !e.is_transient() && !batch.counts.is_empty() => {
+            Err(e)
+                if !e.is_transient()
+                    && (!batch.counts.is_empty() || !batch.sightings.is_empty()) =>
+            {
                 // The counts themselves are refused: commit the position so
                 // the stream goes on, and say what was not counted.
                 let events: i64 = batch.counts.iter().map(|c| c.events).sum();
-                tracing::error!(error = %e, events, position = batch.position, "pipeline: event counts refused by the database; not counted");
+                let sightings = batch.sightings.len();
+                tracing::error!(error = %e, events, sightings, position = batch.position, "pipeline: event counts or intel sightings refused by the database; not counted");
                 let bare = IngestBatch {
                     counts: Vec::new(),
+                    sightings: Vec::new(),
                     ..batch.clone()
                 };
                 self.store.commit_progress(&bare).await?;
@@ -186,6 +191,7 @@ mod tests {
             summary: String::new(),
             tags: Vec::new(),
             event: "{}".into(),
+            intel: None,
         }
     }
 
@@ -210,6 +216,7 @@ mod tests {
             let batch = IngestBatch {
                 stream: "events".into(),
                 position: 10,
+                sightings: Vec::new(),
                 alerts: (0..9u64)
                     .map(|i| {
                         alert(

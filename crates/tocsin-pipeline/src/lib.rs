@@ -18,6 +18,7 @@ pub mod archive;
 mod commit;
 mod counts;
 mod pipeline;
+pub mod retro;
 mod stage;
 
 pub use archive::{Archive, ArchiveConfig};
@@ -27,6 +28,7 @@ pub use stage::UNREADABLE_INPUT;
 use std::sync::Arc;
 
 use tocsin_detect::{Detectors, SensorDetector, SigmaDetector};
+use tocsin_intel::{IntelConfig, IntelDetector, IntelHandle};
 use tocsin_model::Level;
 use tocsin_parse::ParseLimits;
 use tocsin_sigma::{CorrelatorConfig, Engine};
@@ -51,6 +53,8 @@ pub struct PipelineConfig {
     /// later time (a wrong clock, or a sender forging times to expire
     /// correlation windows) is clamped to receipt + skew and counted.
     pub clock_skew_secs: u64,
+    /// Threat-intelligence matching (`[ingest.pipeline.intel]`).
+    pub intel: IntelConfig,
 }
 
 impl Default for PipelineConfig {
@@ -62,20 +66,26 @@ impl Default for PipelineConfig {
             parser: ParseLimits::default(),
             max_evidence_bytes: 64 << 10,
             clock_skew_secs: 300,
+            intel: IntelConfig::default(),
         }
     }
 }
 
 impl PipelineConfig {
     /// The detectors these settings ask for, over `engine`: Sigma rules and
-    /// correlations, then sensors' own alerts.
-    pub fn detectors(&self, engine: Arc<Engine>) -> Detectors {
-        Detectors::new()
+    /// correlations, sensors' own alerts, then threat intelligence over the
+    /// indicator set `intel` holds (when given).
+    pub fn detectors(&self, engine: Arc<Engine>, intel: Option<Arc<IntelHandle>>) -> Detectors {
+        let d = Detectors::new()
             .with(SigmaDetector::new(
                 engine,
                 self.min_level,
                 self.correlation.clone(),
             ))
-            .with(SensorDetector)
+            .with(SensorDetector);
+        match intel {
+            Some(h) => d.with(IntelDetector::new(h, self.intel.clone())),
+            None => d,
+        }
     }
 }

@@ -340,14 +340,14 @@ impl Pipeline {
             counts.merge(std::mem::take(&mut sh.counts));
             received.append(&mut sh.received);
             for st in sh.kept {
-                self.detect(st, &mut batch.alerts);
+                self.detect(st, &mut batch);
             }
         }
         let mut ticked = Vec::new();
         self.detectors.tick(now_us() / 1000, &mut ticked);
         let last = entries.last().map_or(0, |e| e.seq);
         for (f, ev) in ticked {
-            batch.alerts.push(self.alert(f, &ev, last, now_us()));
+            self.keep(f, &ev, last, now_us(), &mut batch);
         }
         for (input, n) in counts.per_input() {
             self.m.processed(input).add(n as u64);
@@ -396,7 +396,7 @@ impl Pipeline {
 
     /// The ordered stage for one staged event: the detectors follow up on
     /// what they carried; every finding becomes an alert.
-    fn detect(&mut self, st: crate::stage::Staged, out: &mut Vec<NewAlert>) {
+    fn detect(&mut self, st: crate::stage::Staged, out: &mut IngestBatch) {
         let mut findings: Vec<Finding> = st.findings;
         let carries = st.carries;
         let followed = catch_unwind(AssertUnwindSafe(|| {
@@ -427,7 +427,18 @@ impl Pipeline {
             },
         };
         for f in findings {
-            out.push(self.alert(f, &ev, st.seq, st.received_us));
+            self.keep(f, &ev, st.seq, st.received_us, out);
+        }
+    }
+
+    /// A finding into the batch: its sighting counted when it matched an
+    /// indicator, and an alert unless the detector folded it as a repeat.
+    fn keep(&self, f: Finding, ev: &Event, seq: u64, received_us: i64, out: &mut IngestBatch) {
+        if let Some(s) = alerts::sighting(&f, ev) {
+            out.sightings.push(s);
+        }
+        if !f.repeat {
+            out.alerts.push(self.alert(f, ev, seq, received_us));
         }
     }
 

@@ -94,7 +94,7 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
         cfg.clone(),
         queue,
         store,
-        cfg.detectors(Arc::new(engine)),
+        cfg.detectors(Arc::new(engine), None),
         sources,
         metrics.clone(),
     )
@@ -298,7 +298,7 @@ async fn batches_commit_on_every_backend_and_replays_add_no_alert() {
             cfg.clone(),
             queue,
             db.store.clone(),
-            cfg.detectors(Arc::new(engine)),
+            cfg.detectors(Arc::new(engine), None),
             HashMap::new(),
             Arc::new(Metrics::default()),
         )
@@ -371,7 +371,7 @@ async fn correlation_windows_survive_a_pipeline_restart() {
                 cfg.clone(),
                 queue,
                 store.clone(),
-                cfg.detectors(engine),
+                cfg.detectors(engine, None),
                 HashMap::new(),
                 Arc::new(Metrics::default()),
             )
@@ -466,7 +466,7 @@ async fn issue_10_a_panicking_record_fails_alone() {
         Arc::new(DiskQueueConfig::in_dir(dir.path()).build("t", 0).unwrap());
     let metrics = Arc::new(Metrics::default());
     let cfg = PipelineConfig::default();
-    let detectors = cfg.detectors(engine).with(Fragile);
+    let detectors = cfg.detectors(engine, None).with(Fragile);
     let mut p = Pipeline::new(
         cfg,
         queue,

@@ -31,6 +31,9 @@ pub struct BenchIngest {
     pub paced_rate: u64,
     /// Extra configuration appended to the server's `tocsin.toml`.
     pub extra_config: String,
+    /// Threat-intelligence indicators the server loads before the load
+    /// starts (0: none), of the mix `intel::bulk_feed` writes.
+    pub indicators: usize,
 }
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
@@ -111,6 +114,8 @@ struct ServeRun {
     /// Receipt → alert stored, from the stored alerts (ms): p50, p99, max.
     alert_latency_ms: Option<(f64, f64, f64)>,
     peak_rss_mib: Option<f64>,
+    /// From the console answering to the indicators in force.
+    loaded_in: Option<Duration>,
 }
 
 impl ServeRun {
@@ -122,11 +127,19 @@ impl ServeRun {
 fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> {
     let dir = tempfile::tempdir()?;
     let (web, tcp) = (free_addr()?, free_addr()?);
-    let cfg = format!(
+    let mut cfg = format!(
         "[database]\nurl = \"{}\"\n[web]\nlisten = \"{web}\"\n[log]\nlevel = \"warn\"\n[ingest]\nenabled = true\n[[ingest.syslog]]\nname = \"bench-tcp\"\nprotocol = \"tcp\"\nlisten = \"{tcp}\"\n{}\n",
         dir.path().join("bench.db").display(),
         args.extra_config
     );
+    if args.indicators > 0 {
+        let feed = dir.path().join("bench-feed.txt");
+        std::fs::write(&feed, crate::intel::bulk_feed(args.indicators))?;
+        cfg.push_str(&format!(
+            "[intel]\n[[intel.feeds]]\nname = \"bench\"\nformat = \"plain\"\npath = \"{}\"\nthreat = \"botnet_cc\"\n",
+            feed.display()
+        ));
+    }
     std::fs::write(dir.path().join("tocsin.toml"), cfg)?;
     let token = api_token(&args.exe, dir.path())?;
     let child = Child_(
@@ -149,6 +162,20 @@ fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> 
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let loaded_in = if args.indicators > 0 {
+        // The load starts once the set is in force.
+        let want = format!("\"indicators\":{}", args.indicators);
+        let t = Instant::now();
+        while !http_get(web, "/api/v1/intel/feeds", &token)?.contains(&want) {
+            if t.elapsed() > Duration::from_secs(120) {
+                bail!("the indicators did not load in 2 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(t.elapsed())
+    } else {
+        None
+    };
     let start = Instant::now();
     let sent = loadgen::run(&LoadConfig {
         target: tcp,
@@ -185,6 +212,7 @@ fn serve_run(args: &BenchIngest, rate: Option<u64>) -> anyhow::Result<ServeRun> 
         p99_bucket: histogram_quantile(&m, 0.99),
         alert_latency_ms,
         peak_rss_mib: peak_rss_mib(pid),
+        loaded_in,
     };
     drop(child);
     Ok(run)
@@ -231,6 +259,12 @@ fn alert_latencies(web: SocketAddr, token: &str) -> anyhow::Result<Option<(f64, 
 }
 
 fn report(label: &str, r: &ServeRun) {
+    if let Some(t) = r.loaded_in {
+        println!(
+            "{label}: indicators in force {:.2} s after the console answered",
+            t.as_secs_f64()
+        );
+    }
     println!(
         "{label}: sent {} events in {:.1} s ({:.0}/s offered); all processed after {:.1} s",
         r.sent.events,

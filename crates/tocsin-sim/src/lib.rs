@@ -15,6 +15,7 @@
 //! * [`feed::Feeder`] sends it through the inputs of a running server (the
 //!   demo); [`loadgen`] writes it over TCP for load tests; [`bench`] is the
 //!   harness of `tocsin bench ingest`.
+//! * [`intel`]: the demo's blocklist, allowlist and national botnet list.
 //!
 //! ```
 //! let inv = tocsin_sim::province();
@@ -26,6 +27,7 @@
 pub mod bench;
 pub mod feed;
 pub mod http;
+pub mod intel;
 pub mod loadgen;
 pub mod province;
 pub mod traffic;

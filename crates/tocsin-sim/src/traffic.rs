@@ -277,12 +277,46 @@ impl Traffic {
         );
     }
 
-    /// The core firewall's CEF record of an agency device reaching out
-    /// (now and then to a botnet controller, denied).
+    /// The core firewall's CEF record of an agency device reaching out:
+    /// mostly ordinary sites; one record in three is an infected device's
+    /// beacon to its botnet controller (denied now and then).
     pub fn cef(&mut self) -> String {
         let mut s = String::with_capacity(300);
-        self.write_cef(&mut s, true);
+        if self.rng.chance(333) {
+            self.write_beacon(&mut s);
+        } else {
+            self.write_cef(&mut s, false);
+        }
         s
+    }
+
+    /// How many devices of the province are infected in the simulation:
+    /// each calls one controller, again and again, from the same address.
+    pub const INFECTED: usize = 12;
+
+    /// One infected device's beacon: device `k` of [`Self::INFECTED`] sits
+    /// in the LAN of an agency spread over the province and calls the
+    /// controller `k` picks.
+    fn write_beacon(&mut self, s: &mut String) {
+        let k = self.rng.below(Self::INFECTED);
+        let step = (self.p.lans.len() / Self::INFECTED).max(1);
+        let lan = &self.p.lans[(k * step) % self.p.lans.len()].1;
+        let (dst, name) = C2[k % C2.len()];
+        let deny = self.rng.chance(250);
+        let _ = write!(
+            s,
+            "<134>{} fw-core-01 CEF:0|Fortinet|FortiGate|7.4.3|0000000013|{}|{}|src={lan}{} spt={} dst={dst} dpt=443 proto=TCP act={} cs1Label=policy cs1=BLOCK-BOTNET msg={name}",
+            self.bsd,
+            if deny {
+                "traffic:forward deny"
+            } else {
+                "traffic:forward accept"
+            },
+            if deny { 5 } else { 3 },
+            77 + k,
+            49_152 + self.rng.below(10_000),
+            if deny { "deny" } else { "accept" },
+        );
     }
 
     /// A firewall record; `c2` picks a botnet controller as destination

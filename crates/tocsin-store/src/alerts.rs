@@ -48,7 +48,7 @@ pub struct LevelCount {
 
 /// The columns of `alerts`, in the order [`insert`] binds them after `id`.
 /// What every read selects, so [`row`] finds each column by name.
-pub(crate) const COLUMNS: &str = "id, created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event";
+pub(crate) const COLUMNS: &str = "id, created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event, intel";
 
 /// Stores one alert inside the caller's transaction; an alert already
 /// stored for the same (stream, position, rule) is not stored twice.
@@ -63,8 +63,8 @@ pub(crate) async fn insert(
     now: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO alerts (created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'new', $16, $17, $18) \
+        "INSERT INTO alerts (created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event, intel) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'new', $16, $17, $18, $19) \
          ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
     )
     .bind(now)
@@ -85,6 +85,12 @@ pub(crate) async fn insert(
     .bind(safe(&a.summary).into_owned())
     .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
     .bind(safe(&a.event).into_owned())
+    .bind(
+        a.intel
+            .as_ref()
+            .and_then(|h| serde_json::to_string(h).ok())
+            .map(|j| safe(&j).into_owned()),
+    )
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -248,6 +254,9 @@ fn row(r: &AnyRow) -> Result<Alert, StoreError> {
             summary: text("summary")?,
             tags: serde_json::from_str(&text("tags")?).unwrap_or_default(),
             event: text("event")?,
+            // Written by this module as JSON; an unreadable one (edited by
+            // hand) shows as no match rather than hiding the alert.
+            intel: opt("intel")?.and_then(|j| serde_json::from_str(&j).ok()),
         },
     })
 }

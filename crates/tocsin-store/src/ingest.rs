@@ -30,6 +30,9 @@ pub struct IngestBatch {
     /// Event counts to add to the stored hourly counts (per hour, input
     /// and agency), not to replace them.
     pub counts: Vec<EventCount>,
+    /// Threat-intelligence matches to count (with the position, so
+    /// exactly once).
+    pub sightings: Vec<tocsin_model::Sighting>,
 }
 
 impl Store {
@@ -184,6 +187,7 @@ async fn progress(
         .execute(&mut **tx)
         .await?;
     }
+    crate::intel::record(tx, &b.sightings).await?;
     sqlx::query(
         "INSERT INTO ingest_offsets (stream, position, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (stream) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",

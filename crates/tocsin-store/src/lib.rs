@@ -33,6 +33,7 @@ mod audit;
 mod dead_letters;
 mod error;
 mod ingest;
+mod intel;
 mod inventory;
 mod migrate;
 mod scope;
@@ -47,6 +48,10 @@ pub use audit::{AuditEntry, AuditVerdict};
 pub use dead_letters::{DeadLetter, DeadLetterId, DeadLetterKind, Replay};
 pub use error::StoreError;
 pub use ingest::IngestBatch;
+pub use intel::{
+    AgencyIntelCount, BotnetAddress, DeviceFilter, FeedStatus, InfectedDevice, RetroStatus,
+    SightingRow,
+};
 pub use inventory::InventoryCounts;
 pub use users::{ApiTokenInfo, Credentials, LoginOutcome, NewUser, SessionInfo, User};
 

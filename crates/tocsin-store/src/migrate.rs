@@ -198,6 +198,79 @@ CREATE TABLE api_tokens (
 CREATE INDEX api_tokens_user ON api_tokens(user_id);
 "#,
     },
+    Migration {
+        version: 6,
+        name: "threat intelligence",
+        sql: r#"
+ALTER TABLE alerts ADD COLUMN intel TEXT;
+CREATE TABLE intel_sightings (
+    indicator TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    source TEXT NOT NULL,
+    threat TEXT NOT NULL,
+    family TEXT,
+    count BIGINT NOT NULL,
+    late_count BIGINT NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (indicator, kind, agency)
+);
+CREATE INDEX intel_sightings_agency ON intel_sightings(agency, last_seen);
+CREATE TABLE infected_devices (
+    id {id},
+    agency TEXT NOT NULL,
+    device_key TEXT NOT NULL,
+    ip TEXT,
+    hostname TEXT,
+    mac TEXT,
+    asset TEXT,
+    botnet BIGINT NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    contacts BIGINT NOT NULL,
+    indicators TEXT NOT NULL,
+    families TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_at TEXT NOT NULL,
+    found_late BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (agency, device_key)
+);
+CREATE INDEX infected_devices_seen ON infected_devices(last_seen);
+CREATE TABLE infected_contacts (
+    device BIGINT NOT NULL REFERENCES infected_devices(id),
+    ip TEXT NOT NULL,
+    indicator TEXT NOT NULL,
+    day TEXT NOT NULL,
+    botnet BIGINT NOT NULL DEFAULT 0,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (device, ip, indicator, day)
+);
+CREATE TABLE intel_feeds (
+    name TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    location TEXT NOT NULL,
+    attempted_at TEXT,
+    loaded_at TEXT,
+    indicators BIGINT NOT NULL DEFAULT 0,
+    rejected BIGINT NOT NULL DEFAULT 0,
+    error TEXT,
+    problems TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE intel_retro (
+    id {id},
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    since TEXT NOT NULL,
+    indicators BIGINT NOT NULL,
+    files_total BIGINT NOT NULL DEFAULT 0,
+    files_done BIGINT NOT NULL DEFAULT 0,
+    events BIGINT NOT NULL DEFAULT 0,
+    hits BIGINT NOT NULL DEFAULT 0,
+    error TEXT
+);
+"#,
+    },
 ];
 
 /// A migration's DDL for `backend`: the one place the two dialects differ

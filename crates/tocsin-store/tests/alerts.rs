@@ -29,6 +29,7 @@ fn alert(seq: u64, rule: &str, level: Level, agency: Option<&str>) -> NewAlert {
         summary: "x".into(),
         tags: vec!["attack.t1110".into()],
         event: r#"{"a":1}"#.into(),
+        intel: None,
     }
 }
 
@@ -45,6 +46,7 @@ async fn batches_commit_alerts_counts_and_position_together() {
             errors,
         };
         let b1 = IngestBatch {
+            sightings: Vec::new(),
             stream: "main".into(),
             position: 10,
             alerts: vec![
@@ -57,6 +59,7 @@ async fn batches_commit_alerts_counts_and_position_together() {
         // A replay of the same batch (crash between commit and ack) adds
         // counts again but never duplicates an alert.
         let b2 = IngestBatch {
+            sightings: Vec::new(),
             stream: "main".into(),
             position: 20,
             alerts: vec![
@@ -179,6 +182,7 @@ async fn scopes_hide_other_agencies_data() {
             errors: 0,
         };
         s.commit_ingest_batch(&IngestBatch {
+            sightings: Vec::new(),
             stream: "main".into(),
             position: 3,
             alerts: vec![

@@ -30,6 +30,7 @@ fn alert(seq: u64, text: &str) -> NewAlert {
         summary: text.into(),
         tags: vec![text.into()],
         event: format!("{{\"x\":\"{}\"}}", text.escape_default()),
+        intel: None,
     }
 }
 
@@ -42,6 +43,7 @@ async fn issue_10_nul_in_text_commits_on_every_backend() {
         let s = &db.store;
         let evil = "ET MALWARE\0Đăng nhập\0";
         let batch = IngestBatch {
+            sightings: Vec::new(),
             stream: "events".into(),
             position: 1,
             alerts: vec![alert(0, evil)],
@@ -162,6 +164,7 @@ async fn a_full_disk_is_transient_and_recovers() {
         let mut a = alert(seq, "fill");
         a.summary = big.clone();
         let b = IngestBatch {
+            sightings: Vec::new(),
             stream: "events".into(),
             position: seq,
             alerts: vec![a],
@@ -179,6 +182,7 @@ async fn a_full_disk_is_transient_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     s.reconnect().await.unwrap();
     let b = IngestBatch {
+        sightings: Vec::new(),
         stream: "events".into(),
         position: seq,
         alerts: vec![alert(seq, "after")],

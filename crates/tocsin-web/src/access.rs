@@ -352,7 +352,7 @@ pub(crate) async fn identify(State(st): State<AppState>, req: Request, next: Nex
         // Requests carrying a bearer token are not sent by browsers on
         // their own; anything else must come from our own pages.
         if caller.via != Via::Token && !same_origin(&req) {
-            return AppError::Forbidden("cross-site request refused".into()).into_response();
+            return AppError::Refused("error.cross_site").into_response();
         }
         if let Via::Session { csrf, .. } = &caller.via {
             let header = req
@@ -387,10 +387,7 @@ pub(crate) async fn identify(State(st): State<AppState>, req: Request, next: Nex
             };
             let expected = Secret::from_client(csrf);
             if !expected.is_some_and(|e| sent.is_some_and(|s| e.same_as(&s))) {
-                return AppError::Forbidden(
-                    "the form's security token is missing or stale; reload the page".into(),
-                )
-                .into_response();
+                return AppError::Refused("error.csrf").into_response();
             }
         }
     }
@@ -547,7 +544,7 @@ pub(crate) async fn require(need: Need, req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     if caller.role.is_some() {
-        return AppError::Forbidden("your role does not allow this".into()).into_response();
+        return AppError::Refused("error.role").into_response();
     }
     let path = req.uri().path();
     let api = path.starts_with("/api/") || path == "/metrics";

@@ -21,6 +21,10 @@ pub enum AppError {
     /// Signed in, but the role does not allow it.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// Refused for a reason people are told in their language: the locale
+    /// key of the reason (`error.csrf`…). The API says it in English.
+    #[error("forbidden: {}", crate::i18n::T { lang: crate::i18n::Lang::En }.t(.0))]
+    Refused(&'static str),
     /// Too many failed attempts from this address or on this account.
     #[error("too many attempts; try again in {0} minutes")]
     TooMany(u64),
@@ -37,6 +41,8 @@ pub enum AppError {
 pub(crate) struct ErrorInfo {
     pub(crate) code: &'static str,
     pub(crate) message: String,
+    /// The reason's locale key, when it has one.
+    pub(crate) key: Option<&'static str>,
 }
 
 impl AppError {
@@ -45,7 +51,7 @@ impl AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::Forbidden(_) | AppError::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             AppError::Store(_) | AppError::Render(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -65,7 +71,11 @@ impl IntoResponse for AppError {
         };
         let body = serde_json::json!({ "error": { "code": code, "message": message } });
         let mut r = (status, Json(body)).into_response();
-        r.extensions_mut().insert(ErrorInfo { code, message });
+        let key = match self {
+            AppError::Refused(k) => Some(k),
+            _ => None,
+        };
+        r.extensions_mut().insert(ErrorInfo { code, message, key });
         r
     }
 }

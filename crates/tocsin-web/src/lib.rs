@@ -105,6 +105,13 @@ pub struct WebConfig {
     /// Sign-in, sessions and request checks (`[web.auth]`).
     #[serde(default)]
     pub auth: AuthConfig,
+    /// The center's name, as exports of shared intelligence sign it.
+    #[serde(default = "default_center")]
+    pub center_name: String,
+}
+
+fn default_center() -> String {
+    "Trung tâm Giám sát An toàn thông tin".into()
 }
 
 fn default_listen() -> SocketAddr {
@@ -124,6 +131,7 @@ impl Default for WebConfig {
             tls: None,
             limits: Default::default(),
             auth: AuthConfig::default(),
+            center_name: default_center(),
         }
     }
 }
@@ -146,6 +154,7 @@ impl WebConfig {
                 metrics: None,
                 ingest: false,
                 access: Arc::new(access),
+                center_name: self.center_name.clone(),
             },
             config: self.clone(),
         })
@@ -174,6 +183,8 @@ pub(crate) struct AppState {
     pub(crate) ingest: bool,
     /// Sign-in and request checks.
     pub(crate) access: Arc<access::Access>,
+    /// The center's name (signing shared exports).
+    pub(crate) center_name: String,
 }
 
 impl AppState {

@@ -72,7 +72,9 @@ pub(crate) fn error_page(lang: Lang, status: StatusCode, info: &ErrorInfo, path:
         lang,
         nav: "",
         title_key: format!("error.{}", info.code),
-        message: info.message.clone(),
+        message: info
+            .key
+            .map_or_else(|| info.message.clone(), |k| T { lang }.t(k)),
         path: path.to_string(),
     };
     match page.render() {

@@ -41,6 +41,31 @@ fn alert(agency: &str, title: &str) -> NewAlert {
         summary: format!("secret of {agency}"),
         tags: vec![],
         event: format!(r#"{{"fields":{{"owner":"{agency}"}}}}"#),
+        intel: None,
+    }
+}
+
+/// A PC of `agency` calling a botnet controller of `family`.
+fn sighting(agency: &str, family: &str) -> tocsin_model::Sighting {
+    tocsin_model::Sighting {
+        hit: tocsin_model::IntelHit {
+            indicator: "192.0.2.7".into(),
+            kind: tocsin_model::IndicatorKind::Ip,
+            source: "feodo".into(),
+            threat: tocsin_model::Threat::BotnetCc,
+            family: Some(family.into()),
+            confidence: 90,
+            field: "destination.ip".into(),
+            device: tocsin_model::Device::new(
+                Some(format!("10.9.9.{}", agency.len()).parse().unwrap()),
+                Some(&format!("pc-{agency}")),
+                None,
+            ),
+        },
+        at: chrono::Utc::now(),
+        agency: Some(agency.into()),
+        asset: None,
+        late: false,
     }
 }
 
@@ -49,6 +74,8 @@ struct World {
     store: tocsin_store::Store,
     /// The id of agency B's alert.
     b_alert: i64,
+    /// The id of agency B's infected device.
+    b_device: i64,
     /// An asset of agency B and an address in B's range.
     b_asset: String,
     b_ip: String,
@@ -73,6 +100,7 @@ async fn world_with(cfg: tocsin_web::WebConfig) -> World {
         .unwrap();
     store
         .commit_ingest_batch(&tocsin_store::IngestBatch {
+            sightings: vec![sighting(A, "Family of A"), sighting(B, "secret of STC")],
             stream: "events".into(),
             position: 2,
             alerts: vec![alert(A, "Alert of A"), alert(B, "Alert of B")],
@@ -90,6 +118,14 @@ async fn world_with(cfg: tocsin_web::WebConfig) -> World {
         .unwrap()
         .id
         .0;
+    let b_device = store
+        .infected_devices(&tocsin_model::Scope::All, &Default::default())
+        .await
+        .unwrap()
+        .iter()
+        .find(|d| d.agency.as_str() == B)
+        .unwrap()
+        .id;
     let b_asset = inv
         .assets
         .iter()
@@ -116,6 +152,7 @@ async fn world_with(cfg: tocsin_web::WebConfig) -> World {
         app,
         store,
         b_alert,
+        b_device,
         b_asset,
         b_ip,
         a_csrf,
@@ -166,9 +203,14 @@ fn req(method: &str, uri: &str, session: Option<&str>, form: Option<String>) -> 
 
 /// A concrete path for a route pattern, naming agency B's objects.
 fn concrete(route: &RouteInfo, w: &World) -> String {
+    let id = if route.path.contains("/intel/devices/") {
+        w.b_device
+    } else {
+        w.b_alert
+    };
     route
         .path
-        .replace("{id}", &w.b_alert.to_string())
+        .replace("{id}", &id.to_string())
         .replace("{code}", B)
         .replace("{ip}", &w.b_ip)
         .replace("{file}", "tocsin.css")
@@ -311,6 +353,24 @@ async fn an_agency_contact_reaches_nothing_of_another_agency_by_any_route() {
         .find(|a| a.id.0 == w.b_alert)
         .unwrap();
     assert_eq!(b.status, tocsin_model::AlertStatus::New);
+    // So is B's infected device, and B's figures are not A's.
+    let d = w
+        .store
+        .infected_device(&tocsin_model::Scope::All, w.b_device)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, tocsin_model::DeviceStatus::Open);
+    let mine = send(
+        &w.app,
+        req("GET", "/api/v1/intel/counts", Some(A_SECRET), None),
+    )
+    .await;
+    assert!(
+        mine.body.contains(A) && !mine.body.contains(B),
+        "{}",
+        mine.body
+    );
     // A's own alert is visible to them.
     let mine = send(&w.app, req("GET", "/api/v1/alerts", Some(A_SECRET), None)).await;
     assert!(mine.body.contains("Alert of A") && !mine.body.contains("Alert of B"));

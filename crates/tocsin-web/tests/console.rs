@@ -242,9 +242,11 @@ async fn alerts_pages_api_status_and_metrics() {
         summary: "45.155.205.233 · GET /wso.php".into(),
         tags: vec!["attack.t1505.003".into()],
         event: r#"{"fields":{"url.original":"/wso.php"}}"#.into(),
+        intel: None,
     };
     store
         .commit_ingest_batch(&tocsin_store::IngestBatch {
+            sightings: Vec::new(),
             stream: "events".into(),
             position: 8,
             alerts: vec![alert],
@@ -338,6 +340,7 @@ async fn inputs_page_and_status_api() {
     };
     store
         .commit_ingest_batch(&tocsin_store::IngestBatch {
+            sightings: Vec::new(),
             stream: "events".into(),
             position: 1,
             alerts: Vec::new(),

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("tocsin-detect", 1),
     ("tocsin-inventory", 1),
     ("tocsin-access", 1),
+    ("tocsin-intel", 1),
     ("tocsin-store", 2),
     ("tocsin-queue", 2),
     ("tocsin-telemetry", 2),
@@ -23,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("tocsin-ingest", 3),
     ("tocsin-pipeline", 3),
     ("tocsin-hunt", 3),
+    ("tocsin-feeds", 3),
     ("tocsin-web", 3),
     ("tocsin-sim", 4),
     ("tocsin-app", 4),
@@ -174,7 +176,12 @@ fn running_stages_stay_apart() {
     );
     assert!(!ingest.contains("sqlx"), "ingest pulls in SQL");
     let web = g.closure("tocsin-web");
-    for stage in ["tocsin-ingest", "tocsin-pipeline", "tocsin-hunt"] {
+    for stage in [
+        "tocsin-ingest",
+        "tocsin-pipeline",
+        "tocsin-hunt",
+        "tocsin-feeds",
+    ] {
         assert!(!web.contains(stage), "the console depends on {stage}");
     }
     for stage in [
@@ -182,6 +189,7 @@ fn running_stages_stay_apart() {
         "tocsin-pipeline",
         "tocsin-hunt",
         "tocsin-web",
+        "tocsin-feeds",
     ] {
         let all = g.closure(stage);
         for other in [
@@ -189,6 +197,7 @@ fn running_stages_stay_apart() {
             "tocsin-pipeline",
             "tocsin-hunt",
             "tocsin-web",
+            "tocsin-feeds",
         ] {
             assert!(
                 stage == other || !all.contains(other),

@@ -15,6 +15,7 @@ mod audit;
 mod dashboard;
 mod dead_letters;
 mod inputs;
+mod intel;
 mod lookup;
 mod rules;
 mod session;
@@ -32,6 +33,7 @@ pub(crate) fn all() -> Routes {
         .merge(agencies::router())
         .merge(assets::router())
         .merge(alerts::router())
+        .merge(intel::router())
         .merge(inputs::router())
         .merge(dead_letters::router())
         .merge(lookup::router())
