@@ -23,7 +23,11 @@ const MAX_RETRO_HITS: usize = 100_000;
 
 /// The feed loader, running until `stop`. Retro-hunts search `archive`
 /// (when archiving) for indicators that arrive after the first load.
-pub fn start(
+///
+/// The first load is awaited here, before the pipeline starts: events
+/// queued while the node was down must meet the indicators, not an empty
+/// set (a feed that fails now is recorded and retried on its interval).
+pub async fn start(
     config: &Config,
     store: Store,
     handle: Arc<IntelHandle>,
@@ -33,8 +37,15 @@ pub fn start(
     if config.intel.feeds.is_empty() {
         return Ok(None);
     }
-    let feeds = Feeds::new(config.intel.clone(), handle, store.clone())
+    let mut feeds = Feeds::new(config.intel.clone(), handle, store.clone())
         .map_err(|e| anyhow::anyhow!("[intel]: {e}"))?;
+    let first = feeds.poll().await;
+    tracing::info!(
+        loaded = ?first.loaded,
+        failed = ?first.failed,
+        in_force = first.in_force,
+        "intel feeds read at start"
+    );
     let days = config.intel.retro_hunt_days;
     let busy = Arc::new(AtomicBool::new(false));
     let task = tokio::spawn(async move {
@@ -163,7 +174,7 @@ pub enum Command {
     /// Imports the national center's list of the province's botnet
     /// addresses as sightings for the agencies owning them.
     ImportNational {
-        /// The CSV file.
+        /// The spreadsheet or CSV file.
         path: PathBuf,
         /// The source name shown with the sightings.
         source: String,

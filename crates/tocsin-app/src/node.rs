@@ -215,7 +215,8 @@ impl Ingest {
             intel.clone(),
             archive.as_ref().map(|(d, _)| d.clone()),
             stopped.clone(),
-        )?;
+        )
+        .await?;
         let parts = PipelineParts {
             cfg: inputs_cfg,
             pipeline: cfg.pipeline.clone(),

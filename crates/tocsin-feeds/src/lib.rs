@@ -20,6 +20,7 @@
 
 pub mod fetch;
 mod loader;
+mod misp;
 pub mod national;
 mod settings;
 

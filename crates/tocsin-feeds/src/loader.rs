@@ -211,6 +211,9 @@ impl Feeds {
 /// Reads and parses one feed on the blocking pool.
 async fn load(f: FeedConfig, limit: u64, timeout: Duration) -> Result<Parsed, String> {
     tokio::task::spawn_blocking(move || {
+        if crate::misp::is_feed(&f) {
+            return crate::misp::load(&f, limit, timeout);
+        }
         let bytes = fetch(&f, limit, timeout).map_err(|e| e.to_string())?;
         feeds::parse(f.format, &bytes, &f.defaults()).map_err(|e| e.to_string())
     })

@@ -181,3 +181,52 @@ fn mistakes_in_the_configuration_are_refused() {
         "no source is pulled more often than every 5 minutes"
     );
 }
+
+#[tokio::test]
+async fn a_misp_feed_is_its_manifest_and_the_events_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "5f1a1d2e-0000-4000-8000-00000000000a";
+    let b = "5f1a1d2e-0000-4000-8000-00000000000b";
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        format!(r#"{{"{a}": {{"info": "Emotet"}}, "{b}": {{"info": "Mất tệp"}}, "../../etc/passwd": {{}}}}"#),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(format!("{a}.json")),
+        r#"{"Event":{"info":"Emotet","Attribute":[{"type":"ip-dst","value":"192.0.2.50","to_ids":true},{"type":"ip-dst","value":"nope","to_ids":true}]}}"#,
+    )
+    .unwrap();
+    let f = FeedConfig::file("misp-circl", FeedFormat::Misp, dir.path().to_path_buf());
+    let handle = IntelHandle::new(Default::default());
+    let st = store().await;
+    let mut feeds = Feeds::new(
+        FeedsConfig {
+            feeds: vec![f],
+            ..FeedsConfig::default()
+        },
+        handle.clone(),
+        st.clone(),
+    )
+    .unwrap();
+    let r = feeds.poll().await;
+    assert_eq!(r.loaded, ["misp-circl"], "{:?}", r.failed);
+    assert_eq!(r.in_force, 1);
+    let s = &st.feeds().await.unwrap()[0];
+    assert_eq!(
+        s.rejected, 2,
+        "the bad attribute and the missing event: {:?}",
+        s.problems
+    );
+    assert!(
+        s.problems
+            .iter()
+            .any(|p| p.contains(b) && p.contains("cannot read")),
+        "{:?}",
+        s.problems
+    );
+    assert!(
+        !s.problems.iter().any(|p| p.contains("passwd")),
+        "names that are not UUIDs are not paths"
+    );
+}

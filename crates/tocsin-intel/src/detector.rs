@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use tocsin_detect::{Detector, Reading};
 use tocsin_model::{AlertKind, Event, Finding, IntelHit, Level, Threat};
 
-use crate::observe::{Direction, Observable, device_of, observables};
+use crate::observe::{Direction, Observable, device_of, observables_of};
 use crate::set::{IndicatorSet, Matches};
 
 /// The set in force, shared by the detector and whoever reloads feeds.
@@ -185,7 +185,7 @@ pub fn findings_of(
     obs: &mut Vec<(&'static str, Observable, Direction)>,
     max: usize,
 ) -> Vec<Finding> {
-    observables(ev, max, obs);
+    observables_of(ev, set.wanted(), max, obs);
     if obs.is_empty() {
         return Vec::new();
     }

@@ -46,5 +46,5 @@ pub use detector::{IntelConfig, IntelDetector, IntelHandle, findings_of};
 pub use indicator::{
     Indicator, guess_kind, normalize, normalize_domain, normalize_url, parse_ip_port,
 };
-pub use observe::{Direction, Observable, device_of, observables};
+pub use observe::{Direction, Observable, Wanted, device_of, observables, observables_of};
 pub use set::{IndicatorSet, Match, Matches, SetBuilder, Source};

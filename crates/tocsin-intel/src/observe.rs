@@ -66,36 +66,135 @@ pub enum Observable {
     Hash(String),
 }
 
+/// Which kinds of observable are worth extracting: those the set in
+/// force holds (a Feodo-only set never pays for normalising URLs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// Addresses (and address:port, networks).
+    pub ip: bool,
+    /// Domains (DNS names, HTTP hosts, SNI).
+    pub domain: bool,
+    /// URLs.
+    pub url: bool,
+    /// File hashes.
+    pub hash: bool,
+}
+
+impl Wanted {
+    /// Every kind.
+    pub const ALL: Wanted = Wanted {
+        ip: true,
+        domain: true,
+        url: true,
+        hash: true,
+    };
+}
+
+/// Where each interesting field sits in the event, found in one pass over
+/// its fields (a lookup per name would cost a binary search each, and
+/// events are matched by the hundred thousand a second).
+#[derive(Default)]
+struct Slots<'e> {
+    ips: [Option<&'e str>; 4],
+    ports: [Option<&'e Value>; 4],
+    domains: [Option<&'e str>; 7],
+    urls: [Option<&'e str>; 3],
+    scheme: Option<&'e str>,
+    hashes: [Option<&'e str>; 13],
+}
+
+impl<'e> Slots<'e> {
+    fn of(ev: &'e Event, want: Wanted) -> Self {
+        let mut s = Slots::default();
+        for (name, v) in ev.fields.iter() {
+            // The first byte rules out most fields at once.
+            if !matches!(
+                name.as_bytes().first(),
+                Some(b'd' | b's' | b'c' | b'h' | b'u' | b't' | b'f' | b'p' | b'm' | b'H')
+            ) {
+                continue;
+            }
+            if want.ip {
+                if let Some(i) = ADDRESSES.iter().position(|a| a.0 == name) {
+                    s.ips[i] = v.as_str();
+                    continue;
+                }
+                if let Some(i) = ADDRESSES.iter().position(|a| a.1 == name) {
+                    s.ports[i] = Some(v);
+                    continue;
+                }
+            }
+            if (want.domain || want.url)
+                && let Some(i) = DOMAINS.iter().position(|d| *d == name)
+            {
+                s.domains[i] = v.as_str();
+                continue;
+            }
+            if want.url {
+                if let Some(i) = URLS.iter().position(|u| *u == name) {
+                    s.urls[i] = v.as_str();
+                    continue;
+                }
+                if name == "url.scheme" {
+                    s.scheme = v.as_str();
+                    continue;
+                }
+            }
+            if want.hash
+                && let Some(i) = HASHES.iter().position(|h| *h == name)
+            {
+                s.hashes[i] = v.as_str();
+            }
+        }
+        s
+    }
+}
+
+/// Fields holding a URL a client fetched, best first.
+const URLS: &[&str] = &["url.full", "url.original", "http.url"];
+
 /// The observables of `ev`, each with its field and direction, into `out`
 /// (cleared first). At most `max` of them: a hostile record with a
 /// thousand addresses costs a bounded lookup.
 pub fn observables(ev: &Event, max: usize, out: &mut Vec<(&'static str, Observable, Direction)>) {
+    observables_of(ev, Wanted::ALL, max, out);
+}
+
+/// [`observables`], extracting only the kinds `want` names.
+pub fn observables_of(
+    ev: &Event,
+    want: Wanted,
+    max: usize,
+    out: &mut Vec<(&'static str, Observable, Direction)>,
+) {
     out.clear();
-    let str_of = |name: &str| ev.fields.get_str(name);
-    for &(field, port_field, dir) in ADDRESSES {
-        if let Some(ip) = str_of(field).and_then(|s| s.trim().parse::<IpAddr>().ok()) {
-            let port = ev
-                .fields
-                .get(port_field)
+    let s = Slots::of(ev, want);
+    for (k, &(field, _, dir)) in ADDRESSES.iter().enumerate() {
+        if let Some(ip) = s.ips[k].and_then(|v| v.trim().parse::<IpAddr>().ok()) {
+            let port = s.ports[k]
                 .and_then(Value::as_i64)
                 .and_then(|p| u16::try_from(p).ok());
             out.push((field, Observable::Ip(ip, port), dir));
         }
     }
-    for &field in DOMAINS {
-        if let Some(d) = str_of(field).and_then(normalize_domain)
-            && !out
-                .iter()
-                .any(|(_, o, _)| matches!(o, Observable::Domain(x) if *x == d))
-        {
-            out.push((field, Observable::Domain(d), Direction::Outbound));
+    if want.domain {
+        for (k, &field) in DOMAINS.iter().enumerate() {
+            if let Some(d) = s.domains[k].and_then(normalize_domain)
+                && !out
+                    .iter()
+                    .any(|(_, o, _)| matches!(o, Observable::Domain(x) if *x == d))
+            {
+                out.push((field, Observable::Domain(d), Direction::Outbound));
+            }
         }
     }
-    if let Some(url) = url_of(ev) {
+    if want.url
+        && let Some(url) = url_of(&s)
+    {
         out.push(("url.full", Observable::Url(url), Direction::Outbound));
     }
-    for &field in HASHES {
-        let Some(v) = str_of(field) else { continue };
+    for (k, &field) in HASHES.iter().enumerate() {
+        let Some(v) = s.hashes[k] else { continue };
         for part in v.split([',', ';', ' ']) {
             let hex = part.rsplit_once('=').map_or(part, |(_, h)| h).trim();
             if matches!(hex.len(), 32 | 40 | 64) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -112,21 +211,17 @@ pub fn observables(ev: &Event, max: usize, out: &mut Vec<(&'static str, Observab
 
 /// The URL a client fetched: a full URL as logged (proxies), or the host
 /// and path of an HTTP request as a sensor saw it.
-fn url_of(ev: &Event) -> Option<String> {
-    for f in ["url.full", "url.original", "http.url"] {
-        let Some(u) = ev.fields.get_str(f) else {
-            continue;
-        };
+fn url_of(s: &Slots<'_>) -> Option<String> {
+    // DOMAINS[2] is http.hostname, DOMAINS[3] url.domain.
+    let host = s.domains[2].or(s.domains[3]);
+    for u in s.urls.iter().flatten() {
         if u.contains("://") {
             return normalize_url(u);
         }
         if u.starts_with('/')
-            && let Some(host) = ev
-                .fields
-                .get_str("http.hostname")
-                .or_else(|| ev.fields.get_str("url.domain"))
+            && let Some(host) = host
         {
-            let scheme = if ev.fields.get_str("url.scheme") == Some("https") {
+            let scheme = if s.scheme == Some("https") {
                 "https"
             } else {
                 "http"

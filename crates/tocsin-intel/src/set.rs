@@ -180,6 +180,8 @@ pub struct IndicatorSet {
     families: Vec<String>,
     counts: HashMap<IndicatorKind, usize>,
     any_allow: bool,
+    /// What events must yield for this set (computed at build).
+    wanted: crate::observe::Wanted,
 }
 
 impl std::fmt::Debug for IndicatorSet {
@@ -348,6 +350,7 @@ impl SetBuilder {
         s.text.shrink_to_fit();
         s.entries.shrink_to_fit();
         s.arena.shrink_to_fit();
+        s.wanted = s.compute_wanted();
         self.set
     }
 }
@@ -519,6 +522,21 @@ impl IndicatorSet {
     /// Whether any source is an allowlist.
     pub fn has_allowlist(&self) -> bool {
         self.any_allow
+    }
+
+    /// The kinds of observable worth extracting from events for this set.
+    pub fn wanted(&self) -> crate::observe::Wanted {
+        self.wanted
+    }
+
+    fn compute_wanted(&self) -> crate::observe::Wanted {
+        let n = |k| self.count(k) > 0;
+        crate::observe::Wanted {
+            ip: n(IndicatorKind::Ip) || n(IndicatorKind::Cidr) || n(IndicatorKind::IpPort),
+            domain: n(IndicatorKind::Domain),
+            url: n(IndicatorKind::Url),
+            hash: n(IndicatorKind::Md5) || n(IndicatorKind::Sha1) || n(IndicatorKind::Sha256),
+        }
     }
 }
 

@@ -262,10 +262,11 @@ pub enum IntelCmd {
         format: intel::FeedFormat,
     },
     /// Import the national center's list of the province's addresses seen
-    /// in botnets (CSV: address, time, family, port, domain; Vietnamese or
-    /// English headers) as sightings for the agencies owning them.
+    /// in botnets (the spreadsheet as sent, or a CSV: address, time,
+    /// family, port, domain; Vietnamese or English headers) as sightings
+    /// for the agencies owning them.
     ImportNational {
-        /// The CSV file.
+        /// The spreadsheet (.xlsx, .xls, .ods) or CSV file.
         path: PathBuf,
         /// The source name shown with the sightings.
         #[arg(long, default_value = "national")]

@@ -82,14 +82,22 @@ pub struct Parsed {
 pub const MAX_PROBLEMS: usize = 100;
 
 impl Parsed {
-    pub(crate) fn problem(&mut self, line: u64, field: Option<&str>, reason: impl Into<String>) {
+    /// Counts a refused row and keeps it while fewer than [`MAX_PROBLEMS`]
+    /// are kept.
+    pub fn problem(&mut self, line: u64, field: Option<&str>, reason: impl Into<String>) {
         self.rejected += 1;
+        self.keep(Problem {
+            line,
+            field: field.map(str::to_string),
+            reason: reason.into(),
+        });
+    }
+
+    /// Keeps a problem counted elsewhere, while fewer than
+    /// [`MAX_PROBLEMS`] are kept.
+    pub fn keep(&mut self, p: Problem) {
         if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(Problem {
-                line,
-                field: field.map(str::to_string),
-                reason: reason.into(),
-            });
+            self.problems.push(p);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The national center's list of the province's addresses seen in
-//! botnets: a CSV of address, time, botnet or malware family, sometimes
-//! port and domain, with Vietnamese or English headers. Its rows are
+//! botnets: a spreadsheet or CSV of address, time, botnet or malware
+//! family, sometimes port and domain, with Vietnamese or English headers. Its rows are
 //! sightings for the agencies owning the addresses, not indicators.
 
 use std::net::IpAddr;
@@ -71,19 +71,23 @@ fn columns(header: &[String]) -> Columns {
     c
 }
 
-/// Reads the list; bad rows are problems in the returned [`Parsed`].
+/// Reads the list — a CSV, or a spreadsheet (`.xlsx`, `.xls`, `.ods`: its
+/// first sheet) as the national center sends it; bad rows are problems in
+/// the returned [`Parsed`].
 pub fn parse_national(bytes: &[u8]) -> (Vec<NationalRow>, Parsed) {
+    // Spreadsheets are zip (xlsx, ods) or OLE (xls) files.
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return parse_sheet(bytes);
+    }
     let mut p = Parsed::default();
-    let mut rows = Vec::new();
-    let mut cols: Option<Columns> = None;
-    let vn = tocsin_model::vietnam_offset();
+    let mut cells = Vec::new();
     for (n, line) in lines(bytes, &mut p) {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
         // Spreadsheets saved as CSV in Vietnam often use `;`.
-        let cells: Vec<String> = if t.contains(';') && !t.contains(',') {
+        let row: Vec<String> = if t.contains(';') && !t.contains(',') {
             t.split(';')
                 .map(|s| s.trim().trim_matches('"').to_string())
                 .collect()
@@ -93,11 +97,72 @@ pub fn parse_national(bytes: &[u8]) -> (Vec<NationalRow>, Parsed) {
                 .map(|s| s.trim().to_string())
                 .collect()
         };
+        cells.push((n, row));
+    }
+    let rows = from_rows(cells, &mut p);
+    (rows, p)
+}
+
+/// The first sheet of a spreadsheet as rows of text (dates written the
+/// way the CSV reader reads them).
+fn parse_sheet(bytes: &[u8]) -> (Vec<NationalRow>, Parsed) {
+    use calamine::{Data, DataType, Reader};
+    let mut p = Parsed::default();
+    let mut book = match calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)) {
+        Ok(b) => b,
+        Err(e) => {
+            p.problem(1, None, format!("not a spreadsheet that can be read: {e}"));
+            return (Vec::new(), p);
+        }
+    };
+    let range = match book.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            p.problem(1, None, format!("the first sheet cannot be read: {e}"));
+            return (Vec::new(), p);
+        }
+        None => {
+            p.problem(1, None, "the spreadsheet has no sheet");
+            return (Vec::new(), p);
+        }
+    };
+    let cells: Vec<(u64, Vec<String>)> = range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = r
+                .iter()
+                .map(|c| match c {
+                    Data::DateTime(_) => c
+                        .as_datetime()
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default(),
+                    // Ports and row numbers come as floats.
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                        format!("{}", *f as i64)
+                    }
+                    other => other.to_string().trim().to_string(),
+                })
+                .collect();
+            (i as u64 + 1, row)
+        })
+        .filter(|(_, r): &(u64, Vec<String>)| r.iter().any(|c| !c.is_empty()))
+        .collect();
+    let rows = from_rows(cells, &mut p);
+    (rows, p)
+}
+
+/// Rows of cells, the first naming the columns, into sightings' rows.
+fn from_rows(cells: Vec<(u64, Vec<String>)>, p: &mut Parsed) -> Vec<NationalRow> {
+    let mut rows = Vec::new();
+    let mut cols: Option<Columns> = None;
+    let vn = tocsin_model::vietnam_offset();
+    for (n, cells) in cells {
         let Some(c) = &cols else {
             let c = columns(&cells);
             if c.ip.is_none() || c.at.is_none() {
                 p.problem(n, None, "the header names no address or time column");
-                return (rows, p);
+                return rows;
             }
             cols = Some(c);
             continue;
@@ -146,5 +211,5 @@ pub fn parse_national(bytes: &[u8]) -> (Vec<NationalRow>, Parsed) {
             domain: get(c.domain).and_then(crate::indicator::normalize_domain),
         });
     }
-    (rows, p)
+    rows
 }

@@ -265,3 +265,74 @@ fn hostile_feeds_are_bounded_and_never_panic() {
     }
     let _ = parse_national(huge.as_bytes());
 }
+
+/// A minimal .xlsx as a spreadsheet program writes it: the national list
+/// with Vietnamese headers, a date cell (a serial number styled as a
+/// date), a port as a number, and a bad address.
+fn national_xlsx() -> Vec<u8> {
+    use std::io::Write;
+    let files: &[(&str, &str)] = &[
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Danh sách" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/styles.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy hh:mm"/></numFmts><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>"#,
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>
+<row r="1"><c r="A1" t="inlineStr"><is><t>STT</t></is></c><c r="B1" t="inlineStr"><is><t>Địa chỉ IP</t></is></c><c r="C1" t="inlineStr"><is><t>Thời gian phát hiện</t></is></c><c r="D1" t="inlineStr"><is><t>Tên mạng botnet</t></is></c><c r="E1" t="inlineStr"><is><t>Cổng</t></is></c></row>
+<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>14.160.32.7</t></is></c><c r="C2" s="1"><v>43536.5</v></c><c r="D2" t="inlineStr"><is><t>Mirai</t></is></c><c r="E2"><v>23</v></c></row>
+<row r="3"><c r="A3"><v>2</v></c><c r="B3" t="inlineStr"><is><t>14.160.32.x</t></is></c><c r="C3" s="1"><v>43536.5</v></c><c r="D3" t="inlineStr"><is><t>Mirai</t></is></c></row>
+</sheetData></worksheet>"#,
+        ),
+    ];
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, body) in files {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn the_national_list_as_a_spreadsheet() {
+    let (rows, p) = parse_national(&national_xlsx());
+    assert_eq!(rows.len(), 1, "{:?}", p.problems);
+    assert_eq!(rows[0].ip.to_string(), "14.160.32.7");
+    assert_eq!(rows[0].port, Some(23), "a number cell is a port");
+    assert_eq!(rows[0].family.as_deref(), Some("Mirai"));
+    // 43536.5 is 12 March 2019, noon, in Vietnam's time.
+    assert_eq!(rows[0].at.to_rfc3339(), "2019-03-12T05:00:00+00:00");
+    assert_eq!(p.problems.len(), 1);
+    assert_eq!(
+        (p.problems[0].line, p.problems[0].field.as_deref()),
+        (3, Some("address"))
+    );
+    // Not a spreadsheet after all: said, not a panic.
+    let (rows, p) = parse_national(b"PK\x03\x04garbage");
+    assert!(rows.is_empty());
+    assert!(
+        p.problems[0].reason.contains("spreadsheet"),
+        "{:?}",
+        p.problems
+    );
+}

@@ -79,10 +79,27 @@ pub(crate) struct AlertRow {
     pub(crate) agency_name: String,
     /// The event time in the province's zone (UTC+07:00), for people.
     pub(crate) when: String,
+    /// The title in the reader's language where Tocsin wrote it (a
+    /// threat-intelligence match), else the rule's own.
+    pub(crate) title: String,
+}
+
+/// An intelligence alert's title in the reader's language: what was
+/// contacted, and the family.
+fn intel_title(t: &T, hit: &tocsin_model::IntelHit) -> String {
+    let what = if matches!(hit.field.as_str(), "source.ip" | "client.ip") {
+        t.t("intel.alert_inbound")
+    } else {
+        t.t(&format!("intel.alert_{}", hit.threat.as_str()))
+    };
+    match &hit.family {
+        Some(f) => format!("{what}: {f}"),
+        None => what,
+    }
 }
 
 impl AlertRow {
-    pub(crate) fn all(st: &AppState, alerts: Vec<Alert>) -> Vec<AlertRow> {
+    pub(crate) fn all(st: &AppState, t: &T, alerts: Vec<Alert>) -> Vec<AlertRow> {
         let snap = st.snap.get();
         alerts
             .into_iter()
@@ -94,8 +111,13 @@ impl AlertRow {
                     .and_then(|c| snap.inventory().agency(c.as_str()))
                     .map(|x| x.name.clone())
                     .unwrap_or_default();
+                let title = match &a.body.intel {
+                    Some(hit) => intel_title(t, hit),
+                    None => a.body.rule_title.clone(),
+                };
                 AlertRow {
                     when: local_time(a.body.event_time),
+                    title,
                     a,
                     agency_name,
                 }
@@ -136,7 +158,7 @@ async fn page(
         level: q.level.map_or("", Level::as_str).to_string(),
         status: q.status.map_or("", AlertStatus::as_str).to_string(),
         agency: q.agency.clone().unwrap_or_default(),
-        rows: AlertRow::all(&st, list),
+        rows: AlertRow::all(&st, &c.t, list),
         next,
         total: st.store.alert_total(&caller.scope).await?,
     };
@@ -152,6 +174,7 @@ struct AlertPage {
     a: Alert,
     agency_name: String,
     when: String,
+    title: String,
     status: &'static str,
     level_label: String,
     status_label: String,
@@ -178,7 +201,7 @@ async fn detail(
     let event = serde_json::from_str::<Value>(&a.body.event)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| a.body.event.clone());
-    let row = AlertRow::all(&st, vec![a])
+    let row = AlertRow::all(&st, &c.t, vec![a])
         .pop()
         .ok_or_else(|| AppError::NotFound(format!("alert {id}")))?;
     let page = AlertPage {
@@ -190,6 +213,7 @@ async fn detail(
         status_label: c.t.t(&format!("alerts.status_{}", row.a.status.as_str())),
         kind_label: c.t.t(&format!("alerts.kind_{}", row.a.body.kind.as_str())),
         when: row.when,
+        title: row.title,
         a: row.a,
         agency_name: row.agency_name,
         event,

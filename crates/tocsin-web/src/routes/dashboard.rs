@@ -87,6 +87,7 @@ async fn dashboard(
     let counts_24h = st.store.event_counts(scope, day_ago).await?;
     let latest = AlertRow::all(
         &st,
+        &c.t,
         st.store
             .alerts(
                 scope,
