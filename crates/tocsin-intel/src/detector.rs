@@ -231,10 +231,12 @@ pub fn findings_of(
             },
         };
         // One finding per indicator: two feeds listing it are one alert.
-        if !out
-            .iter()
-            .any(|f| f.rule_id == format!("intel:{}:{}", hit.kind, hit.indicator))
-        {
+        let seen = out.iter().any(|f| {
+            f.intel
+                .as_ref()
+                .is_some_and(|h| h.kind == hit.kind && h.indicator == hit.indicator)
+        });
+        if !seen {
             out.push(finding(hit, inbound));
         }
     }

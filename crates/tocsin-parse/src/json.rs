@@ -128,7 +128,9 @@ fn text_len(v: &Value) -> usize {
     }
 }
 
-fn scalar(v: &J) -> Option<Value> {
+/// A JSON value as a field value: scalars as themselves, arrays as lists
+/// of their convertible items; objects are not a field value (`None`).
+pub fn scalar(v: &J) -> Option<Value> {
     Some(match v {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(*b),

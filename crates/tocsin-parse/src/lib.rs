@@ -34,6 +34,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use tocsin_model::{Event, EventKind, Observer, Timestamp};
 
+pub use json::scalar as json_value;
 pub use text::percent_decode;
 
 /// The record formats an input can declare.

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as J;
 use tocsin_detect::alerts::{self, Evidence};
 use tocsin_intel::{IndicatorSet, findings_of};
-use tocsin_model::{AgencyCode, AssetCode, Event, NewAlert, Observer, Sighting, Timestamp, Value};
+use tocsin_model::{AgencyCode, AssetCode, Event, NewAlert, Observer, Sighting, Timestamp};
 
 /// How far a retro-hunt has got (read while it runs).
 #[derive(Debug, Default)]
@@ -121,26 +121,12 @@ fn event_of(line: &[u8]) -> Option<(Event, u64, DateTime<Utc>)> {
         ) {
             continue;
         }
-        if let Some(v) = value_of(v) {
+        if let Some(v) = tocsin_parse::json_value(v) {
             fields.push((std::borrow::Cow::Owned(k.clone()), v));
         }
     }
     ev.fields.extend_unsorted(fields);
     Some((ev, seq, received))
-}
-
-fn value_of(v: &J) -> Option<Value> {
-    Some(match v {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64()?),
-        },
-        J::String(s) => Value::Str(s.as_str().into()),
-        J::Array(a) => Value::List(a.iter().filter_map(value_of).collect()),
-        J::Object(_) => return None,
-    })
 }
 
 /// Searches the archive in `dir` from `since_hour` for `set`'s

@@ -13,6 +13,7 @@ use tocsin_model::{
     Actor, AgencyCode, Alert, AlertId, AlertStatus, AssetCode, Level, NewAlert, Scope,
 };
 
+use crate::error::corrupt;
 use crate::text::{safe, safe_opt};
 use crate::{Store, StoreError, scope, time};
 
@@ -200,14 +201,6 @@ impl Store {
         let q = sqlx::query(sqlx::AssertSqlSafe(sql));
         let r = scope::bind(q, scope).fetch_one(&self.pool()).await?;
         Ok(r.try_get("n")?)
-    }
-}
-
-/// A [`StoreError::Corrupt`] quoting the value that did not parse.
-fn corrupt(what: &str, value: &str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        what: format!("{what} `{value}`"),
-        reason: reason.to_string(),
     }
 }
 

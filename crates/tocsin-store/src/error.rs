@@ -121,6 +121,14 @@ fn transient_code(code: &str) -> bool {
     matches!(code.get(..2), Some("08" | "53" | "57" | "58")) || matches!(code, "40001" | "40P01")
 }
 
+/// A [`StoreError::Corrupt`] quoting the stored value that did not parse.
+pub(crate) fn corrupt(what: &str, value: &str, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: format!("{what} `{value}`"),
+        reason: reason.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::transient_code;

@@ -19,6 +19,7 @@ use tocsin_model::{
     Actor, AgencyCode, AssetCode, DeviceStatus, IndicatorKind, Scope, Sighting, Threat,
 };
 
+use crate::error::corrupt;
 use crate::text::safe;
 use crate::{Store, StoreError, scope, time};
 
@@ -348,10 +349,9 @@ fn device_row(r: &AnyRow) -> Result<InfectedDevice, StoreError> {
         contacts: r.try_get("contacts")?,
         indicators: serde_json::from_str(&text("indicators")?).unwrap_or_default(),
         families: serde_json::from_str(&text("families")?).unwrap_or_default(),
-        status: status.parse().map_err(|e| StoreError::Corrupt {
-            what: format!("device status `{status}`"),
-            reason: format!("{e}"),
-        })?,
+        status: status
+            .parse()
+            .map_err(|e| corrupt("device status", &status, e))?,
         status_at: time::parse(&text("status_at")?, "status_at")?,
         found_late: r.try_get::<i64, _>("found_late")? != 0,
     })
@@ -589,16 +589,15 @@ impl Store {
                 let text = |c: &str| r.try_get::<String, _>(c);
                 let kind = text("kind")?;
                 let threat = text("threat")?;
-                let bad = |what: &str, v: &str| StoreError::Corrupt {
-                    what: format!("{what} `{v}`"),
-                    reason: "unknown".into(),
-                };
+
                 Ok(SightingRow {
                     indicator: text("indicator")?,
-                    kind: kind.parse().map_err(|_| bad("indicator kind", &kind))?,
+                    kind: kind
+                        .parse()
+                        .map_err(|e| corrupt("indicator kind", &kind, e))?,
                     agency: text("agency")?,
                     source: text("source")?,
-                    threat: threat.parse().map_err(|_| bad("threat", &threat))?,
+                    threat: threat.parse().map_err(|e| corrupt("threat", &threat, e))?,
                     family: r.try_get("family")?,
                     count: r.try_get("count")?,
                     late_count: r.try_get("late_count")?,
@@ -645,17 +644,12 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let opt_time = |c: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
-                    r.try_get::<Option<String>, _>(c)?
-                        .map(|t| time::parse(&t, c))
-                        .transpose()
-                };
                 Ok(FeedStatus {
                     name: r.try_get("name")?,
                     format: r.try_get("format")?,
                     location: r.try_get("location")?,
-                    attempted_at: opt_time("attempted_at")?,
-                    loaded_at: opt_time("loaded_at")?,
+                    attempted_at: time::opt(r, "attempted_at")?,
+                    loaded_at: time::opt(r, "loaded_at")?,
                     indicators: r.try_get("indicators")?,
                     rejected: r.try_get("rejected")?,
                     error: r.try_get("error")?,
@@ -723,10 +717,7 @@ impl Store {
                 Ok(RetroStatus {
                     id: r.try_get("id")?,
                     started_at: Some(t("started_at")?),
-                    finished_at: r
-                        .try_get::<Option<String>, _>("finished_at")?
-                        .map(|s| time::parse(&s, "finished_at"))
-                        .transpose()?,
+                    finished_at: time::opt(r, "finished_at")?,
                     since: Some(t("since")?),
                     indicators: r.try_get("indicators")?,
                     files_total: r.try_get("files_total")?,

@@ -37,6 +37,14 @@ pub(crate) fn parse(s: &str, column: &str) -> Result<DateTime<Utc>, StoreError> 
         })
 }
 
+/// A nullable time column read back (`None` for NULL).
+pub(crate) fn opt(r: &sqlx::any::AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    use sqlx::Row;
+    r.try_get::<Option<String>, _>(col)?
+        .map(|s| parse(&s, col))
+        .transpose()
+}
+
 /// An `event_counts` hour read back: the start of that hour.
 pub(crate) fn parse_hour(s: &str) -> Result<DateTime<Utc>, StoreError> {
     parse(&format!("{s}:00:00Z"), "hour")

@@ -143,12 +143,6 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-fn opt_time(r: &sqlx::any::AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    r.try_get::<Option<String>, _>(col)?
-        .map(|s| time::parse(&s, col))
-        .transpose()
-}
-
 fn user_row(r: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     let role: String = r.try_get("role")?;
     Ok(User {
@@ -159,9 +153,9 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<User, StoreError> {
         agency: r.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
         disabled: r.try_get::<i64, _>("disabled")? != 0,
         totp: r.try_get::<Option<String>, _>("totp_secret")?.is_some(),
-        locked_until: opt_time(r, "locked_until")?,
+        locked_until: time::opt(r, "locked_until")?,
         created_at: time::parse(&r.try_get::<String, _>("created_at")?, "users.created_at")?,
-        last_login_at: opt_time(r, "last_login_at")?,
+        last_login_at: time::opt(r, "last_login_at")?,
     })
 }
 
@@ -189,8 +183,8 @@ fn token_row(r: &sqlx::any::AnyRow) -> Result<ApiTokenInfo, StoreError> {
             &r.try_get::<String, _>("created_at")?,
             "api_tokens.created_at",
         )?,
-        expires_at: opt_time(r, "expires_at")?,
-        revoked_at: opt_time(r, "revoked_at")?,
+        expires_at: time::opt(r, "expires_at")?,
+        revoked_at: time::opt(r, "revoked_at")?,
     })
 }
 

@@ -18,6 +18,15 @@ impl Snapshot {
         self.policy.inventory()
     }
 
+    /// An agency's name, or nothing for a code the inventory does not
+    /// hold (an alert of an agency removed since).
+    pub fn agency_name(&self, code: &str) -> String {
+        self.inventory()
+            .agency(code)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    }
+
     /// The store's inventory version it was read at.
     pub fn version(&self) -> i64 {
         self.policy.version()

@@ -108,8 +108,7 @@ impl AlertRow {
                     .body
                     .agency
                     .as_ref()
-                    .and_then(|c| snap.inventory().agency(c.as_str()))
-                    .map(|x| x.name.clone())
+                    .map(|c| snap.agency_name(c.as_str()))
                     .unwrap_or_default();
                 let title = match &a.body.intel {
                     Some(hit) => intel_title(t, hit),

@@ -168,19 +168,11 @@ struct SightingView {
     last: String,
 }
 
-fn agency_name(st: &AppState, code: &str) -> String {
-    st.snap
-        .get()
-        .inventory()
-        .agency(code)
-        .map(|a| a.name.clone())
-        .unwrap_or_default()
-}
-
 fn device_rows(st: &AppState, t: &T, list: Vec<InfectedDevice>) -> Vec<DeviceRow> {
+    let snap = st.snap.get();
     list.into_iter()
         .map(|d| DeviceRow {
-            name: agency_name(st, d.agency.as_str()),
+            name: snap.agency_name(d.agency.as_str()),
             last: local_time(d.last_seen),
             first: local_time(d.first_seen),
             status_label: t.t(&format!("intel.status_{}", d.status.as_str())),
@@ -224,6 +216,7 @@ async fn overview(
         (Vec::new(), Vec::new())
     };
     let (from, to) = q.dates();
+    let snap = st.snap.get();
     let page = OverviewPage {
         t: c.t,
         lang: c.lang,
@@ -236,7 +229,7 @@ async fn overview(
         counts: counts
             .into_iter()
             .map(|c| CountRow {
-                name: agency_name(&st, c.agency.as_str()),
+                name: snap.agency_name(c.agency.as_str()),
                 c,
             })
             .collect(),
@@ -419,6 +412,7 @@ async fn botnet(
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     let (from, to) = q.dates();
+    let snap = st.snap.get();
     let page = BotnetPage {
         t: c.t,
         lang: c.lang,
@@ -429,7 +423,7 @@ async fn botnet(
         rows: list
             .into_iter()
             .map(|b| {
-                let n = agency_name(&st, b.agency.as_str());
+                let n = snap.agency_name(b.agency.as_str());
                 (b, n)
             })
             .collect(),
