@@ -162,6 +162,20 @@ async fn shot(c: &Client, name: &str) {
     }
 }
 
+/// Clicks what `l` finds, as a person would.
+async fn click(c: &Client, l: Locator<'_>) {
+    c.find(l).await.unwrap().click().await.unwrap();
+}
+
+/// The element `l` finds once the page shows it (at most 10 s).
+async fn wait_for(c: &Client, l: Locator<'_>) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(l)
+        .await
+        .unwrap()
+}
+
 async fn text_of(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -181,18 +195,9 @@ async fn sign_in(c: &Client, base: &str, user: &str, password: &str) {
     let form = c.form(Locator::Id("login-form")).await.unwrap();
     form.set_by_name("username", user).await.unwrap();
     form.set_by_name("password", password).await.unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Id("sign-in")).await;
     // Wait until the answer is a new page.
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("body"))
-        .await
-        .unwrap();
+    wait_for(c, Locator::Css("body")).await;
 }
 
 /// The agency codes shown in a list's results.
@@ -268,18 +273,8 @@ async fn the_console_in_a_real_browser() {
     form.set_by_name("password", demo.password("phantich"))
         .await
         .unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let bar = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("account"))
-        .await
-        .unwrap();
+    click(&c, Locator::Id("sign-in")).await;
+    let bar = wait_for(&c, Locator::Id("account")).await;
     let who = bar.text().await.unwrap();
     assert!(who.starts_with("phantich"), "the bar says {who:?}");
     let url = c.current_url().await.unwrap();
@@ -304,12 +299,7 @@ async fn the_console_in_a_real_browser() {
         }
     };
     assert_eq!(html_lang(&c).await, "vi", "Vietnamese by default");
-    c.find(Locator::Id("lang-switch"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("lang-switch")).await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_url(&url::Url::parse(&format!("{base}/alerts?level=high&lang=en")).unwrap())
@@ -330,12 +320,7 @@ async fn the_console_in_a_real_browser() {
         .unwrap();
     assert_eq!(level.as_deref(), Some("high"), "the filter stays chosen");
     shot(&c, "03-english").await;
-    c.find(Locator::Id("lang-switch"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("lang-switch")).await;
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_url(&url::Url::parse(&format!("{base}/alerts?level=high&lang=vi")).unwrap())
@@ -359,18 +344,8 @@ async fn the_console_in_a_real_browser() {
     )
     .await
     .unwrap();
-    c.find(Locator::Css("#alert-status button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let refused = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("error"))
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#alert-status button")).await;
+    let refused = wait_for(&c, Locator::Id("error")).await;
     assert_eq!(refused.text().await.unwrap(), "Không có quyền truy cập");
     shot(&c, "04-csrf-refused").await;
     c.goto(&format!("{base}{other}")).await.unwrap();
@@ -380,17 +355,8 @@ async fn the_console_in_a_real_browser() {
         "the refused post changed nothing"
     );
     // With its token, the same button works.
-    c.find(Locator::Css("#alert-status button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("alert-status"))
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#alert-status button")).await;
+    wait_for(&c, Locator::Id("alert-status")).await;
     assert_ne!(text_of(&c, "#alert-status").await, before);
 
     // Threat intelligence: the national list's addresses and the feed's
@@ -402,30 +368,11 @@ async fn the_console_in_a_real_browser() {
     c.goto(&format!("{base}/intel/devices?botnet=1"))
         .await
         .unwrap();
-    c.find(Locator::Css("#results a[href^='/intel/devices/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let status = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("device-status"))
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#results a[href^='/intel/devices/']")).await;
+    let status = wait_for(&c, Locator::Id("device-status")).await;
     assert!(status.text().await.unwrap().starts_with("Chưa thông báo"));
-    c.find(Locator::Css("#device-status button[value='notified']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("device-status"))
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#device-status button[value='notified']")).await;
+    wait_for(&c, Locator::Id("device-status")).await;
     assert!(
         text_of(&c, "#device-status")
             .await
@@ -434,17 +381,8 @@ async fn the_console_in_a_real_browser() {
     shot(&c, "06-device").await;
 
     // Sign-out: the session ends, the pages close again.
-    c.find(Locator::Id("sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("login-form"))
-        .await
-        .unwrap();
+    click(&c, Locator::Id("sign-out")).await;
+    wait_for(&c, Locator::Id("login-form")).await;
     c.goto(&format!("{base}/agencies")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login");
     shot(&c, "07-signed-out").await;
