@@ -182,11 +182,23 @@ impl<W: Write> Out<'_, W> {
         }
     }
 
-    /// Id, title and level of what fired.
-    fn meta(&self, h: &Hit<'_>) -> &tocsin_sigma::RuleMeta {
+    /// Id, title, level and class of what fired.
+    fn meta<'h>(&'h self, h: &'h Hit<'_>) -> What<'h> {
+        let rule = |m: &'h tocsin_sigma::RuleMeta| What {
+            id: m.id.as_deref().unwrap_or_default(),
+            title: &m.title,
+            level: m.level,
+            class: tocsin_detect::class_of(m),
+        };
         match &h.what {
-            HitKind::Rule(r) => &self.engine.rules()[*r].meta,
-            HitKind::Correlation(c) => &self.engine.correlations()[c.correlation].meta,
+            HitKind::Rule(r) => rule(&self.engine.rules()[*r].meta),
+            HitKind::Correlation(c) => rule(&self.engine.correlations()[c.correlation].meta),
+            HitKind::Finding(f) => What {
+                id: &f.rule_id,
+                title: &f.title,
+                level: f.level,
+                class: f.class,
+            },
         }
     }
 
@@ -206,10 +218,13 @@ impl<W: Write> Out<'_, W> {
 
     fn table(&mut self, h: &Hit<'_>, agency: Option<String>) -> std::io::Result<()> {
         let m = self.meta(h);
-        let (title, level) = (m.title.clone(), m.level);
-        let what = match Self::correlation(h) {
-            Some(e) => format!("{title} {}", e["group"]),
-            None => title,
+        let (title, level) = (m.title.to_string(), m.level);
+        let what = match (Self::correlation(h), &h.what) {
+            (Some(e), _) => format!("{title} {}", e["group"]),
+            (None, HitKind::Finding(f)) => {
+                format!("{title}: {}", f.summary.as_deref().unwrap_or(""))
+            }
+            (None, _) => title,
         };
         let whose = agency.map(|a| format!(" ({a})")).unwrap_or_default();
         writeln!(
@@ -239,7 +254,7 @@ impl<W: Write> Out<'_, W> {
                 }
                 None
             }
-            HitKind::Correlation(_) => Some(jsonl_prefix(self.meta(h))),
+            HitKind::Correlation(_) | HitKind::Finding(_) => Some(jsonl_prefix(self.meta(h))),
         };
         let prefix = match (&prefix, &h.what) {
             (Some(p), _) => p.as_slice(),
@@ -264,6 +279,13 @@ impl<W: Write> Out<'_, W> {
         if let Some(c) = Self::correlation(h) {
             write!(w, ",\"correlation\":{c}")?;
         }
+        if let HitKind::Finding(f) = &h.what {
+            write!(
+                w,
+                ",\"summary\":{}",
+                json_str(f.summary.as_deref().unwrap_or(""))
+            )?;
+        }
         w.write_all(b",\"event\":")?;
         write_event_line(w, h.event.as_bytes())?;
         w.write_all(b"}\n")
@@ -283,8 +305,8 @@ impl<W: Write> Out<'_, W> {
             "{},{},{},{},{},{},",
             csv_field(h.timestamp.unwrap_or("")),
             m.level.as_str(),
-            csv_field(m.id.as_deref().unwrap_or_default()),
-            csv_field(&m.title),
+            csv_field(m.id),
+            csv_field(m.title),
             self.file.2,
             csv_field(h.position),
         );
@@ -310,13 +332,22 @@ impl<W: Write> Out<'_, W> {
     }
 }
 
-/// `{"rule_id":…,"rule_title":…,"level":…` of a rule's JSONL lines.
-fn jsonl_prefix(m: &tocsin_sigma::RuleMeta) -> Vec<u8> {
+/// What fired, as the outputs show it.
+struct What<'a> {
+    id: &'a str,
+    title: &'a str,
+    level: tocsin_model::Level,
+    class: tocsin_model::AttackClass,
+}
+
+/// `{"rule_id":…,"rule_title":…,"level":…,"class":…` of a hit's JSONL line.
+fn jsonl_prefix(m: What<'_>) -> Vec<u8> {
     format!(
-        "{{\"rule_id\":{},\"rule_title\":{},\"level\":{}",
-        json_str(m.id.as_deref().unwrap_or_default()),
-        json_str(&m.title),
-        json_str(m.level.as_str())
+        "{{\"rule_id\":{},\"rule_title\":{},\"level\":{},\"class\":{}",
+        json_str(m.id),
+        json_str(m.title),
+        json_str(m.level.as_str()),
+        json_str(m.class.as_str())
     )
     .into_bytes()
 }

@@ -136,7 +136,7 @@ pub async fn retro(
             return Ok(s);
         }
     };
-    store.commit_alerts(RETRO_STREAM, &hits.alerts).await?;
+    store.commit_alerts(RETRO_STREAM, &hits.alerts, 0).await?;
     store
         .import_sightings(
             &hits.sightings,

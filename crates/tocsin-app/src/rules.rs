@@ -49,6 +49,10 @@ pub fn rule_infos(engine: &Engine) -> Vec<tocsin_web::RuleInfo> {
         tags: m.tags.clone(),
         description: m.description.clone().unwrap_or_default(),
         file: m.file.display().to_string(),
+        vi: m
+            .vi
+            .as_ref()
+            .map(|l| (l.title.clone(), l.description.clone())),
     };
     let mut v: Vec<_> = engine
         .rules()

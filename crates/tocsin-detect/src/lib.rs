@@ -48,5 +48,5 @@ pub use attribution::{AttributionPolicy, Noted};
 pub use detector::{AnyCarry, AnyWorker, Detector, DynDetector, Reading};
 pub use sensor::SensorDetector;
 pub use set::{Detectors, Observed, Workers};
-pub use sigma::{SigmaCarry, SigmaDetector};
+pub use sigma::{SigmaCarry, SigmaDetector, class_of};
 pub use tocsin_model::{ScopeSetting, SourceTrust};

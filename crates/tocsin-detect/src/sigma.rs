@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tocsin_model::{AlertKind, Event, Finding, Level};
+use tocsin_model::{AlertKind, AttackClass, Event, Finding, Level};
 use tocsin_sigma::{CorrelationInput, Correlator, CorrelatorConfig, Engine, RuleMeta, Scratch};
 
 use crate::Detector;
@@ -65,10 +65,23 @@ fn finding(meta: &RuleMeta, kind: AlertKind) -> Finding {
         title: meta.title.clone(),
         level: meta.level,
         kind,
+        class: class_of(meta),
         tags: meta.tags.clone(),
+        entity: None,
         summary: None,
         intel: None,
         repeat: false,
+    }
+}
+
+/// A rule's class: what its tags say; a web-server rule without one is a
+/// web attack.
+pub fn class_of(meta: &RuleMeta) -> AttackClass {
+    match AttackClass::from_tags(&meta.tags) {
+        AttackClass::Other if meta.logsource.category.as_deref() == Some("webserver") => {
+            AttackClass::WebAttack
+        }
+        c => c,
     }
 }
 

@@ -56,6 +56,8 @@ pub enum HitKind<'a> {
     Rule(usize),
     /// A correlation rule, with its group and aggregate.
     Correlation(&'a CorrelationMatch),
+    /// One of Tocsin's own detectors (web attacks in a request).
+    Finding(&'a tocsin_model::Finding),
 }
 
 /// A record or file that could not be read.
@@ -108,12 +110,16 @@ pub struct Stats {
     pub by_correlation: BTreeMap<usize, u64>,
     /// Matches per level.
     pub by_level: BTreeMap<Level, u64>,
+    /// Findings of Tocsin's own detectors, per detection.
+    pub by_detector: BTreeMap<String, u64>,
 }
 
 impl Stats {
     /// Every match, rules and correlations.
     pub fn matches(&self) -> u64 {
-        self.by_rule.values().sum::<u64>() + self.by_correlation.values().sum::<u64>()
+        self.by_rule.values().sum::<u64>()
+            + self.by_correlation.values().sum::<u64>()
+            + self.by_detector.values().sum::<u64>()
     }
 }
 
@@ -136,6 +142,10 @@ pub struct Hunt<'e> {
     /// Totals so far.
     pub stats: Stats,
     position: String,
+    /// The web-attack detectors, for records that are web requests.
+    web: tocsin_webattack::WebAttackDetector,
+    web_worker: tocsin_webattack::WebWorker,
+    found: Vec<tocsin_model::Finding>,
 }
 
 impl<'e> Hunt<'e> {
@@ -160,6 +170,9 @@ impl<'e> Hunt<'e> {
             limits,
             stats: Stats::default(),
             position: String::new(),
+            web: tocsin_webattack::WebAttackConfig::default().build(),
+            web_worker: Default::default(),
+            found: Vec::new(),
         }
     }
 
@@ -386,11 +399,86 @@ impl<'e> Hunt<'e> {
         };
     }
 
+    /// Web requests in the record (Tocsin's normalized web events, ECS
+    /// `url.original`): the web-attack detectors' findings.
+    fn web(&mut self, path: &Path, text: &[u8], pos: Pos<'_>, sink: &mut dyn Sink) {
+        if memchr::memmem::find(text, b"original").is_none() {
+            return;
+        }
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(text)
+        else {
+            return;
+        };
+        let get = |flat: &str| -> Option<String> {
+            let v = o.get(flat).or_else(|| {
+                let mut parts = flat.split('.');
+                let mut cur = o.get(parts.next()?)?;
+                for p in parts {
+                    cur = cur.get(p)?;
+                }
+                Some(cur)
+            })?;
+            match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let Some(url) = get("url.original") else {
+            return;
+        };
+        let mut ev = tocsin_model::Event::new(
+            tocsin_model::Timestamp::received(chrono::Utc::now()),
+            tocsin_model::Observer::default(),
+            "",
+        );
+        ev.category = tocsin_model::Category::Web;
+        ev.fields.insert("url.original", url);
+        for f in [
+            "http.request.referrer",
+            "user_agent.original",
+            "http.request.method",
+        ] {
+            if let Some(v) = get(f) {
+                ev.fields.insert(f, v);
+            }
+        }
+        if let Some(s) = get("http.response.status_code").and_then(|s| s.parse::<i64>().ok()) {
+            ev.fields.insert("http.response.status_code", s);
+        }
+        self.found.clear();
+        self.web
+            .findings(&mut self.web_worker, &ev, &mut self.found);
+        if self.found.is_empty() {
+            return;
+        }
+        let Ok(text) = simdutf8::basic::from_utf8(text) else {
+            return;
+        };
+        self.set_position(pos);
+        let ts_text = self
+            .engine
+            .event_time_text(&self.scratch.record)
+            .map(str::to_string);
+        for f in &self.found {
+            *self.stats.by_detector.entry(f.rule_id.clone()).or_default() += 1;
+            *self.stats.by_level.entry(f.level).or_default() += 1;
+            sink.hit(&Hit {
+                what: HitKind::Finding(f),
+                file: path,
+                position: &self.position,
+                timestamp: ts_text.as_deref(),
+                event: text,
+            });
+        }
+    }
+
     fn eval(&mut self, path: &Path, text: &[u8], pos: Pos<'_>, sink: &mut dyn Sink) {
         let engine = self.engine;
         let matched = match engine.eval_json(text, &mut self.scratch) {
             Ok([]) => {
                 self.stats.records += 1;
+                self.web(path, text, pos, sink);
                 return;
             }
             Ok(m) => m.to_vec(),
@@ -406,6 +494,7 @@ impl<'e> Hunt<'e> {
             }
         };
         self.stats.records += 1;
+        self.web(path, text, pos, sink);
         // The decoder checked the bytes as UTF-8 already.
         let Ok(text) = simdutf8::basic::from_utf8(text) else {
             return;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tocsin_detect::{Detector, Reading};
-use tocsin_model::{AlertKind, Event, Finding, IntelHit, Level, Threat};
+use tocsin_model::{AlertKind, AttackClass, Event, Finding, IntelHit, Level, Threat};
 
 use crate::observe::{Direction, Observable, device_of, observables_of};
 use crate::set::{IndicatorSet, Matches};
@@ -148,9 +148,9 @@ fn level(hit: &IntelHit, inbound: bool) -> Level {
 
 fn finding(hit: IntelHit, inbound: bool) -> Finding {
     let class = if hit.threat.is_botnet() {
-        "botnet"
+        AttackClass::Botnet
     } else {
-        "malware"
+        AttackClass::Malware
     };
     let summary = format!(
         "{} {} ({}{})",
@@ -162,7 +162,7 @@ fn finding(hit: IntelHit, inbound: bool) -> Finding {
             .map(|f| format!(", {f}"))
             .unwrap_or_default()
     );
-    let mut tags = vec![format!("class.{class}"), format!("intel.{}", hit.kind)];
+    let mut tags = vec![format!("intel.{}", hit.kind)];
     if hit.threat.is_botnet() && !inbound {
         tags.push("attack.t1071".into());
     }
@@ -171,7 +171,9 @@ fn finding(hit: IntelHit, inbound: bool) -> Finding {
         title: title(&hit, inbound),
         level: level(&hit, inbound),
         kind: AlertKind::Intel,
+        class,
         tags,
+        entity: None,
         summary: Some(summary),
         intel: Some(Box::new(hit)),
         repeat: false,

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{AgencyCode, AssetCode, Level, named_enum};
+use crate::{AgencyCode, AssetCode, AttackClass, Level, named_enum};
 
 /// An alert's number in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -64,8 +64,15 @@ pub struct Finding {
     pub level: Level,
     /// What produced it.
     pub kind: AlertKind,
+    /// What kind of attack it is evidence of.
+    pub class: AttackClass,
     /// ATT&CK techniques and other tags.
     pub tags: Vec<String>,
+    /// What the repeats of this detection are folded by, besides the
+    /// rule, agency and source address: `None` folds by those alone; a
+    /// detector that knows its entity better (a web site, an account)
+    /// names it.
+    pub entity: Option<String>,
     /// A summary to use instead of the one drawn from the event (a
     /// correlation's count and group).
     pub summary: Option<String>,
@@ -91,6 +98,15 @@ pub struct NewAlert {
     pub level: Level,
     /// What produced it.
     pub kind: AlertKind,
+    /// What kind of attack it is evidence of.
+    #[serde(default)]
+    pub class: AttackClass,
+    /// The ATT&CK technique (`T1110.001`), when the detection names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technique: Option<String>,
+    /// The entity repeats are folded by (see [`Finding::entity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
     /// The agency the evidence is attributed to.
     pub agency: Option<AgencyCode>,
     /// The asset.
@@ -127,6 +143,11 @@ pub struct Alert {
     pub status: AlertStatus,
     /// The queue stream its evidence came from.
     pub stream: String,
+    /// How many times the detection fired on the same entity while the
+    /// alert was open (1: once); repeats fold into the first alert.
+    pub repeats: i64,
+    /// When the latest repeat happened (the event's time).
+    pub last_seen: DateTime<Utc>,
     /// What was stored.
     #[serde(flatten)]
     pub body: NewAlert,

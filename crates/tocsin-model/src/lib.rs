@@ -39,6 +39,7 @@ mod access;
 mod alert;
 mod attribution;
 mod cidr;
+mod class;
 mod event;
 mod intel;
 mod inventory;
@@ -52,6 +53,7 @@ pub use access::{Actor, Permission, Role, UserId};
 pub use alert::{Alert, AlertId, AlertKind, AlertStatus, EventCount, Finding, NewAlert};
 pub use attribution::{Attribution, Attributor};
 pub use cidr::{Cidr, CidrError};
+pub use class::{AttackClass, technique};
 pub use event::{
     Category, Event, EventAttribution, EventKind, Fields, Observer, TimeOrigin, Timestamp,
     TimestampError, Value, vietnam_offset,

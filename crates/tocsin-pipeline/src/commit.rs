@@ -124,7 +124,11 @@ impl Committer<'_> {
             if part.is_empty() {
                 continue;
             }
-            match self.store.commit_alerts(&batch.stream, part).await {
+            match self
+                .store
+                .commit_alerts(&batch.stream, part, batch.fold_secs)
+                .await
+            {
                 Ok(()) => {}
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) if part.len() == 1 => {
@@ -153,6 +157,7 @@ impl Committer<'_> {
                 let sightings = batch.sightings.len();
                 tracing::error!(error = %e, events, sightings, position = batch.position, "pipeline: event counts or intel sightings refused by the database; not counted");
                 let bare = IngestBatch {
+                    fold_secs: 0,
                     counts: Vec::new(),
                     sightings: Vec::new(),
                     ..batch.clone()
@@ -181,6 +186,9 @@ mod tests {
             rule_title: rule,
             level: Level::High,
             kind: AlertKind::Sensor,
+            class: Default::default(),
+            technique: None,
+            entity: None,
             agency: None,
             asset: None,
             source_ip: None,
@@ -214,6 +222,7 @@ mod tests {
                 })
                 .collect();
             let batch = IngestBatch {
+                fold_secs: 0,
                 stream: "events".into(),
                 position: 10,
                 sightings: Vec::new(),

@@ -28,10 +28,12 @@ pub use stage::UNREADABLE_INPUT;
 use std::sync::Arc;
 
 use tocsin_detect::{Detectors, SensorDetector, SigmaDetector};
+use tocsin_dos::DosConfig;
 use tocsin_intel::{IntelConfig, IntelDetector, IntelHandle};
 use tocsin_model::Level;
 use tocsin_parse::ParseLimits;
 use tocsin_sigma::{CorrelatorConfig, Engine};
+use tocsin_webattack::WebAttackConfig;
 
 /// Pipeline settings (`[ingest.pipeline]`).
 #[derive(Clone, Debug, serde::Deserialize, PartialEq)]
@@ -55,6 +57,14 @@ pub struct PipelineConfig {
     pub clock_skew_secs: u64,
     /// Threat-intelligence matching (`[ingest.pipeline.intel]`).
     pub intel: IntelConfig,
+    /// Web-attack detection (`[ingest.pipeline.web]`).
+    pub web: WebAttackConfig,
+    /// Denial-of-service episodes (`[ingest.pipeline.dos]`).
+    pub dos: DosConfig,
+    /// Repeats of a detection on the same entity (rule, agency, source or
+    /// the detector's entity) fold into its open alert while the alert's
+    /// last repeat is at most this many seconds old; 0 turns folding off.
+    pub fold_secs: u64,
 }
 
 impl Default for PipelineConfig {
@@ -67,14 +77,18 @@ impl Default for PipelineConfig {
             max_evidence_bytes: 64 << 10,
             clock_skew_secs: 300,
             intel: IntelConfig::default(),
+            fold_secs: 3600,
+            web: WebAttackConfig::default(),
+            dos: DosConfig::default(),
         }
     }
 }
 
 impl PipelineConfig {
     /// The detectors these settings ask for, over `engine`: Sigma rules and
-    /// correlations, sensors' own alerts, then threat intelligence over the
-    /// indicator set `intel` holds (when given).
+    /// correlations, sensors' own alerts, web attacks in requests,
+    /// denial-of-service episodes per website, then threat intelligence over the indicator set `intel` holds (when
+    /// given).
     pub fn detectors(&self, engine: Arc<Engine>, intel: Option<Arc<IntelHandle>>) -> Detectors {
         let d = Detectors::new()
             .with(SigmaDetector::new(
@@ -82,7 +96,9 @@ impl PipelineConfig {
                 self.min_level,
                 self.correlation.clone(),
             ))
-            .with(SensorDetector);
+            .with(SensorDetector)
+            .with(self.web.clone().build())
+            .with(self.dos.clone().build());
         match intel {
             Some(h) => d.with(IntelDetector::new(h, self.intel.clone())),
             None => d,

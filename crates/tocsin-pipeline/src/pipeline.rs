@@ -330,6 +330,7 @@ impl Pipeline {
         };
         let mut batch = IngestBatch {
             stream: stream.to_string(),
+            fold_secs: self.cfg.fold_secs,
             ..IngestBatch::default()
         };
         let mut counts = Counts::default();

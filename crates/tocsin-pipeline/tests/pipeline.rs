@@ -81,7 +81,12 @@ async fn a_batch_raises_rule_correlation_and_sensor_alerts() {
         Arc::new(DiskQueueConfig::in_dir(dir.path()).build("t", 0).unwrap());
     let archive_dir = dir.path().join("archive");
     let metrics = Arc::new(Metrics::default());
-    let cfg = PipelineConfig::default();
+    // Every event is its own alert here: the tests count alerts to prove
+    // exactly-once processing, so repeats are not folded.
+    let cfg = PipelineConfig {
+        fold_secs: 0,
+        ..PipelineConfig::default()
+    };
     // The test input is a sensor: its Suricata alert is an alert.
     let sources = HashMap::from([(
         "test".to_string(),
@@ -293,7 +298,12 @@ async fn batches_commit_on_every_backend_and_replays_add_no_alert() {
                 .build("events", 0)
                 .unwrap(),
         );
-        let cfg = PipelineConfig::default();
+        // Every event is its own alert here: the tests count alerts to prove
+        // exactly-once processing, so repeats are not folded.
+        let cfg = PipelineConfig {
+            fold_secs: 0,
+            ..PipelineConfig::default()
+        };
         let mut p = Pipeline::new(
             cfg.clone(),
             queue,
@@ -317,9 +327,11 @@ async fn batches_commit_on_every_backend_and_replays_add_no_alert() {
         batch.position = 100;
         db.store.commit_ingest_batch(&batch).await.unwrap();
         db.store.commit_ingest_batch(&batch).await.unwrap();
+        // Each request raises the web-shell rule and the web detector's
+        // finding (a shell's parameter answered 200): two alerts, once.
         assert_eq!(
             db.store.alert_total(&Scope::All).await.unwrap(),
-            100,
+            200,
             "{}",
             db.label
         );
@@ -366,7 +378,12 @@ async fn correlation_windows_survive_a_pipeline_restart() {
     let run = |queue: Arc<dyn Queue>, upto: u64| {
         let (store, engine) = (store.clone(), engine.clone());
         async move {
-            let cfg = PipelineConfig::default();
+            // Every event is its own alert here: the tests count alerts to prove
+            // exactly-once processing, so repeats are not folded.
+            let cfg = PipelineConfig {
+                fold_secs: 0,
+                ..PipelineConfig::default()
+            };
             let p = Pipeline::new(
                 cfg.clone(),
                 queue,
@@ -465,7 +482,12 @@ async fn issue_10_a_panicking_record_fails_alone() {
     let queue: Arc<dyn Queue> =
         Arc::new(DiskQueueConfig::in_dir(dir.path()).build("t", 0).unwrap());
     let metrics = Arc::new(Metrics::default());
-    let cfg = PipelineConfig::default();
+    // Every event is its own alert here: the tests count alerts to prove
+    // exactly-once processing, so repeats are not folded.
+    let cfg = PipelineConfig {
+        fold_secs: 0,
+        ..PipelineConfig::default()
+    };
     let detectors = cfg.detectors(engine, None).with(Fragile);
     let mut p = Pipeline::new(
         cfg,
@@ -520,5 +542,15 @@ async fn issue_10_a_panicking_record_fails_alone() {
         .map(|i| entry(i, Format::AccessLog, &format!(r#"45.155.205.233 - - [24/Nov/2026:10:00:00 +0700] "GET /x.php?cmd=whoami&n={i} HTTP/1.1" 200 10 "-" "curl""#)))
         .collect();
     let (batch, _) = p.process("events", &more);
-    assert_eq!(batch.alerts.len(), 10);
+    // The web-shell rule and the web detector, for each of the ten.
+    assert_eq!(batch.alerts.len(), 20);
+    assert_eq!(
+        batch
+            .alerts
+            .iter()
+            .filter(|a| a.rule_id == "tocsin:web:webshell"
+                && a.class == tocsin_model::AttackClass::WebAttack)
+            .count(),
+        10
+    );
 }

@@ -64,5 +64,5 @@ pub use json::{JsonError, JsonScratch, decode as decode_json, unescape as json_u
 pub use mapping::{Format, Mappings};
 pub use matcher::Matcher;
 pub use record::{FieldId, FieldIndex, FieldVal, Kind, Record, Scalar};
-pub use rule::{Level, LoadError, Logsource, RuleMeta};
+pub use rule::{Level, LoadError, Localized, Logsource, RuleMeta};
 pub use scan_cache::ScanCacheStats;

@@ -52,6 +52,19 @@ pub struct RuleMeta {
     pub file: Arc<Path>,
     /// Line where its document starts.
     pub line: usize,
+    /// The title and description in Vietnamese, from the custom field
+    /// `tocsin: {vi: {title, description}}` (Tocsin's own rules carry it;
+    /// the console shows it to Vietnamese readers).
+    pub vi: Option<Localized>,
+}
+
+/// A rule's title and description in another language.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Localized {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
 }
 
 impl RuleMeta {
@@ -197,6 +210,26 @@ impl Doc {
             logsource,
             file: self.file.clone(),
             line: self.line,
+            vi: self.localized("vi"),
+        })
+    }
+
+    /// `tocsin: {<lang>: {title, description}}`, when it has a title.
+    fn localized(&self, lang: &str) -> Option<Localized> {
+        let Value::Mapping(t) = self.value.get("tocsin")? else {
+            return None;
+        };
+        let Value::Mapping(l) = t.get(lang)? else {
+            return None;
+        };
+        let text = |k: &str| {
+            l.get(k)
+                .and_then(scalar_text)
+                .filter(|s| !s.trim().is_empty())
+        };
+        Some(Localized {
+            title: text("title")?,
+            description: text("description"),
         })
     }
 }

@@ -99,13 +99,22 @@ impl Feeder {
         for i in 0..40 {
             self.tick(i).await?;
         }
-        // One brute-force attack of each kind and a flood, so every
-        // correlation shows at once.
+        // Each class the center counts, staged through the real inputs: a
+        // brute force of each kind, one ending in a takeover; a web-attack
+        // campaign on a commune site; a malware outbreak; a flood on the
+        // portal (a denial-of-service episode, ended by the normal traffic
+        // that follows).
         let lines = self.traffic.ssh_bruteforce(25);
+        self.send_tcp(&lines).await?;
+        let lines = self.traffic.ssh_takeover(14);
         self.send_tcp(&lines).await?;
         let docs = self.traffic.windows_bruteforce(30);
         self.bulk(&docs).await?;
-        let lines = self.traffic.web_flood(650);
+        let lines = self.traffic.web_campaign();
+        self.send_tcp(&lines).await?;
+        let docs = self.traffic.malware_outbreak(5);
+        self.bulk(&docs).await?;
+        let lines = self.traffic.web_flood(4_000);
         self.send_tcp(&lines).await
     }
 

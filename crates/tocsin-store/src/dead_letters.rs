@@ -151,7 +151,7 @@ impl Store {
                 reason: e.to_string(),
             })?;
         let mut tx = self.pool().begin().await?;
-        crate::alerts::insert(&mut tx, &d.stream, &alert, &time::now()).await?;
+        crate::alerts::insert(&mut tx, &d.stream, &alert, &time::now(), 0).await?;
         sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2")
             .bind(time::now())
             .bind(id.0)

@@ -33,6 +33,10 @@ pub struct IngestBatch {
     /// Threat-intelligence matches to count (with the position, so
     /// exactly once).
     pub sightings: Vec<tocsin_model::Sighting>,
+    /// Repeats of a detection on the same entity fold into its open alert
+    /// when the alert's last repeat is at most this many seconds older (0:
+    /// every finding is an alert of its own).
+    pub fold_secs: u64,
 }
 
 impl Store {
@@ -46,7 +50,7 @@ impl Store {
         let now = time::now();
         let mut tx = self.pool().begin().await?;
         for a in &b.alerts {
-            crate::alerts::insert(&mut tx, &b.stream, a, &now).await?;
+            crate::alerts::insert(&mut tx, &b.stream, a, &now, b.fold_secs).await?;
         }
         progress(&mut tx, b, &now).await?;
         tx.commit().await?;
@@ -56,11 +60,16 @@ impl Store {
     /// Stores alerts alone, in one transaction (no counts, no position):
     /// how the pipeline isolates an alert the database refuses. Alerts
     /// already stored are skipped, so a subset can be committed again.
-    pub async fn commit_alerts(&self, stream: &str, alerts: &[NewAlert]) -> Result<(), StoreError> {
+    pub async fn commit_alerts(
+        &self,
+        stream: &str,
+        alerts: &[NewAlert],
+        fold_secs: u64,
+    ) -> Result<(), StoreError> {
         let now = time::now();
         let mut tx = self.pool().begin().await?;
         for a in alerts {
-            crate::alerts::insert(&mut tx, stream, a, &now).await?;
+            crate::alerts::insert(&mut tx, stream, a, &now, fold_secs).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -271,6 +271,31 @@ CREATE TABLE intel_retro (
 );
 "#,
     },
+    Migration {
+        version: 7,
+        name: "attack classes and folded repeats",
+        sql: r#"
+ALTER TABLE alerts ADD COLUMN class TEXT NOT NULL DEFAULT 'other';
+ALTER TABLE alerts ADD COLUMN technique TEXT;
+ALTER TABLE alerts ADD COLUMN entity TEXT;
+ALTER TABLE alerts ADD COLUMN fold_key TEXT;
+ALTER TABLE alerts ADD COLUMN repeats BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN last_seen TEXT;
+UPDATE alerts SET last_seen = event_time;
+UPDATE alerts SET class = 'botnet' WHERE kind = 'intel';
+CREATE INDEX alerts_fold ON alerts(fold_key, id);
+CREATE INDEX alerts_class ON alerts(class, created_at);
+CREATE TABLE alert_folds (
+    stream TEXT NOT NULL,
+    stream_seq BIGINT NOT NULL,
+    rule_id TEXT NOT NULL,
+    alert_id BIGINT NOT NULL,
+    event_time TEXT NOT NULL,
+    PRIMARY KEY (stream, stream_seq, rule_id)
+);
+CREATE INDEX alert_folds_alert ON alert_folds(alert_id);
+"#,
+    },
 ];
 
 /// A migration's DDL for `backend`: the one place the two dialects differ

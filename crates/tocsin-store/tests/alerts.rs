@@ -19,6 +19,9 @@ fn alert(seq: u64, rule: &str, level: Level, agency: Option<&str>) -> NewAlert {
         rule_title: format!("Rule {rule}"),
         level,
         kind: AlertKind::Rule,
+        class: Default::default(),
+        technique: None,
+        entity: None,
         agency: agency.map(Into::into),
         asset: None,
         source_ip: Some("203.0.113.9".parse().unwrap()),
@@ -46,6 +49,7 @@ async fn batches_commit_alerts_counts_and_position_together() {
             errors,
         };
         let b1 = IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "main".into(),
             position: 10,
@@ -59,6 +63,7 @@ async fn batches_commit_alerts_counts_and_position_together() {
         // A replay of the same batch (crash between commit and ack) adds
         // counts again but never duplicates an alert.
         let b2 = IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "main".into(),
             position: 20,
@@ -182,6 +187,7 @@ async fn scopes_hide_other_agencies_data() {
             errors: 0,
         };
         s.commit_ingest_batch(&IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "main".into(),
             position: 3,
@@ -255,5 +261,117 @@ async fn scopes_hide_other_agencies_data() {
                 .is_empty()
         );
         db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn repeats_fold_into_the_open_alert_of_the_same_detection_and_entity() {
+    for db in backends("alerts_folding").await.unwrap() {
+        let s = &db.store;
+        let l = &db.label;
+        let one = |seq: u64, when: &str, level: Level, ip: &str| {
+            let mut a = alert(seq, "web:sqli", level, Some("SOYTE"));
+            a.event_time = at(when);
+            a.source_ip = Some(ip.parse().unwrap());
+            a.summary = format!("request {seq}");
+            a.class = tocsin_model::AttackClass::WebAttack;
+            a
+        };
+        let batch = |position: u64, alerts: Vec<NewAlert>| IngestBatch {
+            fold_secs: 3600,
+            sightings: Vec::new(),
+            stream: "main".into(),
+            position,
+            alerts,
+            counts: Vec::new(),
+        };
+        // Three findings of one detection from one address within the hour,
+        // the second more severe: one alert.
+        let b = batch(
+            10,
+            vec![
+                one(1, "2026-11-24T03:00:00Z", Level::Medium, "203.0.113.9"),
+                one(2, "2026-11-24T03:10:00Z", Level::High, "203.0.113.9"),
+                one(3, "2026-11-24T03:20:00Z", Level::Low, "203.0.113.9"),
+            ],
+        );
+        s.commit_ingest_batch(&b).await.unwrap();
+        // The same batch replayed after a crash counts nothing twice.
+        s.commit_ingest_batch(&b).await.unwrap();
+        let all = s
+            .alerts(&Scope::All, &AlertFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1, "{l}");
+        let a = &all[0];
+        assert_eq!(a.repeats, 3, "{l}");
+        assert_eq!(a.body.level, Level::High, "{l}: the level only rises");
+        assert_eq!(a.last_seen, at("2026-11-24T03:20:00Z"), "{l}");
+        assert_eq!(
+            a.body.event_time,
+            at("2026-11-24T03:00:00Z"),
+            "{l}: first seen kept"
+        );
+        assert_eq!(a.body.summary, "request 3", "{l}: the latest summary");
+        assert_eq!(a.body.class, tocsin_model::AttackClass::WebAttack, "{l}");
+
+        // Another address, and a repeat more than an hour after the last
+        // one, are alerts of their own.
+        s.commit_ingest_batch(&batch(
+            20,
+            vec![
+                one(11, "2026-11-24T03:30:00Z", Level::High, "198.51.100.7"),
+                one(12, "2026-11-24T04:30:00Z", Level::High, "203.0.113.9"),
+            ],
+        ))
+        .await
+        .unwrap();
+        assert_eq!(s.alert_total(&Scope::All).await.unwrap(), 3, "{l}");
+
+        // A closed alert takes no more repeats.
+        let newest = s
+            .alerts(&Scope::All, &AlertFilter::default())
+            .await
+            .unwrap()[0]
+            .clone();
+        s.set_alert_status(
+            &Scope::All,
+            newest.id,
+            AlertStatus::Closed,
+            &tocsin_model::Actor::system("test"),
+        )
+        .await
+        .unwrap();
+        s.commit_ingest_batch(&batch(
+            30,
+            vec![one(21, "2026-11-24T04:40:00Z", Level::High, "203.0.113.9")],
+        ))
+        .await
+        .unwrap();
+        assert_eq!(s.alert_total(&Scope::All).await.unwrap(), 4, "{l}");
+
+        // The class filter.
+        let web = s
+            .alerts(
+                &Scope::All,
+                &AlertFilter {
+                    class: Some(tocsin_model::AttackClass::WebAttack),
+                    ..AlertFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(web.len(), 4, "{l}");
+        let dos = s
+            .alerts(
+                &Scope::All,
+                &AlertFilter {
+                    class: Some(tocsin_model::AttackClass::Dos),
+                    ..AlertFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(dos.is_empty(), "{l}");
     }
 }

@@ -20,6 +20,9 @@ fn alert(seq: u64, text: &str) -> NewAlert {
         rule_title: text.into(),
         level: Level::High,
         kind: AlertKind::Sensor,
+        class: Default::default(),
+        technique: None,
+        entity: None,
         agency: Some("SYT".into()),
         asset: None,
         source_ip: None,
@@ -43,6 +46,7 @@ async fn issue_10_nul_in_text_commits_on_every_backend() {
         let s = &db.store;
         let evil = "ET MALWARE\0Đăng nhập\0";
         let batch = IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "events".into(),
             position: 1,
@@ -164,6 +168,7 @@ async fn a_full_disk_is_transient_and_recovers() {
         let mut a = alert(seq, "fill");
         a.summary = big.clone();
         let b = IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "events".into(),
             position: seq,
@@ -182,6 +187,7 @@ async fn a_full_disk_is_transient_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     s.reconnect().await.unwrap();
     let b = IngestBatch {
+        fold_secs: 0,
         sightings: Vec::new(),
         stream: "events".into(),
         position: seq,

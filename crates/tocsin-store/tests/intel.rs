@@ -59,6 +59,7 @@ async fn devices_and_counts_are_exact_and_scoped() {
         // contacts: one device. A second STC PC talks to a download site
         // (malware, not botnet). SYT's PC talks to the C2 on two days.
         let batch = IngestBatch {
+            fold_secs: 0,
             stream: "events".into(),
             position: 10,
             sightings: vec![

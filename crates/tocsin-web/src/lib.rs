@@ -79,6 +79,26 @@ pub struct RuleInfo {
     pub description: String,
     /// The file it came from.
     pub file: String,
+    /// Title and description in Vietnamese, when the rule has them.
+    pub vi: Option<(String, Option<String>)>,
+}
+
+impl RuleInfo {
+    /// The title in `lang` (the rule's own when it has none there).
+    pub(crate) fn title_in(&self, lang: i18n::Lang) -> &str {
+        match (&self.vi, lang) {
+            (Some((t, _)), i18n::Lang::Vi) => t,
+            _ => &self.title,
+        }
+    }
+
+    /// The description in `lang`.
+    pub(crate) fn description_in(&self, lang: i18n::Lang) -> &str {
+        match (&self.vi, lang) {
+            (Some((_, Some(d))), i18n::Lang::Vi) => d,
+            _ => &self.description,
+        }
+    }
 }
 
 /// Where and how the console listens.

@@ -31,6 +31,9 @@ fn alert(agency: &str, title: &str) -> NewAlert {
         rule_title: title.into(),
         level: Level::High,
         kind: tocsin_model::AlertKind::Rule,
+        class: Default::default(),
+        technique: None,
+        entity: None,
         agency: Some(agency.into()),
         asset: None,
         source_ip: Some("45.155.205.233".parse().unwrap()),
@@ -100,6 +103,7 @@ async fn world_with(cfg: tocsin_web::WebConfig) -> World {
         .unwrap();
     store
         .commit_ingest_batch(&tocsin_store::IngestBatch {
+            fold_secs: 0,
             sightings: vec![sighting(A, "Family of A"), sighting(B, "secret of STC")],
             stream: "events".into(),
             position: 2,

@@ -180,6 +180,12 @@ async fn rules_page_and_api() {
         tags: vec!["attack.t1505.003".into()],
         description: "d".into(),
         file: "rules/x.yml".into(),
+        vi: (title == "Web shell").then(|| {
+            (
+                "Truy cập web shell".to_string(),
+                Some("Mô tả tiếng Việt".to_string()),
+            )
+        }),
     };
     common::sign_in_admin(&store).await;
     let app = common::web_config()
@@ -196,12 +202,20 @@ async fn rules_page_and_api() {
     assert!(
         body.contains("Luật phát hiện đang áp dụng")
             && body.contains("Nghiêm trọng")
-            && body.contains("Luật tương quan"),
+            && body.contains("Luật tương quan")
+            && body.contains("Truy cập web shell")
+            && body.contains("Mô tả tiếng Việt")
+            && body.contains("Brute force"),
         "{body}"
     );
     let (_, body, _) = get(&app, "/rules?lang=en&level=high", None).await;
     assert!(
         body.contains("Brute force") && !body.contains("Web shell"),
+        "{body}"
+    );
+    let (_, body, _) = get(&app, "/rules?lang=en", None).await;
+    assert!(
+        body.contains("Web shell") && !body.contains("Truy cập web shell"),
         "{body}"
     );
     let (_, body, _) = get(&app, "/api/v1/rules?q=t1505", None).await;
@@ -232,6 +246,9 @@ async fn alerts_pages_api_status_and_metrics() {
         rule_title: "Request To A Known Web Shell".into(),
         level: tocsin_model::Level::Critical,
         kind: tocsin_model::AlertKind::Rule,
+        class: Default::default(),
+        technique: None,
+        entity: None,
         agency: Some("SYT".into()),
         asset: None,
         source_ip: Some("45.155.205.233".parse().unwrap()),
@@ -246,6 +263,7 @@ async fn alerts_pages_api_status_and_metrics() {
     };
     store
         .commit_ingest_batch(&tocsin_store::IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "events".into(),
             position: 8,
@@ -340,6 +358,7 @@ async fn inputs_page_and_status_api() {
     };
     store
         .commit_ingest_batch(&tocsin_store::IngestBatch {
+            fold_secs: 0,
             sightings: Vec::new(),
             stream: "events".into(),
             position: 1,

@@ -136,9 +136,33 @@ impl Command {
                     connections: a.connections,
                     attack_every: a.attack_every,
                     paced_rate: a.paced_rate,
-                    extra_config: String::new(),
+                    extra_config: match &a.extra_config {
+                        Some(p) => std::fs::read_to_string(p)
+                            .map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?,
+                        None => String::new(),
+                    },
                     indicators: a.indicators,
                 })
+            }
+            Command::Bench(BenchCmd::Web(a)) => {
+                use tocsin_sim::webquality as wq;
+                let corpus = wq::load(&a.corpus, a.benign)?;
+                let script = wq::peer_script(a.peer_script);
+                let q = wq::evaluate(&corpus, Some(&a.python), &script);
+                print!("{}", wq::report(&q));
+                if a.show_flagged {
+                    for l in &q.benign_flagged {
+                        println!("flagged: {l}");
+                    }
+                }
+                if a.show_missed {
+                    for (c, lines) in &q.missed {
+                        for l in lines {
+                            println!("missed {c:?}: {l}");
+                        }
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -279,6 +303,34 @@ pub enum BenchCmd {
     /// Syslog over TCP into `tocsin serve` (default rules) end to end,
     /// against a reader that only discards the bytes, in the same run.
     Ingest(BenchIngestArgs),
+    /// The web-attack detectors on the shared corpus (OWASP CRS requests,
+    /// libinjection's inputs) and generated portal requests: detection per
+    /// class, false positives, speed, beside libinjection in the same run.
+    Web(BenchWebArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchWebArgs {
+    /// The shared corpus (holding `crs/` and `libinjection/`).
+    #[arg(long, default_value = "../shared/corpus")]
+    pub corpus: PathBuf,
+    /// A Python with the libinjection-python package, for the peer (no
+    /// peer when it cannot import libinjection).
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// The peer's script (default: scripts/libinjection_peer.py of the
+    /// source tree this binary was built from).
+    #[arg(long)]
+    pub peer_script: Option<PathBuf>,
+    /// Generated benign portal requests.
+    #[arg(long, default_value_t = 100_000)]
+    pub benign: usize,
+    /// Also print up to 40 benign requests Tocsin flagged.
+    #[arg(long)]
+    pub show_flagged: bool,
+    /// Also print the attack lines Tocsin missed, per class.
+    #[arg(long)]
+    pub show_missed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -305,6 +357,11 @@ pub struct BenchIngestArgs {
     /// with them in force.
     #[arg(long, default_value_t = 0)]
     pub indicators: usize,
+    /// A TOML file appended to the server's configuration (turn detectors
+    /// off to measure what they cost: `[ingest.pipeline.web] enabled =
+    /// false`).
+    #[arg(long)]
+    pub extra_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("tocsin-inventory", 1),
     ("tocsin-access", 1),
     ("tocsin-intel", 1),
+    ("tocsin-webattack", 1),
+    ("tocsin-dos", 1),
     ("tocsin-store", 2),
     ("tocsin-queue", 2),
     ("tocsin-telemetry", 2),

@@ -63,16 +63,29 @@ fn builtin_pack_finds_attacks_and_counts_bad_lines() {
         "{titles:?}"
     );
     assert!(titles.contains(&"Shadow Copies Deleted"), "{titles:?}");
-    assert!(
-        titles.contains(&"SQL Injection Attempt In A Web Request"),
-        "{titles:?}"
-    );
+    assert!(titles.contains(&"SQL injection"), "{titles:?}");
     assert!(
         !stdout.contains("firefox"),
         "benign event matched: {stdout}"
     );
     // The base failed-logon rule only feeds the correlation (generate: false).
     assert!(!titles.contains(&"Failed Windows Logon"));
+    // Every hit says its class; the web detectors' say what they saw.
+    let sqli = hits
+        .iter()
+        .find(|h| h["rule_title"] == "SQL injection")
+        .unwrap();
+    assert_eq!(sqli["class"], "web_attack", "{sqli}");
+    assert_eq!(sqli["rule_id"], "tocsin:web:sqli", "{sqli}");
+    assert!(
+        sqli["summary"].as_str().unwrap().contains("union select"),
+        "{sqli}"
+    );
+    let shell = hits
+        .iter()
+        .find(|h| h["rule_title"] == "Web Server Process Starts A Shell")
+        .unwrap();
+    assert_eq!(shell["class"], "privilege_takeover", "{shell}");
     let brute: Vec<_> = hits
         .iter()
         .filter(|h| h["rule_title"] == "Windows Logon Brute Force From One Source")
@@ -122,7 +135,7 @@ fn table_and_csv_outputs() {
         lines.next(),
         Some("timestamp,level,rule_id,rule_title,file,position,event,agency,asset")
     );
-    assert_eq!(lines.count(), 4);
+    assert_eq!(lines.count(), 4, "three rules and the web detector");
 }
 
 #[test]

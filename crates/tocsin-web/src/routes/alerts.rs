@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, Level};
+use tocsin_model::{AgencyCode, Alert, AlertId, AlertStatus, AttackClass, Level};
 use tocsin_store::AlertFilter;
 
 use crate::extract::{Caller, F, LangQuery, Q, empty_none};
@@ -49,6 +49,8 @@ struct AlertQuery {
     #[serde(default, deserialize_with = "empty_none")]
     status: Option<AlertStatus>,
     #[serde(default, deserialize_with = "empty_none")]
+    class: Option<AttackClass>,
+    #[serde(default, deserialize_with = "empty_none")]
     agency: Option<String>,
     #[serde(default, deserialize_with = "empty_none")]
     before: Option<i64>,
@@ -67,6 +69,7 @@ impl AlertQuery {
             agency: self.agency.as_deref().map(AgencyCode::from),
             level: self.level,
             status: self.status,
+            class: self.class,
             before: self.before.map(AlertId),
             limit: Some(self.limit()),
         }
@@ -98,6 +101,15 @@ fn intel_title(t: &T, hit: &tocsin_model::IntelHit) -> String {
     }
 }
 
+/// The title of Tocsin's own detectors (`tocsin:web:sqli`) in the
+/// reader's language; `None` for rules, whose titles are their own.
+fn own_title(t: &T, rule_id: &str) -> Option<String> {
+    let key = rule_id.strip_prefix("tocsin:")?.replace(':', ".");
+    let text = t.t(&format!("detector.{key}"));
+    // A key the locale lacks comes back as itself.
+    (!text.starts_with("detector.")).then_some(text)
+}
+
 impl AlertRow {
     pub(crate) fn all(st: &AppState, t: &T, alerts: Vec<Alert>) -> Vec<AlertRow> {
         let snap = st.snap.get();
@@ -112,7 +124,14 @@ impl AlertRow {
                     .unwrap_or_default();
                 let title = match &a.body.intel {
                     Some(hit) => intel_title(t, hit),
-                    None => a.body.rule_title.clone(),
+                    None => own_title(t, &a.body.rule_id)
+                        .or_else(|| {
+                            st.rules
+                                .iter()
+                                .find(|r| r.id == a.body.rule_id)
+                                .map(|r| r.title_in(t.lang).to_string())
+                        })
+                        .unwrap_or_else(|| a.body.rule_title.clone()),
                 };
                 AlertRow {
                     when: local_time(a.body.event_time),
@@ -133,6 +152,8 @@ struct AlertsPage {
     nav: &'static str,
     level: String,
     status: String,
+    class: String,
+    classes: &'static [AttackClass],
     agency: String,
     rows: Vec<AlertRow>,
     next: Option<i64>,
@@ -156,6 +177,8 @@ async fn page(
         nav: "alerts",
         level: q.level.map_or("", Level::as_str).to_string(),
         status: q.status.map_or("", AlertStatus::as_str).to_string(),
+        class: q.class.map_or("", AttackClass::as_str).to_string(),
+        classes: AttackClass::ALL,
         agency: q.agency.clone().unwrap_or_default(),
         rows: AlertRow::all(&st, &c.t, list),
         next,
@@ -178,6 +201,9 @@ struct AlertPage {
     level_label: String,
     status_label: String,
     kind_label: String,
+    class_label: String,
+    first_seen: String,
+    last_seen: String,
     event: String,
 }
 
@@ -211,6 +237,9 @@ async fn detail(
         level_label: c.t.t(&format!("level.{}", row.a.body.level)),
         status_label: c.t.t(&format!("alerts.status_{}", row.a.status.as_str())),
         kind_label: c.t.t(&format!("alerts.kind_{}", row.a.body.kind.as_str())),
+        class_label: c.t.t(&format!("class.{}", row.a.body.class.as_str())),
+        first_seen: local_time(row.a.body.event_time),
+        last_seen: local_time(row.a.last_seen),
         when: row.when,
         title: row.title,
         a: row.a,
