@@ -229,11 +229,11 @@ impl DosDetector {
                     out.push(finding(
                         site_name,
                         format!(
-                            "Denial of service on {site_name} started {}: {} requests/min ({}% server errors) against a usual {:.0}; top sources: {}",
+                            "Denial of service on {site_name} started {}: {} requests/min ({}% server errors) against {}; top sources: {}",
                             time_text(e.start_ms),
                             e.peak,
                             (errors * 100.0).round(),
-                            usual,
+                            usual_text(usual),
                             top(&e.sources, 5)
                         ),
                         level(e.peak, usual),
@@ -271,11 +271,11 @@ impl DosDetector {
                 out.push(finding(
                     site_name,
                     format!(
-                        "Denial of service on {site_name} from {} to {}: peak {} requests/min against a usual {:.0}, {} requests in all; top sources: {}",
+                        "Denial of service on {site_name} from {} to {}: peak {} requests/min against {}, {} requests in all; top sources: {}",
                         time_text(e.start_ms),
                         time_text(end_ms),
                         e.peak,
-                        e.baseline,
+                        usual_text(e.baseline),
                         e.total,
                         top(&e.sources, 5)
                     ),
@@ -284,6 +284,15 @@ impl DosDetector {
                 s.episode = None;
             }
         }
+    }
+}
+
+/// The usual rate, or that none is learned yet (a site just watched).
+fn usual_text(usual: f64) -> String {
+    if usual > 0.0 {
+        format!("a usual {usual:.0}")
+    } else {
+        "no usual rate learned yet".to_string()
     }
 }
 

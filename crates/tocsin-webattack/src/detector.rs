@@ -70,7 +70,9 @@ fn levels(kind: WebKind) -> (Level, Level) {
         WebKind::Sqli | WebKind::Cmdi | WebKind::Rfi => (Level::High, Level::Medium),
         WebKind::Traversal => (Level::High, Level::Low),
         WebKind::Xss => (Level::Medium, Level::Low),
-        WebKind::Scanner | WebKind::Recon => (Level::Low, Level::Informational),
+        // Probes stay visible (low) even when refused: they announce what
+        // comes next.
+        WebKind::Scanner | WebKind::Recon => (Level::Low, Level::Low),
     }
 }
 
