@@ -14,11 +14,13 @@
 //! logged it. A minute is anomalous when its requests reach `factor` times
 //! the site's usual rate at that hour (and at least `min_per_minute`), or
 //! when most of a busy minute's answers are server errors (the site is
-//! going down). The first anomalous minute opens an episode and raises one
-//! finding; the episode ends after `quiet_minutes` normal minutes and
-//! raises a second finding with the same entity, which the store folds into
-//! the first alert: its summary becomes start, peak, end, total and top
-//! sources. Normal minutes teach the baseline; anomalous ones do not, so a
+//! going down). The first anomalous minute opens an episode and raises a
+//! finding; each further attack minute raises a repeat (so the alert stays
+//! open and current however long the attack lasts); the episode ends after
+//! `quiet_minutes` normal minutes with a last finding of the same entity.
+//! The store folds them all into one alert, whose summary ends as start,
+//! peak, end, total and top sources. Time is the events' own: `tick` judges
+//! silent sites by the latest event time seen, not the wall clock. Normal minutes teach the baseline; anomalous ones do not, so a
 //! long attack does not become the norm.
 
 use std::collections::HashMap;
@@ -77,6 +79,7 @@ impl DosConfig {
             sites: HashMap::new(),
             dropped_sites: AtomicU64::new(0),
             episodes: 0,
+            latest_ms: 0,
         }
     }
 }
@@ -134,6 +137,9 @@ pub struct DosDetector {
     sites: HashMap<String, Site>,
     dropped_sites: AtomicU64,
     episodes: u64,
+    /// The latest event time followed: the clock `tick` judges by, so a
+    /// backlog replayed late is judged by its own times.
+    latest_ms: i64,
 }
 
 const MINUTE_MS: i64 = 60_000;
@@ -213,8 +219,28 @@ impl DosDetector {
                     e.total += m.requests;
                     e.quiet = 0;
                     for (ip, c) in m.sources {
-                        *e.sources.entry(ip).or_default() += c;
+                        // Bounded across the episode too: a distributed
+                        // flood's millionth source is not kept.
+                        if e.sources.len() < cfg.max_sources || e.sources.contains_key(&ip) {
+                            *e.sources.entry(ip).or_default() += c;
+                        }
                     }
+                    // Every minute of an episode is a repeat of its alert:
+                    // it stays one alert however long the attack lasts, and
+                    // its summary says where the attack is now.
+                    out.push(finding(
+                        site_name,
+                        format!(
+                            "Denial of service on {site_name} since {}: {} requests/min now, peak {}, {} requests so far against {}; top sources: {}",
+                            time_text(e.start_ms),
+                            m.requests,
+                            e.peak,
+                            e.total,
+                            usual_text(e.baseline),
+                            top(&e.sources, 5)
+                        ),
+                        level(e.peak, e.baseline),
+                    ));
                 }
                 None => {
                     *episodes += 1;
@@ -358,6 +384,7 @@ impl Detector for DosDetector {
             self.dropped_sites.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        self.latest_ms = self.latest_ms.max(r.ts_ms);
         let cfg = &self.cfg;
         let s = self.sites.entry(r.site.clone()).or_default();
         s.attribution = r.attribution;
@@ -391,6 +418,12 @@ impl Detector for DosDetector {
     /// over, and an open episode ends after `quiet_minutes` of silence
     /// (a site knocked offline sends nothing more).
     fn tick(&mut self, now_ms: i64, out: &mut Vec<(Finding, Event)>) {
+        // The event clock, not the wall clock: with a backlog the wall
+        // clock would close minutes still being read.
+        if self.latest_ms == 0 {
+            return;
+        }
+        let now_ms = self.latest_ms.min(now_ms);
         let cfg = &self.cfg;
         for (name, s) in &mut self.sites {
             let idle = s.minute.requests > 0 && now_ms >= s.minute.start_ms + 2 * MINUTE_MS;
@@ -494,26 +527,32 @@ mod tests {
         assert!(traffic(&mut d, t0, 40, 200, "10.36.1.5", false).is_empty());
         // An attack: five minutes at 3,000/min from one address.
         let start = traffic(&mut d, t0 + 40 * MINUTE_MS, 5, 3_000, "5.188.62.214", true);
-        assert_eq!(
-            start.len(),
-            1,
-            "one finding when the episode opens: {start:?}"
-        );
+        // The opening minute, then one repeat per further attack minute
+        // judged (the fifth is judged when the next minute starts).
+        assert_eq!(start.len(), 4, "{start:?}");
         let s = start[0].summary.as_deref().unwrap();
         assert!(s.contains("started") && s.contains("5.188.62.214"), "{s}");
         assert_eq!(start[0].class, AttackClass::Dos);
         assert_eq!(start[0].entity.as_deref(), Some("portal"));
+        assert!(
+            start[1..]
+                .iter()
+                .all(|f| f.rule_id == start[0].rule_id && f.entity == start[0].entity)
+        );
+        let s = start[3].summary.as_deref().unwrap();
+        assert!(s.contains("12000 requests so far"), "{s}");
         // Back to normal: the episode ends after three quiet minutes.
         let end = traffic(&mut d, t0 + 45 * MINUTE_MS, 5, 200, "10.36.1.5", false);
-        assert_eq!(end.len(), 1, "{end:?}");
-        let s = end[0].summary.as_deref().unwrap();
+        // The fifth attack minute, then the end.
+        assert_eq!(end.len(), 2, "{end:?}");
+        let s = end[1].summary.as_deref().unwrap();
         assert!(
             s.contains("peak 3000")
                 && s.contains("15000 requests")
                 && s.contains("5.188.62.214 (15000)"),
             "{s}"
         );
-        assert_eq!(end[0].rule_id, start[0].rule_id);
+        assert_eq!(end[1].rule_id, start[0].rule_id);
         assert_eq!(d.readings()[2].value, 1);
     }
 
@@ -537,12 +576,23 @@ mod tests {
         let t0 = 1_764_900_000_000 - 1_764_900_000_000 % MINUTE_MS;
         traffic(&mut d, t0, 30, 100, "10.36.1.5", false);
         let start = traffic(&mut d, t0 + 30 * MINUTE_MS, 3, 4_000, "5.188.62.214", false);
-        assert_eq!(start.len(), 1);
+        assert_eq!(start.len(), 2, "opened, then one minute more: {start:?}");
         let mut out = Vec::new();
-        d.tick(t0 + 34 * MINUTE_MS, &mut out);
+        // The wall clock far ahead (a backlog) changes nothing: the event
+        // clock has not moved.
+        d.tick(t0 + 90 * MINUTE_MS, &mut out);
         assert!(out.is_empty(), "not yet: {out:?}");
-        d.tick(t0 + 40 * MINUTE_MS, &mut out);
-        assert_eq!(out.len(), 1, "{out:?}");
+        // Other sites' events move the event clock on; the silent site's
+        // episode ends three quiet minutes after its last attack minute.
+        let mut o = Vec::new();
+        d.follow(req("other", t0 + 40 * MINUTE_MS, "10.0.0.9", false), &mut o);
+        d.tick(t0 + 90 * MINUTE_MS, &mut out);
+        let ended: Vec<_> = out
+            .iter()
+            .filter(|(f, _)| f.summary.as_deref().unwrap().contains(" to "))
+            .collect();
+        assert_eq!(ended.len(), 1, "{out:?}");
+        let out = [ended[0].clone()];
         let s = out[0].0.summary.as_deref().unwrap();
         assert!(s.contains("12000 requests"), "{s}");
         // Three attack minutes from t0+30: it ended when t0+33 was quiet.

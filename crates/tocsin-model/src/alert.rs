@@ -70,8 +70,7 @@ pub struct Finding {
     pub tags: Vec<String>,
     /// What the repeats of this detection are folded by, besides the
     /// rule, agency and source address: `None` folds by those alone; a
-    /// detector that knows its entity better (a web site, an account)
-    /// names it.
+    /// detector that knows its entity better (a website) names it.
     pub entity: Option<String>,
     /// A summary to use instead of the one drawn from the event (a
     /// correlation's count and group).

@@ -60,12 +60,13 @@ impl AttackClass {
 pub fn technique<S: AsRef<str>>(tags: &[S]) -> Option<String> {
     tags.iter().find_map(|t| {
         let t = t.as_ref().trim();
-        let id = t
-            .get(7..)
-            .filter(|_| t.len() > 8 && t[..7].eq_ignore_ascii_case("attack."))?;
-        let (head, digits) = id.split_at(1);
-        (head.eq_ignore_ascii_case("t")
-            && digits.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        // `get`, not indexing: a tag is whatever a rule file says.
+        let id = t.get(7..).filter(|_| {
+            t.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("attack."))
+        })?;
+        let digits = id.strip_prefix(['t', 'T'])?;
+        (digits.bytes().next().is_some_and(|b| b.is_ascii_digit())
             && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
         .then(|| format!("T{digits}"))
     })
@@ -148,5 +149,9 @@ mod tests {
         );
         assert_eq!(technique(&["attack.tactic", "attack.t", "cve.2021"]), None);
         assert_eq!(technique(&["attack.tx"]), None);
+        assert_eq!(
+            technique(&["attack.éx", "attack.ét1059", "attacké.t1"]),
+            None
+        );
     }
 }

@@ -489,7 +489,7 @@ impl Traffic {
                 "Mozilla/5.0 (compatible; Nuclei - Open-source project)",
             ),
             (
-                "/.git/config",
+                "/phpmyadmin/index.php",
                 404,
                 "Mozilla/5.0 (compatible; Nuclei - Open-source project)",
             ),

@@ -87,9 +87,23 @@ pub(crate) async fn insert(
     let key = fold_key(a);
     let rule = safe(&a.rule_id).into_owned();
     let event_time = time::text(a.event_time);
+    // An occurrence already recorded (a replayed batch) is done with, even
+    // if its alert was closed since or the window changed.
+    let seen = sqlx::query(
+        "SELECT 1 AS one FROM alert_folds WHERE stream = $1 AND stream_seq = $2 AND rule_id = $3",
+    )
+    .bind(safe(stream).into_owned())
+    .bind(a.stream_seq as i64)
+    .bind(&rule)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if seen.is_some() {
+        return Ok(());
+    }
     let target = if fold_secs > 0 {
-        let since =
-            a.event_time - chrono::Duration::seconds(fold_secs.min(i64::MAX as u64 / 2_000) as i64);
+        let since = chrono::Duration::try_seconds(fold_secs.min(i64::MAX as u64) as i64)
+            .and_then(|d| a.event_time.checked_sub_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         sqlx::query(
             "SELECT id, level, last_seen FROM alerts WHERE fold_key = $1 AND status <> 'closed' \
              AND last_seen >= $2 ORDER BY id DESC LIMIT 1",

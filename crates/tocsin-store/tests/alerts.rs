@@ -350,6 +350,24 @@ async fn repeats_fold_into_the_open_alert_of_the_same_detection_and_entity() {
         .unwrap();
         assert_eq!(s.alert_total(&Scope::All).await.unwrap(), 4, "{l}");
 
+        // Replaying the first batch after its alert was closed stores
+        // nothing again: every occurrence is recorded once.
+        let first = s
+            .alerts(&Scope::All, &AlertFilter::default())
+            .await
+            .unwrap();
+        let oldest = first.last().unwrap().id;
+        s.set_alert_status(
+            &Scope::All,
+            oldest,
+            AlertStatus::Closed,
+            &tocsin_model::Actor::system("test"),
+        )
+        .await
+        .unwrap();
+        s.commit_ingest_batch(&b).await.unwrap();
+        assert_eq!(s.alert_total(&Scope::All).await.unwrap(), 4, "{l}");
+
         // The class filter.
         let web = s
             .alerts(

@@ -18,10 +18,12 @@ pub struct WebAttackConfig {
     /// to this length and counted).
     pub max_value_bytes: usize,
     /// Responses that mean the attack did not reach anything: the
-    /// request is an attempt, one level lower, labelled so.
+    /// request is an attempt, at the lower level of its kind (see
+    /// `levels`), labelled so.
     pub attempt_statuses: Vec<u16>,
-    /// Scanners and recon paths raise alerts (low) when true; else they
-    /// are only tags on other findings.
+    /// Scanners and probes for sensitive paths raise alerts when true
+    /// (low; high when a probed file is served); when false a scanner is
+    /// only a tag on an injection it sends, and probes raise nothing.
     pub recon_alerts: bool,
 }
 
@@ -242,5 +244,87 @@ impl Detector for WebAttackDetector {
                 total: true,
             },
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tocsin_model::{Observer, Timestamp};
+
+    fn request(target: &str, status: i64, agent: &str) -> Event {
+        let mut ev = Event::new(Timestamp::received(chrono_now()), Observer::default(), "");
+        ev.category = Category::Web;
+        ev.fields.insert("url.original", target.to_string());
+        ev.fields.insert("http.response.status_code", status);
+        ev.fields.insert("user_agent.original", agent.to_string());
+        ev
+    }
+
+    fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_764_900_000, 0).unwrap_or_default()
+    }
+
+    fn found(d: &WebAttackDetector, ev: &Event) -> Vec<Finding> {
+        let mut w = WebWorker::default();
+        let mut out = Vec::new();
+        d.findings(&mut w, ev, &mut out);
+        out
+    }
+
+    #[test]
+    fn probes_are_recon_and_stay_low_when_refused() {
+        let d = WebAttackConfig::default().build();
+        let nuclei = "Mozilla/5.0 (compatible; Nuclei - Open-source project)";
+        let f = found(&d, &request("/phpmyadmin/", 404, nuclei));
+        let kinds: Vec<_> = f
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.level, f.class))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("tocsin:web:scanner", Level::Low, AttackClass::Recon),
+                ("tocsin:web:recon", Level::Low, AttackClass::Recon)
+            ]
+        );
+        // A probe for a system file is a traversal attempt, the tool a tag.
+        let f = found(&d, &request("/.env", 404, nuclei));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].rule_id.as_str(), f[0].level),
+            ("tocsin:web:traversal", Level::Low)
+        );
+        assert!(f[0].tags.contains(&"tocsin.web.scanner".to_string()));
+        // The file served: high.
+        let f = found(&d, &request("/.env", 200, "curl/8.5.0"));
+        assert_eq!(f[0].level, Level::High);
+    }
+
+    #[test]
+    fn the_answer_decides_attempt_or_hit() {
+        let d = WebAttackConfig::default().build();
+        let shell = |status| found(&d, &request("/uploads/wso.php", status, "Mozilla/5.0"));
+        assert_eq!(shell(404)[0].level, Level::Medium);
+        assert!(
+            shell(404)[0]
+                .tags
+                .contains(&"tocsin.outcome.attempt".to_string())
+        );
+        assert_eq!(shell(200)[0].level, Level::Critical);
+        assert!(
+            shell(200)[0]
+                .summary
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("[hit, 200]")
+        );
+        // A scanner that injects is one finding about the injection.
+        let f = found(
+            &d,
+            &request("/?id=1%27%20or%20%271%27%3D%271", 200, "sqlmap/1.8"),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].tags.contains(&"tocsin.web.scanner".to_string()));
     }
 }

@@ -76,7 +76,6 @@ const SENSITIVE: &[&[u8]] = &[
     b"backup.sql",
     b"dump.sql",
     b"/.kube/",
-    b"credentials",
 ];
 
 /// PHP and other stream wrappers that read or run what they name.

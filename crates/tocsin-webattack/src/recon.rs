@@ -159,10 +159,19 @@ pub fn recon_path(path: &str) -> Option<&'static str> {
         .map(|m| RECON_PATHS[m.pattern().as_usize()])
 }
 
-/// The web shell a request names (path, or path and query).
-pub fn shell(target: &str) -> Option<&'static str> {
+/// The web shell a path names: a name at the start of a path segment and
+/// ending it, or followed by its extension (`/uploads/c99.php`, not
+/// `/signup.php` for `up.php` nor `/godzilla-review` for `godzilla`).
+pub fn shell(path: &str) -> Option<&'static str> {
+    let b = path.as_bytes();
     automaton(SHELL_NAMES, &SHELL_AC)
-        .find(target)
+        .find_iter(path)
+        .find(|m| {
+            let starts = m.start() == 0 || b[m.start() - 1] == b'/';
+            let ends = matches!(b.get(m.end()), None | Some(b'.' | b'/' | b'?' | b';'))
+                || SHELL_NAMES[m.pattern().as_usize()].contains('.');
+            starts && ends
+        })
         .map(|m| SHELL_NAMES[m.pattern().as_usize()])
 }
 
@@ -193,5 +202,9 @@ mod tests {
         assert_eq!(recon_path("/tin-tuc/2024"), None);
         assert_eq!(shell("/wp-content/uploads/2024/c99.php"), Some("c99"));
         assert_eq!(shell("/index.php"), None);
+        assert_eq!(shell("/signup.php"), None);
+        assert_eq!(shell("/godzilla-review.html"), None);
+        assert_eq!(shell("/uploads/up.php"), Some("up.php"));
+        assert_eq!(shell("/x/c99"), Some("c99"));
     }
 }

@@ -133,10 +133,11 @@ pub fn check(v: &str) -> Option<&'static str> {
         {
             return Some("active tag");
         }
-        // The tag's attributes, up to `>` or the end.
+        // The tag's attributes, up to `>`, the next `<` or the end: each
+        // byte is read once however many `<` a hostile value holds.
         let end = b[name_at..]
             .iter()
-            .position(|&c| c == b'>')
+            .position(|&c| c == b'>' || c == b'<')
             .map_or(b.len(), |p| name_at + p);
         if let Some(r) = attributes(&b[name_at + name.len()..end]) {
             return Some(r);
