@@ -117,19 +117,7 @@ pub(crate) async fn insert(
     };
     if let Some(t) = target {
         let id: i64 = t.try_get("id")?;
-        let recorded = sqlx::query(
-            "INSERT INTO alert_folds (stream, stream_seq, rule_id, alert_id, event_time) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
-        )
-        .bind(safe(stream).into_owned())
-        .bind(a.stream_seq as i64)
-        .bind(&rule)
-        .bind(id)
-        .bind(&event_time)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if recorded == 0 {
+        if !record_occurrence(tx, stream, a.stream_seq, &rule, id, &event_time).await? {
             return Ok(());
         }
         let level = level(&t.try_get::<String, _>("level")?)?.max(a.level);
@@ -182,19 +170,34 @@ pub(crate) async fn insert(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(id) = id {
-        sqlx::query(
-            "INSERT INTO alert_folds (stream, stream_seq, rule_id, alert_id, event_time) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
-        )
-        .bind(safe(stream).into_owned())
-        .bind(a.stream_seq as i64)
-        .bind(&rule)
-        .bind(id)
-        .bind(&event_time)
-        .execute(&mut **tx)
-        .await?;
+        record_occurrence(tx, stream, a.stream_seq, &rule, id, &event_time).await?;
     }
     Ok(())
+}
+
+/// Records one occurrence (stream, position, rule) as part of alert `id`;
+/// false when it was recorded already (a replay).
+async fn record_occurrence(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    stream: &str,
+    seq: u64,
+    rule: &str,
+    id: i64,
+    event_time: &str,
+) -> Result<bool, StoreError> {
+    let n = sqlx::query(
+        "INSERT INTO alert_folds (stream, stream_seq, rule_id, alert_id, event_time) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (stream, stream_seq, rule_id) DO NOTHING",
+    )
+    .bind(safe(stream).into_owned())
+    .bind(seq as i64)
+    .bind(rule)
+    .bind(id)
+    .bind(event_time)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }
 
 impl Store {

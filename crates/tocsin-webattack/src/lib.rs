@@ -360,6 +360,23 @@ fn whole(v: &str, part: Part, s: &mut Scratch, out: &mut Vec<WebHit>) {
     value_checks(&d, part, None, s, out);
 }
 
+/// Where `n` first occurs in `h`.
+pub(crate) fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    memchr::memmem::find(h, n)
+}
+
+/// A table of the bytes in `set`: the detectors' cheap first look at a
+/// value.
+pub(crate) const fn byte_set(set: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < set.len() {
+        t[set[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
 /// Case-insensitive search of ASCII `n` in `h`.
 pub(crate) fn find_ci(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.is_empty() || h.len() < n.len() {

@@ -104,7 +104,7 @@ pub fn traversal(v: &str) -> Option<&'static str> {
     }
     // `../` or `..\`, also `..;/` (Tomcat) and `.../` (doubled dots).
     let mut i = 0;
-    while let Some(p) = memfind(&b[i..], b"..") {
+    while let Some(p) = crate::find(&b[i..], b"..") {
         let at = i + p;
         i = at + 2;
         let mut j = at + 2;
@@ -168,10 +168,6 @@ pub fn remote_include(v: &str) -> Option<&'static str> {
         (_, _, true) => Some("remote script"),
         _ => None,
     }
-}
-
-pub(crate) fn memfind(h: &[u8], n: &[u8]) -> Option<usize> {
-    memchr::memmem::find(h, n)
 }
 
 #[cfg(test)]

@@ -147,37 +147,14 @@ fn dangerous(w: &[u8]) -> bool {
         b"group_concat",
         b"make_set",
         b"geometrycollection",
-        b"multipoint",
-        b"polygon",
         b"json_keys",
-        b"starts_with",
         b"ctxsys",
         b"dbms_xmlgen",
-        b"json_extract",
-        b"json_search",
-        b"json_array",
-        b"if",
-        b"database",
-        b"version",
-        b"schema",
         b"current_user",
         b"system_user",
         b"session_user",
         b"@@version",
         b"unhex",
-        b"char",
-        b"chr",
-        b"concat",
-        b"concat_ws",
-        b"substring",
-        b"ascii",
-        b"elt",
-        b"iif",
-        b"ifnull",
-        b"nullif",
-        b"cast",
-        b"convert",
-        b"encode",
     ];
     w.len() <= 20 && D.iter().any(|d| d.eq_ignore_ascii_case(w))
 }
@@ -336,7 +313,7 @@ fn tokenize(s: &[u8], quote: Option<u8>, toks: &mut Vec<(Tok, bool)>) {
                 if s.get(k) == Some(&b'(') {
                     // A common function (`char(`) is not dangerous on
                     // its own; judge() counts it with the rest.
-                    let danger = dangerous(w) && !common(w);
+                    let danger = dangerous(w);
                     let tok = match classify(w) {
                         Word::Plain | Word::Catalog => Tok::Func { danger },
                         // `values(`, `in (`, `exists(`: keywords, not calls.
@@ -348,7 +325,7 @@ fn tokenize(s: &[u8], quote: Option<u8>, toks: &mut Vec<(Tok, bool)>) {
                     // The flag on a word: `waitfor` (judged with `delay`),
                     // or a database-only function named without its call
                     // (`select pg_sleep`).
-                    let marked = w.eq_ignore_ascii_case(b"waitfor") || (dangerous(w) && !common(w));
+                    let marked = w.eq_ignore_ascii_case(b"waitfor") || dangerous(w);
                     toks.push((Tok::Word(kind), marked));
                     i = j;
                     continue;
@@ -697,16 +674,7 @@ fn has_keyword(b: &[u8]) -> bool {
 
 /// Bytes that make a value worth tokenizing: quotes, operators,
 /// parentheses, comment starts. Blanks alone only with a keyword.
-static SQL_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let set = b"'\"()=<>;|&`\t\n\r";
-    let mut i = 0;
-    while i < set.len() {
-        t[set[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static SQL_BYTES: [bool; 256] = crate::byte_set(b"'\"()=<>;|&`\t\n\r");
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,8 @@
 //! `javascript:` URL (however spaced), breaking out of an attribute or a
 //! script string into code, template injection.
 
+use crate::find;
+
 /// Tags that run or load something whatever their attributes.
 const ACTIVE_TAGS: &[&[u8]] = &[
     b"script",
@@ -329,21 +331,8 @@ fn expressions() -> &'static aho_corasick::AhoCorasick {
     })
 }
 
-fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    memchr::memmem::find(h, n)
-}
-
 /// Bytes without which a value cannot be XSS.
-static XSS_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let set = b"<>\"'`:(={}";
-    let mut i = 0;
-    while i < set.len() {
-        t[set[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static XSS_BYTES: [bool; 256] = crate::byte_set(b"<>\"'`:(={}");
 
 #[cfg(test)]
 mod tests {
