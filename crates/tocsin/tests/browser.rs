@@ -176,13 +176,19 @@ async fn wait_for(c: &Client, l: Locator<'_>) -> fantoccini::elements::Element {
         .unwrap()
 }
 
+/// The text of what `css` finds. A page still being replaced (after a
+/// click that navigates) can hand back an element that is gone by the time
+/// its text is read: then it is found again, for at most 5 s.
 async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..50 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no text for {css} within 5 s");
 }
 
 async fn exists(c: &Client, css: &str) -> bool {
@@ -195,9 +201,17 @@ async fn sign_in(c: &Client, base: &str, user: &str, password: &str) {
     let form = c.form(Locator::Id("login-form")).await.unwrap();
     form.set_by_name("username", user).await.unwrap();
     form.set_by_name("password", password).await.unwrap();
+    // Mark this page, so the wait below ends on the answer and not on the
+    // form still shown: a next sign-in must not cut this one's request
+    // short (the lockout counts every failure).
+    c.execute(
+        "document.body.setAttribute('data-before-submit', '1')",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(c, Locator::Id("sign-in")).await;
-    // Wait until the answer is a new page.
-    wait_for(c, Locator::Css("body")).await;
+    wait_for(c, Locator::Css("body:not([data-before-submit])")).await;
 }
 
 /// The agency codes shown in a list's results.
